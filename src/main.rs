@@ -1,3 +1,26 @@
+use clap::Parser;
+
+use flipcheck::app;
+use flipcheck::cli::{Cli, Command};
+
 fn main() {
-    println!("flipcheck");
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => app::run(args),
+        Command::Validate { paths } => app::validate(&paths),
+        Command::Pbx(args) => app::pbx(args),
+        Command::Certify { .. } | Command::Load | Command::Merge { .. } => {
+            Err(anyhow::anyhow!("this command is not implemented yet in this build"))
+        }
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line on stderr, with its causes (DESIGN.md: exit 2 with a one-line reason).
+            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("error: {}", causes.join(": "));
+            app::EXIT_ERROR
+        }
+    };
+    std::process::exit(code);
 }

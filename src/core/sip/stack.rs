@@ -1,0 +1,366 @@
+//! The transaction layer of one SIP endpoint (RFC 3261 §17), sans-IO: datagrams and `now`
+//! in, datagrams, transaction-user events and the next deadline out. Both the simulated
+//! devices and the embedded PBX are transaction users on top of this.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use super::build::{BRANCH_COOKIE, response_to, via_value};
+use super::transaction::{
+    ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
+};
+use super::{Message, ParseError};
+use crate::core::Time;
+
+/// A datagram to send from this endpoint's SIP socket.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub to: SocketAddr,
+    pub data: Vec<u8>,
+}
+
+/// Identifies a server transaction: the request's branch and method (ACK maps to INVITE,
+/// RFC 3261 §17.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerKey {
+    pub branch: String,
+    pub method: String,
+}
+
+/// What the transaction user hears from the stack.
+#[derive(Debug)]
+pub enum SipEvent {
+    /// A new request (retransmissions are absorbed). ACKs for 2xx arrive here too.
+    Request { msg: Message, source: SocketAddr, key: ServerKey },
+    /// A response to a request sent with `send_request`; `ctx` is what the TU passed then.
+    Response { msg: Message, ctx: u64, request: Message },
+    /// Timer B or F fired: no final response (treat as 408, RFC 3261 §8.1.3.1).
+    Timeout { ctx: u64, request: Message },
+    /// A 2xx to INVITE we sent was never ACKed within 64*T1 (RFC 3261 §13.3.1.4).
+    NoAck { call_id: String, cseq: u32 },
+    /// A datagram that is not SIP we can read; reported, never fatal.
+    Malformed { source: SocketAddr, error: ParseError },
+}
+
+struct ClientEntry {
+    tx: ClientTransaction,
+    dest: SocketAddr,
+    request: Message,
+    ctx: u64,
+}
+
+struct ServerEntry {
+    tx: ServerTransaction,
+    source: SocketAddr,
+}
+
+struct TwoXxEntry {
+    rt: TwoXxRetransmitter,
+    dest: SocketAddr,
+}
+
+/// An ACK we sent for a 2xx: re-sent when the 2xx is retransmitted (RFC 3261 §13.2.2.4).
+struct SentAck {
+    data: Vec<u8>,
+    dest: SocketAddr,
+    until: Time,
+}
+
+/// The transaction layer of one endpoint.
+pub struct SipStack {
+    local: SocketAddr,
+    cfg: TimerConfig,
+    rng: StdRng,
+    clients: HashMap<String, ClientEntry>,
+    servers: HashMap<ServerKey, ServerEntry>,
+    two_xx: HashMap<(String, u32), TwoXxEntry>,
+    acks: HashMap<(String, u32), SentAck>,
+    out: VecDeque<Outgoing>,
+    events: VecDeque<SipEvent>,
+}
+
+impl SipStack {
+    /// `seed` makes every branch, tag and Call-ID of this endpoint repeatable.
+    pub fn new(local: SocketAddr, seed: u64) -> Self {
+        SipStack {
+            local,
+            cfg: TimerConfig::default(),
+            rng: StdRng::seed_from_u64(seed),
+            clients: HashMap::new(),
+            servers: HashMap::new(),
+            two_xx: HashMap::new(),
+            acks: HashMap::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Random hex of `n` 64-bit words, from this endpoint's own seeded generator.
+    pub fn random_hex(&mut self, words: usize) -> String {
+        (0..words).map(|_| format!("{:016x}", self.rng.next_u64())).collect()
+    }
+    pub fn new_branch(&mut self) -> String {
+        format!("{BRANCH_COOKIE}{}", self.random_hex(1))
+    }
+    pub fn new_tag(&mut self) -> String {
+        self.random_hex(1)[..10].to_string()
+    }
+    pub fn new_call_id(&mut self) -> String {
+        self.random_hex(2)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
+    /// Sends a request in a new client transaction. A top Via is added unless present.
+    /// ACK is sent without a transaction (RFC 3261 §17.1.1.3 / §13.2.2.4) and remembered so a
+    /// retransmitted 2xx is ACKed again.
+    pub fn send_request(&mut self, now: Time, mut msg: Message, dest: SocketAddr, ctx: u64) {
+        if msg.top_via().is_none() {
+            let branch = self.new_branch();
+            msg.insert_header_first("Via", &via_value(self.local, &branch));
+        }
+        let method = msg.method().unwrap_or("").to_string();
+        let data = msg.to_bytes();
+        if method == "ACK" {
+            if let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
+                let until = now + self.cfg.t1 * 64;
+                let ack = SentAck { data: data.clone(), dest, until };
+                self.acks.insert((call_id.to_string(), cseq.seq), ack);
+            }
+            self.out.push_back(Outgoing { to: dest, data });
+            return;
+        }
+        let branch = msg.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+        let tx = ClientTransaction::new(now, method == "INVITE", data, false, self.cfg);
+        let mut entry = ClientEntry { tx, dest, request: msg, ctx };
+        drain_client(&mut entry, &mut self.out);
+        self.clients.insert(branch, entry);
+    }
+
+    /// Sends a response in the server transaction `key`. A 2xx to INVITE is then
+    /// retransmitted by the TU core until ACKed (RFC 3261 §13.3.1.4), which we do here.
+    pub fn send_response(&mut self, now: Time, key: &ServerKey, msg: Message) {
+        let status = msg.status().unwrap_or(500);
+        let data = msg.to_bytes();
+        let Some(entry) = self.servers.get_mut(key) else {
+            return;
+        };
+        let source = entry.source;
+        if key.method == "INVITE" && (200..300).contains(&status) {
+            if let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
+                let rt = TwoXxRetransmitter::new(now, data.clone(), self.cfg);
+                let mut e = TwoXxEntry { rt, dest: source };
+                drain_two_xx(&mut e, &mut self.out);
+                self.two_xx.insert((call_id.to_string(), cseq.seq), e);
+            }
+        }
+        entry.tx.send_response(now, status, data);
+        while let Some(data) = entry.tx.poll_transmit() {
+            // The 2xx itself is already queued by the retransmitter above.
+            if !(key.method == "INVITE" && (200..300).contains(&status)) {
+                self.out.push_back(Outgoing { to: source, data });
+            }
+        }
+    }
+
+    /// A response built from `req` and sent in its transaction; the common case.
+    pub fn respond(&mut self, now: Time, key: &ServerKey, req: &Message, code: u16, tag: Option<&str>) {
+        let rsp = response_to(req, code, tag);
+        self.send_response(now, key, rsp);
+    }
+
+    /// Feeds one received datagram.
+    pub fn handle_datagram(&mut self, now: Time, source: SocketAddr, data: &[u8]) {
+        // Keep-alives (RFC 5626 §3.5.1 CRLF) are not messages.
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return;
+        }
+        let msg = match Message::parse(data) {
+            Ok(msg) => msg,
+            Err(error) => {
+                self.events.push_back(SipEvent::Malformed { source, error });
+                return;
+            }
+        };
+        if msg.is_request() {
+            self.handle_request(now, source, msg);
+        } else {
+            self.handle_response(now, msg);
+        }
+    }
+
+    fn handle_request(&mut self, now: Time, source: SocketAddr, msg: Message) {
+        let method = msg.method().unwrap_or("").to_string();
+        let branch = msg.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+        if method == "ACK" {
+            // ACK for a non-2xx final: absorbed by the INVITE server transaction.
+            let key = ServerKey { branch: branch.clone(), method: "INVITE".into() };
+            if let Some(entry) = self.servers.get_mut(&key) {
+                entry.tx.handle_ack(now);
+                return;
+            }
+            // ACK for a 2xx: a new transaction, matched to the retransmitter by CSeq.
+            if let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
+                self.two_xx.remove(&(call_id.to_string(), cseq.seq));
+            }
+            let key = ServerKey { branch, method };
+            self.events.push_back(SipEvent::Request { msg, source, key });
+            return;
+        }
+        let key = ServerKey { branch, method: method.clone() };
+        if let Some(entry) = self.servers.get_mut(&key) {
+            entry.tx.handle_request_retransmit(now);
+            while let Some(data) = entry.tx.poll_transmit() {
+                self.out.push_back(Outgoing { to: entry.source, data });
+            }
+            return;
+        }
+        let tx = ServerTransaction::new(now, method == "INVITE", false, self.cfg);
+        self.servers.insert(key.clone(), ServerEntry { tx, source });
+        self.events.push_back(SipEvent::Request { msg, source, key });
+    }
+
+    fn handle_response(&mut self, now: Time, msg: Message) {
+        let Some(status) = msg.status() else { return };
+        let branch = msg.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+        let cseq_method = msg.cseq().map(|c| c.method).unwrap_or_default();
+        if let Some(entry) = self.clients.get_mut(&branch) {
+            if entry.request.method() == Some(cseq_method.as_str()) {
+                let ack = (cseq_method == "INVITE" && status >= 300)
+                    .then(|| non_2xx_ack(&entry.request, &msg).to_bytes());
+                if entry.tx.handle_response(now, status, ack) {
+                    let request = entry.request.clone();
+                    let ctx = entry.ctx;
+                    self.events.push_back(SipEvent::Response { msg, ctx, request });
+                }
+                drain_client(entry, &mut self.out);
+                return;
+            }
+        }
+        // A retransmitted 2xx after the INVITE transaction ended: ACK it again.
+        if (200..300).contains(&status) && cseq_method == "INVITE" {
+            if let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
+                if let Some(ack) = self.acks.get(&(call_id.to_string(), cseq.seq)) {
+                    self.out.push_back(Outgoing { to: ack.dest, data: ack.data.clone() });
+                }
+            }
+        }
+    }
+
+    /// Fires every timer that is due; idempotent for the same `now`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        for entry in self.clients.values_mut() {
+            if entry.tx.poll_timeout().is_some_and(|t| t <= now) {
+                entry.tx.handle_timeout(now);
+                drain_client(entry, &mut self.out);
+            }
+            while let Some(ev) = entry.tx.poll_event() {
+                if let TxEvent::Timeout = ev {
+                    let request = entry.request.clone();
+                    self.events.push_back(SipEvent::Timeout { ctx: entry.ctx, request });
+                }
+            }
+        }
+        self.clients.retain(|_, e| !e.tx.is_terminated());
+        for entry in self.servers.values_mut() {
+            if entry.tx.poll_timeout().is_some_and(|t| t <= now) {
+                entry.tx.handle_timeout(now);
+                while let Some(data) = entry.tx.poll_transmit() {
+                    self.out.push_back(Outgoing { to: entry.source, data });
+                }
+            }
+        }
+        self.servers.retain(|_, e| !e.tx.is_terminated());
+        let mut gave_up = Vec::new();
+        for (key, e) in self.two_xx.iter_mut() {
+            if e.rt.poll_timeout().is_some_and(|t| t <= now) {
+                e.rt.handle_timeout(now);
+                drain_two_xx(e, &mut self.out);
+            }
+            while let Some(ev) = e.rt.poll_event() {
+                if let TxEvent::Timeout = ev {
+                    gave_up.push(key.clone());
+                }
+            }
+        }
+        for key in gave_up {
+            self.two_xx.remove(&key);
+            self.events.push_back(SipEvent::NoAck { call_id: key.0, cseq: key.1 });
+        }
+        self.acks.retain(|_, a| a.until > now);
+    }
+
+    pub fn poll_event(&mut self) -> Option<SipEvent> {
+        self.events.pop_front()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Outgoing> {
+        self.out.pop_front()
+    }
+
+    /// The earliest timer of any transaction.
+    pub fn poll_timeout(&self) -> Time {
+        let clients = self.clients.values().filter_map(|e| e.tx.poll_timeout());
+        let servers = self.servers.values().filter_map(|e| e.tx.poll_timeout());
+        let two_xx = self.two_xx.values().filter_map(|e| e.rt.poll_timeout());
+        let acks = self.acks.values().map(|a| a.until);
+        clients.chain(servers).chain(two_xx).chain(acks).min().unwrap_or(Time::NEVER)
+    }
+
+    /// Cancels the retransmission of a 2xx (e.g. the dialog ended before the ACK came).
+    pub fn forget_two_xx(&mut self, call_id: &str, cseq: u32) {
+        self.two_xx.remove(&(call_id.to_string(), cseq));
+    }
+
+    /// Whether any transaction is still running (used to let a run drain before it ends).
+    pub fn is_idle(&self) -> bool {
+        self.clients.is_empty() && self.two_xx.is_empty()
+    }
+}
+
+fn drain_client(entry: &mut ClientEntry, out: &mut VecDeque<Outgoing>) {
+    while let Some(data) = entry.tx.poll_transmit() {
+        out.push_back(Outgoing { to: entry.dest, data });
+    }
+}
+
+fn drain_two_xx(entry: &mut TwoXxEntry, out: &mut VecDeque<Outgoing>) {
+    while let Some(data) = entry.rt.poll_transmit() {
+        out.push_back(Outgoing { to: entry.dest, data });
+    }
+}
+
+/// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, top Via,
+/// From, Call-ID and CSeq number as the INVITE, the response's To, and the INVITE's Route.
+pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {
+    let mut ack = Message::request("ACK", invite.request_uri().unwrap_or("sip:invalid"));
+    if let Some(via) = invite.header_values("Via").first() {
+        ack.push_header("Via", via);
+    }
+    ack.push_header("Max-Forwards", "70");
+    if let Some(from) = invite.header("From") {
+        ack.push_header("From", from);
+    }
+    if let Some(to) = response.header("To") {
+        ack.push_header("To", to);
+    }
+    if let Some(call_id) = invite.call_id() {
+        ack.push_header("Call-ID", call_id);
+    }
+    if let Some(cseq) = invite.cseq() {
+        ack.push_header("CSeq", &format!("{} ACK", cseq.seq));
+    }
+    for route in invite.header_values("Route") {
+        ack.push_header("Route", &route);
+    }
+    ack.push_header("Content-Length", "0");
+    ack
+}

@@ -1,0 +1,288 @@
+//! The embedded reference PBX: a registrar with digest auth and several contacts per user,
+//! and a B2BUA that anchors media in its own RTP relay, so the customer's leg can stay the
+//! same dialog while a flip moves the call between the user's devices. Quirk switches make
+//! it misbehave like real systems do, one behaviour at a time, to prove each detector.
+
+mod calls;
+mod cdr;
+mod flip;
+mod registrar;
+mod relay;
+mod session;
+
+pub use registrar::Binding;
+pub use session::{Leg, LegState, Segment, Session};
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::core::Time;
+use crate::core::sip::{Message, ServerKey, SipEvent, SipStack, host_port, response_to};
+use crate::roles::Transmit;
+use registrar::{AuthOutcome, Registrar};
+use relay::{Relay, transcode};
+
+/// Misbehaviours the PBX can be switched into (DESIGN.md "quirk switches").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PbxQuirks {
+    /// Hang up on the customer when a flip happens.
+    pub drop_customer_on_flip: bool,
+    /// Move the customer to a new dialog (INVITE with Replaces) on a flip, as proxies do.
+    pub new_dialog_on_flip: bool,
+    /// Play about one second of hold music to the customer during a flip.
+    pub hold_music_during_flip: bool,
+    /// Show the customer the new device's own identity after a flip.
+    pub change_caller_id_on_flip: bool,
+    /// Start a new RFC 7989 Session-ID after a flip.
+    pub new_session_id_on_flip: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PbxConfig {
+    pub sip_addr: SocketAddr,
+    /// The relay's ports: one per call leg in use.
+    pub rtp_addrs: Vec<SocketAddr>,
+    /// Realm and domain of every AOR.
+    pub domain: String,
+    /// The directory: account name and password.
+    pub users: Vec<(String, String)>,
+    /// Dialled from another device of the same user, pulls that user's call.
+    pub feature_code: String,
+    pub quirks: PbxQuirks,
+    pub seed: u64,
+}
+
+/// The default directory of DESIGN.md: three users of one site, an admin and the far end.
+pub fn default_users(password: &str) -> Vec<(String, String)> {
+    ["alice", "bob", "carol", "supervisor", "customer"]
+        .iter()
+        .map(|u| (u.to_string(), password.to_string()))
+        .collect()
+}
+
+/// Context tags on client transactions: which leg, and what the request was for.
+const CTX_REPLACE: u64 = 1 << 40;
+const CTX_IN_DIALOG: u64 = 1 << 41;
+
+pub struct Pbx {
+    cfg: PbxConfig,
+    stack: SipStack,
+    rng: StdRng,
+    registrar: Registrar,
+    relay: Relay,
+    pub sessions: Vec<Session>,
+    pub legs: Vec<Leg>,
+    /// Call-ID → leg, for every dialog the PBX is in (including replaced ones).
+    call_ids: HashMap<String, usize>,
+    out: VecDeque<Transmit>,
+    /// One JSON line per ended call session (DESIGN.md: the CDR).
+    pub cdrs: Vec<String>,
+    /// Malformed datagrams received, with the peer.
+    pub malformed: Vec<String>,
+    /// Set by `shutdown`: every session was ended and the PBX stops once BYEs are out.
+    stopping: bool,
+}
+
+impl Pbx {
+    pub fn new(cfg: PbxConfig) -> Pbx {
+        let stack = SipStack::new(cfg.sip_addr, cfg.seed);
+        let rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_0f_9b);
+        let registrar = Registrar::new(&cfg.domain, &cfg.users);
+        let relay = Relay::new(&cfg.rtp_addrs);
+        Pbx {
+            cfg,
+            stack,
+            rng,
+            registrar,
+            relay,
+            sessions: Vec::new(),
+            legs: Vec::new(),
+            call_ids: HashMap::new(),
+            out: VecDeque::new(),
+            cdrs: Vec::new(),
+            malformed: Vec::new(),
+            stopping: false,
+        }
+    }
+
+    /// Ends every live session (BYE to both sides) before the server stops.
+    pub fn shutdown(&mut self, now: Time) {
+        self.stopping = true;
+        for s in 0..self.sessions.len() {
+            self.end_session(now, s);
+        }
+    }
+
+    /// After `shutdown`, once the BYEs have been answered (or timed out).
+    pub fn is_stopped(&self) -> bool {
+        self.stopping && self.stack.is_idle()
+    }
+
+    pub fn config(&self) -> &PbxConfig {
+        &self.cfg
+    }
+
+    pub fn contacts(&self, user: &str, now: Time) -> Vec<Binding> {
+        self.registrar.contacts(user, now)
+    }
+
+    fn contact_uri(&self) -> String {
+        format!("sip:pbx@{}", host_port(self.cfg.sip_addr))
+    }
+
+    fn aor(&self, user: &str) -> String {
+        format!("sip:{user}@{}", self.cfg.domain)
+    }
+
+    // ---- I/O ----
+
+    pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        if local == self.cfg.sip_addr {
+            self.stack.handle_datagram(now, from, data);
+            self.process_sip(now);
+        } else if self.relay.owns(local) {
+            self.relay_packet(now, local, from, data);
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.stack.poll_timeout() <= now {
+            self.stack.handle_timeout(now);
+            self.process_sip(now);
+        }
+        for idx in 0..self.sessions.len() {
+            let session = &mut self.sessions[idx];
+            let Some((sender, until)) = session.moh.as_mut() else { continue };
+            if now >= *until || session.ended_at.is_some() {
+                session.moh = None;
+                continue;
+            }
+            if sender.poll_timeout() <= now {
+                let caller = &self.legs[session.caller];
+                if let (Some(data), Some(to)) = (sender.handle_timeout(now), caller.remote_media) {
+                    self.out.push_back(Transmit { from: caller.relay, to, data });
+                }
+            }
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Time {
+        let moh = self
+            .sessions
+            .iter()
+            .filter_map(|s| s.moh.as_ref().map(|(sender, until)| sender.poll_timeout().min(*until)))
+            .min()
+            .unwrap_or(Time::NEVER);
+        moh.min(self.stack.poll_timeout())
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(out) = self.stack.poll_transmit() {
+            return Some(Transmit { from: self.cfg.sip_addr, to: out.to, data: out.data });
+        }
+        self.out.pop_front()
+    }
+
+    /// Every address the PBX receives on (SIP, then the relay ports).
+    pub fn addresses(&self) -> Vec<SocketAddr> {
+        let mut all = vec![self.cfg.sip_addr];
+        all.extend(self.cfg.rtp_addrs.iter().copied());
+        all
+    }
+
+    fn relay_packet(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        let Some(leg_idx) = self.relay.leg_of(local) else { return };
+        let leg = &mut self.legs[leg_idx];
+        if leg.remote_media.is_none() {
+            // No usable address in the SDP: latch onto the source (symmetric RTP).
+            leg.remote_media = Some(from);
+        }
+        let session = &self.sessions[leg.session];
+        if session.is_ended() {
+            return;
+        }
+        let peer = if leg_idx == session.caller {
+            session.device
+        } else if Some(leg_idx) == session.device && session.bridged(now) {
+            Some(session.caller)
+        } else {
+            None
+        };
+        let Some(peer) = peer else { return };
+        let (from_codec, peer) = (self.legs[leg_idx].codec, &self.legs[peer]);
+        if peer.state != LegState::Confirmed {
+            return;
+        }
+        if let Some(to) = peer.remote_media {
+            let data = transcode(data, from_codec, peer.codec);
+            self.out.push_back(Transmit { from: peer.relay, to, data });
+        }
+    }
+
+    fn process_sip(&mut self, now: Time) {
+        while let Some(ev) = self.stack.poll_event() {
+            match ev {
+                SipEvent::Request { msg, source, key } => self.handle_request(now, msg, source, key),
+                SipEvent::Response { msg, ctx, request } => self.handle_response(now, msg, ctx, request),
+                SipEvent::Timeout { ctx, .. } => self.handle_leg_failure(now, ctx, 408),
+                SipEvent::NoAck { call_id, .. } => {
+                    if let Some(&leg) = self.call_ids.get(&call_id) {
+                        self.end_session(now, self.legs[leg].session);
+                    }
+                }
+                SipEvent::Malformed { source, error } => {
+                    self.malformed.push(format!("from {source}: {error}"));
+                }
+            }
+        }
+    }
+
+    fn handle_request(&mut self, now: Time, msg: Message, source: SocketAddr, key: ServerKey) {
+        let method = msg.method().unwrap_or("").to_string();
+        let has_to_tag = msg.to_addr().is_some_and(|t| t.tag().is_some());
+        match method.as_str() {
+            "REGISTER" => self.handle_register(now, msg, source, key),
+            "ACK" => {}
+            "CANCEL" => self.handle_cancel(now, msg, key),
+            "OPTIONS" if !has_to_tag => self.stack.respond(now, &key, &msg, 200, None),
+            "INVITE" if !has_to_tag => {
+                let account = match self.registrar.authenticate(now, &msg, &mut self.rng) {
+                    AuthOutcome::Ok(account) => account,
+                    AuthOutcome::Challenge(rsp) | AuthOutcome::Forbidden(rsp) => {
+                        return self.stack.send_response(now, &key, rsp);
+                    }
+                };
+                self.handle_invite(now, msg, source, key, account);
+            }
+            _ if has_to_tag => self.handle_in_dialog(now, msg, key),
+            _ => self.stack.respond(now, &key, &msg, 405, None),
+        }
+    }
+
+    fn handle_register(&mut self, now: Time, msg: Message, source: SocketAddr, key: ServerKey) {
+        let rsp = match self.registrar.authenticate(now, &msg, &mut self.rng) {
+            AuthOutcome::Ok(account) => self.registrar.register(now, &msg, source, &account),
+            AuthOutcome::Challenge(rsp) | AuthOutcome::Forbidden(rsp) => rsp,
+        };
+        self.stack.send_response(now, &key, rsp);
+    }
+
+    /// A response carrying this session's Session-ID and no body.
+    fn respond_in_session(&mut self, now: Time, key: &ServerKey, req: &Message, code: u16, leg: Option<usize>) {
+        let tag = leg.map(|l| self.legs[l].local_tag.clone());
+        let mut rsp = response_to(req, code, tag.as_deref());
+        if let Some(l) = leg {
+            let uuid = self.sessions[self.legs[l].session].uuid.clone();
+            rsp.push_header("Session-ID", &uuid);
+        }
+        rsp.push_header("Content-Length", "0");
+        self.stack.send_response(now, key, rsp);
+    }
+
+    fn new_uuid(&mut self) -> String {
+        self.stack.random_hex(2)
+    }
+}

@@ -1,0 +1,149 @@
+//! The registrar (RFC 3261 §10.3) and the digest authentication every request to the PBX
+//! passes through. Several contacts per user: that is what makes one identity with a desk
+//! phone, a softphone and a mobile possible.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+
+use crate::core::Time;
+use crate::core::sip::{
+    Algorithm, Challenge, DigestResponse, Message, NonceBook, NonceCheck, response_to, uri_user,
+    verify,
+};
+
+/// One registered contact of a user.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub contact: String,
+    /// Where the REGISTER came from: requests for this contact go there (RFC 5626-style
+    /// symmetric routing, which also works behind NAT and with ephemeral ports).
+    pub addr: SocketAddr,
+    pub expires_at: Time,
+}
+
+/// Outcome of checking a request's credentials.
+pub enum AuthOutcome {
+    /// The authenticated account name.
+    Ok(String),
+    /// Send this challenge response (401/407) and stop.
+    Challenge(Message),
+    /// Wrong user for the AOR or bad credentials after a challenge: refuse.
+    Forbidden(Message),
+}
+
+pub struct Registrar {
+    realm: String,
+    users: HashMap<String, String>,
+    nonces: NonceBook,
+    bindings: HashMap<String, Vec<Binding>>,
+}
+
+impl Registrar {
+    pub fn new(realm: &str, users: &[(String, String)]) -> Registrar {
+        Registrar {
+            realm: realm.to_string(),
+            users: users.iter().cloned().collect(),
+            nonces: NonceBook::new(Duration::from_secs(300)),
+            bindings: HashMap::new(),
+        }
+    }
+
+    pub fn is_user(&self, user: &str) -> bool {
+        self.users.contains_key(user)
+    }
+
+    /// Live bindings of a user, oldest first.
+    pub fn contacts(&self, user: &str, now: Time) -> Vec<Binding> {
+        self.bindings
+            .get(user)
+            .map(|b| b.iter().filter(|b| b.expires_at > now).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Checks digest credentials (RFC 3261 §22.4). REGISTER is challenged with 401 and
+    /// WWW-Authenticate, everything else with 407 and Proxy-Authenticate (§22.3).
+    pub fn authenticate(&mut self, now: Time, req: &Message, rng: &mut StdRng) -> AuthOutcome {
+        let method = req.method().unwrap_or("").to_string();
+        let (code, challenge_header, auth_header) = if method == "REGISTER" {
+            (401, "WWW-Authenticate", "Authorization")
+        } else {
+            (407, "Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let mut stale = false;
+        if let Some(resp) = req.header(auth_header).and_then(|h| DigestResponse::parse(h).ok()) {
+            let nonce_ok = self.nonces.check(now, &resp.nonce, resp.nc.as_deref());
+            match (nonce_ok, self.users.get(&resp.username)) {
+                (NonceCheck::Valid, Some(password)) if resp.realm == self.realm => {
+                    if verify(&resp, password, &method) {
+                        return AuthOutcome::Ok(resp.username.clone());
+                    }
+                    let mut rsp = response_to(req, 403, Some("auth"));
+                    rsp.push_header("Content-Length", "0");
+                    return AuthOutcome::Forbidden(rsp);
+                }
+                (NonceCheck::Stale, _) => stale = true,
+                _ => {}
+            }
+        }
+        let challenge = Challenge {
+            realm: self.realm.clone(),
+            nonce: self.nonces.issue(now, rng),
+            opaque: None,
+            algorithm: Algorithm::Md5,
+            qop_auth: true,
+            stale,
+        };
+        let mut rsp = response_to(req, code, Some("auth"));
+        rsp.push_header(challenge_header, &challenge.to_header_value());
+        rsp.push_header("Content-Length", "0");
+        AuthOutcome::Challenge(rsp)
+    }
+
+    /// Applies an authenticated REGISTER and returns the 200 (or an error response).
+    pub fn register(&mut self, now: Time, req: &Message, source: SocketAddr, account: &str) -> Message {
+        let Some(aor_user) = req.to_addr().and_then(|t| uri_user(&t.uri)) else {
+            return empty(req, 400);
+        };
+        if aor_user != account {
+            // A user may only register their own AOR.
+            return empty(req, 403);
+        }
+        let default_expires = req.expires().unwrap_or(3600);
+        let list = self.bindings.entry(aor_user.clone()).or_default();
+        let contacts_raw = req.header_values("Contact");
+        if contacts_raw.iter().any(|c| c.trim() == "*") {
+            // RFC 3261 §10.2.2: `Contact: *` with Expires 0 removes every binding.
+            list.clear();
+        } else {
+            for contact in req.contacts() {
+                let expires = contact
+                    .param("expires")
+                    .and_then(|e| e.parse().ok())
+                    .unwrap_or(default_expires)
+                    .min(7200);
+                list.retain(|b| b.contact != contact.uri);
+                if expires > 0 {
+                    let expires_at = now + Duration::from_secs(expires.into());
+                    list.push(Binding { contact: contact.uri.clone(), addr: source, expires_at });
+                }
+            }
+        }
+        list.retain(|b| b.expires_at > now);
+        let mut ok = response_to(req, 200, Some("reg"));
+        for b in list.iter() {
+            let secs = (b.expires_at - now).as_secs();
+            ok.push_header("Contact", &format!("<{}>;expires={secs}", b.contact));
+        }
+        ok.push_header("Content-Length", "0");
+        ok
+    }
+}
+
+fn empty(req: &Message, code: u16) -> Message {
+    let mut rsp = response_to(req, code, Some("reg"));
+    rsp.push_header("Content-Length", "0");
+    rsp
+}

@@ -1,0 +1,206 @@
+//! Requests a user agent receives: new calls (with or without `Replaces`), requests inside
+//! a dialog (BYE, re-INVITE, UPDATE, INFO, OPTIONS) and CANCEL.
+
+use std::net::SocketAddr;
+
+use super::{Call, CallIdx, CallState, EndCause, ReplacesMode, UaEvent, UserAgent, codec_of};
+use crate::core::Time;
+use crate::core::sip::{
+    Dialog, Direction, Message, ServerKey, SessionDescription, make_answer, response_to,
+};
+
+pub(super) fn handle_request(ua: &mut UserAgent, now: Time, msg: Message, source: SocketAddr, key: ServerKey) {
+    let method = msg.method().unwrap_or("").to_string();
+    let to_tag = msg.to_addr().and_then(|t| t.tag().map(str::to_string));
+    match (method.as_str(), to_tag) {
+        ("ACK", _) => {
+            // ACK for our 2xx: the call is confirmed on both sides.
+            if let Some(idx) = find_dialog(ua, &msg) {
+                if ua.calls[idx].state == CallState::Confirmed && ua.calls[idx].answered_at.is_some() {
+                    ua.events.push_back(UaEvent::Confirmed { call: idx });
+                }
+            }
+        }
+        ("CANCEL", _) => handle_cancel(ua, now, &msg, &key),
+        ("INVITE", None) => handle_new_invite(ua, now, msg, key),
+        ("OPTIONS", None) => ua.stack.respond(now, &key, &msg, 200, None),
+        (_, None) => ua.stack.respond(now, &key, &msg, 405, None),
+        (_, Some(_)) => handle_in_dialog(ua, now, msg, key, source),
+    }
+}
+
+fn find_dialog(ua: &UserAgent, msg: &Message) -> Option<CallIdx> {
+    ua.calls.iter().rposition(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(msg)))
+}
+
+fn handle_cancel(ua: &mut UserAgent, now: Time, msg: &Message, key: &ServerKey) {
+    // RFC 3261 §9.2: 200 to the CANCEL, then 487 to the INVITE it names (same branch).
+    ua.stack.respond(now, key, msg, 200, None);
+    let invite_key = ServerKey { branch: key.branch.clone(), method: "INVITE".into() };
+    let found = ua.calls.iter().rposition(|c| {
+        c.state == CallState::Ringing && c.incoming.as_ref().is_some_and(|(_, k)| *k == invite_key)
+    });
+    if let Some(idx) = found {
+        if let Some((req, k)) = ua.calls[idx].incoming.clone() {
+            let tag = ua.calls[idx].local_tag.clone();
+            ua.stack.respond(now, &k, &req, 487, Some(&tag));
+        }
+        ua.calls[idx].end(now, EndCause::Cancelled);
+        ua.events.push_back(UaEvent::Ended { call: idx });
+    }
+}
+
+fn handle_new_invite(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey) {
+    let tag = ua.stack.new_tag();
+    let mut replaced = None;
+    if let Some(rep) = msg.replaces() {
+        let requires = msg
+            .header_values("Require")
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case("replaces"));
+        match ua.cfg.replaces {
+            ReplacesMode::Reject if requires => {
+                let mut rsp = response_to(&msg, 420, Some(&tag));
+                rsp.push_header("Unsupported", "replaces");
+                rsp.push_header("Content-Length", "0");
+                ua.stack.send_response(now, &key, rsp);
+                return;
+            }
+            ReplacesMode::Accept => {
+                // RFC 3891 §3: to-tag names our tag, from-tag the peer's.
+                let target = ua.calls.iter().rposition(|c| {
+                    c.state == CallState::Confirmed
+                        && c.dialog.as_ref().is_some_and(|d| {
+                            d.call_id == rep.call_id
+                                && d.local_tag == rep.to_tag
+                                && d.remote_tag == rep.from_tag
+                        })
+                });
+                match target {
+                    Some(idx) => replaced = Some(idx),
+                    None => {
+                        ua.stack.respond(now, &key, &msg, 481, Some(&tag));
+                        return;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let idx = ua.calls.len();
+    let mut call = Call::new(now, false, tag.clone());
+    call.observe(now, &msg, "From");
+    call.replaces = replaced;
+    call.incoming = Some((msg.clone(), key.clone()));
+    ua.calls.push(call);
+    let mut ringing = response_to(&msg, 180, Some(&tag));
+    ringing.push_header("Content-Length", "0");
+    ua.stack.send_response(now, &key, ringing);
+    ua.events.push_back(UaEvent::Incoming { call: idx });
+    if replaced.is_some() || ua.cfg.auto_answer {
+        answer(ua, now, idx);
+    }
+    if let Some(old) = replaced {
+        // RFC 3891 §3: the replaced dialog is ended with a BYE once the new one is answered.
+        ua.hangup(now, old);
+        ua.calls[old].end_cause = Some(EndCause::Replaced);
+    }
+}
+
+/// Answers a ringing call: 200 OK with our SDP answer; media starts at once.
+pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
+    let Some(call) = ua.calls.get(idx) else { return false };
+    if call.state != CallState::Ringing {
+        return false;
+    }
+    let Some((req, key)) = call.incoming.clone() else { return false };
+    let tag = call.local_tag.clone();
+    let contact = ua.contact_uri();
+    let offer = SessionDescription::parse(&String::from_utf8_lossy(req.body())).ok();
+    let supported = ua.sdp_codecs();
+    let ip = ua.cfg.rtp_addr.ip().to_string();
+    let port = ua.cfg.rtp_addr.port();
+    let sid = ua.stack.next_u64() >> 1;
+    let answer = match offer.as_ref() {
+        Some(offer) => match make_answer(offer, &ip, port, &supported, Direction::SendRecv, sid, sid) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                ua.stack.respond(now, &key, &req, 488, Some(&tag));
+                ua.calls[idx].end(now, EndCause::Rejected(488, "no common codec".into()));
+                ua.events.push_back(UaEvent::Ended { call: idx });
+                return false;
+            }
+        },
+        None => None,
+    };
+    let mut ok = response_to(&req, 200, Some(&tag));
+    ok.push_header("Contact", &format!("<{contact}>"));
+    ok.push_header("Supported", "replaces");
+    match &answer {
+        Some(a) => ok.set_body("application/sdp", a.sdp.to_string().as_bytes()),
+        None => ok.push_header("Content-Length", "0"),
+    }
+    ua.stack.send_response(now, &key, ok);
+    let dialog = Dialog::as_uas(&req, &tag, &contact);
+    let call = &mut ua.calls[idx];
+    call.dialog = dialog;
+    call.state = CallState::Confirmed;
+    call.answered_at = Some(now);
+    if let (Some(offer), Some(a)) = (offer, answer) {
+        // Media goes to where the offer said, with the codec we chose.
+        call.codec = codec_of(&a.codec);
+        ua.start_media(now, idx, &offer);
+    }
+    ua.events.push_back(UaEvent::Answered { call: idx });
+    true
+}
+
+fn handle_in_dialog(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey, _source: SocketAddr) {
+    let method = msg.method().unwrap_or("").to_string();
+    let Some(idx) = find_dialog(ua, &msg) else {
+        // RFC 3261 §12.2.2: a request for a dialog we do not know.
+        ua.stack.respond(now, &key, &msg, 481, None);
+        return;
+    };
+    if let (Some(cseq), Some(dialog)) = (msg.cseq(), ua.calls[idx].dialog.as_mut()) {
+        dialog.remote_cseq = Some(cseq.seq);
+    }
+    ua.calls[idx].observe(now, &msg, "From");
+    match method.as_str() {
+        "BYE" => {
+            ua.stack.respond(now, &key, &msg, 200, None);
+            ua.calls[idx].end(now, EndCause::RemoteBye);
+            ua.events.push_back(UaEvent::Ended { call: idx });
+        }
+        "INVITE" | "UPDATE" => {
+            let offer = if msg.body().is_empty() {
+                None
+            } else {
+                SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok()
+            };
+            let mut ok = response_to(&msg, 200, None);
+            ok.push_header("Contact", &format!("<{}>", ua.contact_uri()));
+            match offer {
+                Some(offer) => {
+                    ua.calls[idx].offers_received.push(now);
+                    let supported = ua.sdp_codecs();
+                    let ip = ua.cfg.rtp_addr.ip().to_string();
+                    let sid = ua.stack.next_u64() >> 1;
+                    match make_answer(&offer, &ip, ua.cfg.rtp_addr.port(), &supported, Direction::SendRecv, sid, sid) {
+                        Ok(a) => {
+                            ok.set_body("application/sdp", a.sdp.to_string().as_bytes());
+                            ua.stack.send_response(now, &key, ok);
+                            ua.start_media(now, idx, &offer);
+                        }
+                        Err(_) => ua.stack.respond(now, &key, &msg, 488, None),
+                    }
+                }
+                None => {
+                    ok.push_header("Content-Length", "0");
+                    ua.stack.send_response(now, &key, ok);
+                }
+            }
+        }
+        _ => ua.stack.respond(now, &key, &msg, 200, None),
+    }
+}

@@ -1,0 +1,538 @@
+//! A simulated SIP user agent: one of the user's devices (desk, softphone, mobile) or the
+//! customer at the far end. It registers with digest auth, places and answers calls, sends
+//! its audio signature as G.711 RTP every 20 ms and classifies everything it hears.
+
+mod call;
+mod incoming;
+
+pub use call::{Call, CallIdx, CallState, EndCause, SeenIdentity};
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::core::Time;
+use crate::core::rtp::{Classifier, Codec, MediaReceiver, MediaSender, Source};
+use crate::core::sip::{
+    Challenge, Direction, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize,
+    host_port, make_offer, pcma, pcmu, telephone_event,
+};
+use crate::roles::Transmit;
+
+/// How this UA treats an INVITE with `Replaces` (RFC 3891), as real phones differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplacesMode {
+    /// Accept it, answer, and end the replaced dialog with a BYE.
+    Accept,
+    /// Answer `420 Bad Extension` when it carries `Require: replaces`.
+    Reject,
+    /// Treat it as a new, unrelated call.
+    Ignore,
+}
+
+#[derive(Debug, Clone)]
+pub struct UaConfig {
+    /// The role's name in reports and logs ("desk", "customer").
+    pub name: String,
+    /// The SIP account: user part of the AOR and digest username.
+    pub username: String,
+    pub password: String,
+    /// The AOR's domain (the registrar's host when none is configured).
+    pub domain: String,
+    /// Where every request goes (registrar and outbound proxy).
+    pub proxy: SocketAddr,
+    pub sip_addr: SocketAddr,
+    pub rtp_addr: SocketAddr,
+    pub codecs: Vec<Codec>,
+    /// The audio signature this party sends.
+    pub signature: u8,
+    pub replaces: ReplacesMode,
+    /// Answer incoming calls at once (the customer does; devices answer on command).
+    pub auto_answer: bool,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UaEvent {
+    Registered,
+    RegisterFailed { status: u16 },
+    Unregistered,
+    Incoming { call: CallIdx },
+    Ringing { call: CallIdx },
+    Answered { call: CallIdx },
+    Confirmed { call: CallIdx },
+    Ended { call: CallIdx },
+}
+
+/// Context values we tag client transactions with, to route responses back.
+const CTX_REGISTER: u64 = u64::MAX;
+const CTX_UNREGISTER: u64 = u64::MAX - 1;
+const CTX_IN_DIALOG: u64 = u64::MAX - 2;
+
+pub struct UserAgent {
+    cfg: UaConfig,
+    stack: SipStack,
+    pub calls: Vec<Call>,
+    receiver: MediaReceiver,
+    registered: bool,
+    register_cseq: u32,
+    register_call_id: String,
+    register_tag: String,
+    register_auth: u32,
+    out: VecDeque<Transmit>,
+    events: VecDeque<UaEvent>,
+    /// Malformed datagrams received, with the peer, kept for the report.
+    pub malformed: Vec<String>,
+}
+
+impl UserAgent {
+    pub fn new(cfg: UaConfig, classifier: Arc<Classifier>) -> UserAgent {
+        let mut stack = SipStack::new(cfg.sip_addr, cfg.seed);
+        let register_call_id = stack.new_call_id();
+        let register_tag = stack.new_tag();
+        UserAgent {
+            cfg,
+            stack,
+            calls: Vec::new(),
+            receiver: MediaReceiver::new(classifier),
+            registered: false,
+            register_cseq: 0,
+            register_call_id,
+            register_tag,
+            register_auth: 0,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            malformed: Vec::new(),
+        }
+    }
+
+    // ---- getters ----
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+    pub fn config(&self) -> &UaConfig {
+        &self.cfg
+    }
+    pub fn is_registered(&self) -> bool {
+        self.registered
+    }
+    /// No transaction of ours is still running (used to let a run drain before it ends).
+    pub fn is_idle(&self) -> bool {
+        self.stack.is_idle()
+    }
+    pub fn receiver(&self) -> &MediaReceiver {
+        &self.receiver
+    }
+    /// The confirmed call, if any (the latest when several are).
+    pub fn active_call(&self) -> Option<CallIdx> {
+        self.calls.iter().rposition(|c| c.state == CallState::Confirmed)
+    }
+    pub fn ringing_call(&self) -> Option<CallIdx> {
+        self.calls.iter().rposition(|c| c.state == CallState::Ringing)
+    }
+    pub fn addresses(&self) -> [SocketAddr; 2] {
+        [self.cfg.sip_addr, self.cfg.rtp_addr]
+    }
+    fn aor(&self) -> String {
+        format!("sip:{}@{}", self.cfg.username, self.cfg.domain)
+    }
+    fn contact_uri(&self) -> String {
+        format!("sip:{}@{}", self.cfg.username, host_port(self.cfg.sip_addr))
+    }
+
+    // ---- commands ----
+
+    /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
+    pub fn register(&mut self, now: Time) {
+        self.register_auth = 0;
+        self.send_register(now, 3600, None);
+    }
+
+    /// Remove our binding (Expires: 0), e.g. at the end of a run or on Ctrl-C.
+    pub fn unregister(&mut self, now: Time) {
+        if self.registered {
+            self.register_auth = 0;
+            self.send_register(now, 0, None);
+        }
+    }
+
+    fn send_register(&mut self, now: Time, expires: u32, auth: Option<String>) {
+        self.register_cseq += 1;
+        let registrar = format!("sip:{}", self.cfg.domain);
+        let mut msg = Message::request("REGISTER", &registrar);
+        msg.push_header("Max-Forwards", "70");
+        let mut from = crate::core::sip::NameAddr::new(&self.aor());
+        from.set_param("tag", Some(&self.register_tag));
+        msg.push_header("From", &from.to_string());
+        msg.push_header("To", &format!("<{}>", self.aor()));
+        msg.push_header("Call-ID", &self.register_call_id);
+        msg.push_header("CSeq", &format!("{} REGISTER", self.register_cseq));
+        msg.push_header("Contact", &format!("<{}>;expires={expires}", self.contact_uri()));
+        msg.push_header("Expires", &expires.to_string());
+        msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
+        if let Some(auth) = auth {
+            msg.push_header("Authorization", &auth);
+        }
+        msg.push_header("Content-Length", "0");
+        let ctx = if expires == 0 { CTX_UNREGISTER } else { CTX_REGISTER };
+        self.stack.send_request(now, msg, self.cfg.proxy, ctx);
+    }
+
+    /// Calls `target` (a user name or a feature code like `*11`) through the proxy.
+    pub fn call(&mut self, now: Time, target: &str) -> CallIdx {
+        let tag = self.stack.new_tag();
+        let call_id = self.stack.new_call_id();
+        let idx = self.calls.len();
+        let mut call = Call::new(now, true, tag.clone());
+        let uri = format!("sip:{target}@{}", self.cfg.domain);
+        let mut msg = Message::request("INVITE", &uri);
+        let branch = self.stack.new_branch();
+        msg.push_header("Via", &crate::core::sip::via_value(self.cfg.sip_addr, &branch));
+        msg.push_header("Max-Forwards", "70");
+        let mut from = crate::core::sip::NameAddr::new(&self.aor());
+        from.set_param("tag", Some(&tag));
+        msg.push_header("From", &from.to_string());
+        msg.push_header("To", &format!("<{uri}>"));
+        msg.push_header("Call-ID", &call_id);
+        msg.push_header("CSeq", "1 INVITE");
+        msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
+        msg.push_header("Supported", "replaces");
+        msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
+        let sdp = self.offer(now);
+        msg.set_body("application/sdp", sdp.to_string().as_bytes());
+        call.invite = Some(msg.clone());
+        call.invite_dest = Some(self.cfg.proxy);
+        self.calls.push(call);
+        self.stack.send_request(now, msg, self.cfg.proxy, idx as u64);
+        idx
+    }
+
+    /// Answers a ringing incoming call with 200 OK and our SDP answer; media starts now.
+    pub fn answer(&mut self, now: Time, idx: CallIdx) -> bool {
+        incoming::answer(self, now, idx)
+    }
+
+    /// Ends a call: BYE when confirmed, CANCEL when still calling, 486 when ringing here.
+    pub fn hangup(&mut self, now: Time, idx: CallIdx) {
+        let Some(call) = self.calls.get_mut(idx) else { return };
+        match call.state {
+            CallState::Confirmed => {
+                let branch = self.stack.new_branch();
+                let Some(dialog) = call.dialog.as_mut() else { return };
+                let bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
+                let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
+                call.end(now, EndCause::Local);
+                let mut bye = bye;
+                bye.push_header("Content-Length", "0");
+                self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+                self.events.push_back(UaEvent::Ended { call: idx });
+            }
+            CallState::Calling => {
+                if let (Some(invite), Some(dest)) = (call.invite.clone(), call.invite_dest) {
+                    let cancel = cancel_for(&invite);
+                    self.stack.send_request(now, cancel, dest, CTX_IN_DIALOG);
+                }
+                call.end(now, EndCause::Local);
+                self.events.push_back(UaEvent::Ended { call: idx });
+            }
+            CallState::Ringing => {
+                if let Some((req, key)) = call.incoming.clone() {
+                    let tag = call.local_tag.clone();
+                    self.stack.respond(now, &key, &req, 486, Some(&tag));
+                }
+                call.end(now, EndCause::Local);
+                self.events.push_back(UaEvent::Ended { call: idx });
+            }
+            CallState::Terminated => {}
+        }
+    }
+
+    /// Ctrl-C or the end of a run: hang up every live call and unregister.
+    pub fn shutdown(&mut self, now: Time) {
+        for idx in 0..self.calls.len() {
+            self.hangup(now, idx);
+        }
+        self.unregister(now);
+    }
+
+    // ---- I/O ----
+
+    pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        if local == self.cfg.rtp_addr {
+            // Undecodable media is counted by the receiver; it never stops the call.
+            let _ = self.receiver.handle_packet(now, data);
+            return;
+        }
+        self.stack.handle_datagram(now, from, data);
+        self.process_sip(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.stack.poll_timeout() <= now {
+            self.stack.handle_timeout(now);
+            self.process_sip(now);
+        }
+        let rtp = self.cfg.rtp_addr;
+        for call in self.calls.iter_mut() {
+            let (Some(sender), Some(to)) = (call.sender.as_mut(), call.remote_media) else {
+                continue;
+            };
+            if sender.poll_timeout() <= now {
+                if let Some(data) = sender.handle_timeout(now) {
+                    self.out.push_back(Transmit { from: rtp, to, data });
+                }
+            }
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Time {
+        let media = self
+            .calls
+            .iter()
+            .filter(|c| c.remote_media.is_some())
+            .filter_map(|c| c.sender.as_ref().map(MediaSender::poll_timeout))
+            .min()
+            .unwrap_or(Time::NEVER);
+        media.min(self.stack.poll_timeout())
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(out) = self.stack.poll_transmit() {
+            return Some(Transmit { from: self.cfg.sip_addr, to: out.to, data: out.data });
+        }
+        self.out.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<UaEvent> {
+        self.events.pop_front()
+    }
+
+    fn process_sip(&mut self, now: Time) {
+        while let Some(ev) = self.stack.poll_event() {
+            match ev {
+                SipEvent::Request { msg, source, key } => {
+                    incoming::handle_request(self, now, msg, source, key)
+                }
+                SipEvent::Response { msg, ctx, request } => self.handle_response(now, msg, ctx, request),
+                SipEvent::Timeout { ctx, .. } => self.handle_failure(now, ctx, 408, "Request Timeout"),
+                SipEvent::NoAck { call_id, .. } => {
+                    if let Some(idx) = self.call_by_call_id(&call_id) {
+                        self.hangup(now, idx);
+                    }
+                }
+                SipEvent::Malformed { source, error } => {
+                    self.malformed.push(format!("from {source}: {error}"));
+                }
+            }
+        }
+    }
+
+    fn call_by_call_id(&self, call_id: &str) -> Option<CallIdx> {
+        self.calls.iter().rposition(|c| {
+            c.dialog.as_ref().map(|d| d.call_id.as_str()) == Some(call_id)
+                || c.invite.as_ref().and_then(|m| m.call_id()) == Some(call_id)
+        })
+    }
+
+    fn handle_response(&mut self, now: Time, msg: Message, ctx: u64, request: Message) {
+        let status = msg.status().unwrap_or(500);
+        if ctx == CTX_REGISTER || ctx == CTX_UNREGISTER {
+            return self.handle_register_response(now, msg, ctx, request);
+        }
+        if ctx == CTX_IN_DIALOG || status < 100 {
+            return;
+        }
+        let idx = ctx as usize;
+        if request.method() != Some("INVITE") || idx >= self.calls.len() {
+            return;
+        }
+        if self.calls[idx].state != CallState::Calling {
+            return;
+        }
+        match status {
+            100..=199 => {
+                if status == 180 || status == 183 {
+                    self.calls[idx].rings += 1;
+                    self.events.push_back(UaEvent::Ringing { call: idx });
+                }
+            }
+            200..=299 => self.handle_invite_ok(now, idx, &msg, &request),
+            401 | 407 if self.calls[idx].auth_attempts == 0 => {
+                self.calls[idx].auth_attempts += 1;
+                self.retry_invite_with_auth(now, idx, &msg, &request);
+            }
+            _ => {
+                let reason = msg.reason().unwrap_or("").to_string();
+                self.calls[idx].end(now, EndCause::Rejected(status, reason));
+                self.events.push_back(UaEvent::Ended { call: idx });
+            }
+        }
+    }
+
+    fn handle_invite_ok(&mut self, now: Time, idx: CallIdx, msg: &Message, request: &Message) {
+        let contact = self.contact_uri();
+        let Some(dialog) = crate::core::sip::Dialog::as_uac(request, msg, &contact) else {
+            return;
+        };
+        let branch = self.stack.new_branch();
+        let cseq = request.cseq().map(|c| c.seq).unwrap_or(1);
+        let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
+        ack.push_header("Content-Length", "0");
+        let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
+        self.stack.send_request(now, ack, dest, CTX_IN_DIALOG);
+        let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
+        let call = &mut self.calls[idx];
+        call.dialog = Some(dialog);
+        call.state = CallState::Confirmed;
+        call.answered_at = Some(now);
+        call.observe(now, msg, "To");
+        if let Some(answer) = answer {
+            self.start_media(now, idx, &answer);
+        }
+        self.events.push_back(UaEvent::Answered { call: idx });
+    }
+
+    fn retry_invite_with_auth(&mut self, now: Time, idx: CallIdx, msg: &Message, request: &Message) {
+        let (challenge_header, auth_header) = if msg.status() == Some(407) {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        } else {
+            ("WWW-Authenticate", "Authorization")
+        };
+        let Some(challenge) = msg.header(challenge_header).and_then(|h| Challenge::parse(h).ok())
+        else {
+            self.calls[idx].end(now, EndCause::Rejected(msg.status().unwrap_or(0), "bad challenge".into()));
+            self.events.push_back(UaEvent::Ended { call: idx });
+            return;
+        };
+        let mut retry = request.clone();
+        retry.remove_first_value("Via");
+        let branch = self.stack.new_branch();
+        retry.insert_header_first("Via", &crate::core::sip::via_value(self.cfg.sip_addr, &branch));
+        let cseq = request.cseq().map(|c| c.seq).unwrap_or(1) + 1;
+        retry.set_header("CSeq", &format!("{cseq} INVITE"));
+        let uri = request.request_uri().unwrap_or("").to_string();
+        let cnonce = self.stack.random_hex(1);
+        let resp = authorize(&challenge, &self.cfg.username, &self.cfg.password, "INVITE", &uri, &cnonce, 1);
+        retry.set_header(auth_header, &resp.to_header_value());
+        self.calls[idx].invite = Some(retry.clone());
+        self.stack.send_request(now, retry, self.cfg.proxy, idx as u64);
+    }
+
+    fn handle_register_response(&mut self, now: Time, msg: Message, ctx: u64, request: Message) {
+        let status = msg.status().unwrap_or(500);
+        match status {
+            100..=199 => {}
+            200..=299 => {
+                self.registered = ctx == CTX_REGISTER;
+                self.events.push_back(if ctx == CTX_REGISTER {
+                    UaEvent::Registered
+                } else {
+                    UaEvent::Unregistered
+                });
+            }
+            401 | 407 if self.register_auth < 2 => {
+                self.register_auth += 1;
+                let header = if status == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
+                let Some(challenge) = msg.header(header).and_then(|h| Challenge::parse(h).ok()) else {
+                    self.events.push_back(UaEvent::RegisterFailed { status });
+                    return;
+                };
+                let uri = request.request_uri().unwrap_or("").to_string();
+                let cnonce = self.stack.random_hex(1);
+                let resp = authorize(&challenge, &self.cfg.username, &self.cfg.password, "REGISTER", &uri, &cnonce, 1);
+                let expires = request.expires().unwrap_or(3600);
+                self.send_register(now, expires, Some(resp.to_header_value()));
+            }
+            _ => self.events.push_back(UaEvent::RegisterFailed { status }),
+        }
+    }
+
+    fn handle_failure(&mut self, now: Time, ctx: u64, status: u16, reason: &str) {
+        if ctx == CTX_REGISTER || ctx == CTX_UNREGISTER {
+            self.events.push_back(UaEvent::RegisterFailed { status });
+            return;
+        }
+        let idx = ctx as usize;
+        if let Some(call) = self.calls.get_mut(idx) {
+            if call.state == CallState::Calling {
+                call.end(now, EndCause::Rejected(status, reason.to_string()));
+                self.events.push_back(UaEvent::Ended { call: idx });
+            }
+        }
+    }
+
+    /// Our SDP offer: the configured codecs plus telephone-event (RFC 4733).
+    fn offer(&mut self, _now: Time) -> SessionDescription {
+        let codecs = self.sdp_codecs();
+        let sid = self.stack.next_u64() >> 1;
+        let ip = self.cfg.rtp_addr.ip().to_string();
+        make_offer(&ip, self.cfg.rtp_addr.port(), &codecs, Direction::SendRecv, sid, sid)
+    }
+
+    fn sdp_codecs(&self) -> Vec<SdpCodec> {
+        let mut codecs: Vec<SdpCodec> = self
+            .cfg
+            .codecs
+            .iter()
+            .map(|c| match c {
+                Codec::Pcmu => pcmu(),
+                Codec::Pcma => pcma(),
+            })
+            .collect();
+        codecs.push(telephone_event(101));
+        codecs
+    }
+
+    /// Points our sender at the peer's media address with the negotiated codec. A new
+    /// sender (new SSRC) starts on the 20 ms grid from `now`.
+    fn start_media(&mut self, now: Time, idx: CallIdx, remote: &SessionDescription) {
+        let Some(audio) = remote.audio() else { return };
+        let Some(codec) = audio.codecs.iter().find_map(|c| codec_of(c)) else { return };
+        let remote_addr = remote
+            .rtp_address()
+            .and_then(|(ip, port)| Some(SocketAddr::new(ip.parse().ok()?, port)));
+        let call = &mut self.calls[idx];
+        call.codec = Some(codec);
+        call.remote_media = remote_addr;
+        match call.sender.as_mut() {
+            Some(sender) => sender.set_codec(codec),
+            None => {
+                let ssrc = self.stack.next_u64() as u32;
+                let seq0 = self.stack.next_u64() as u16;
+                let ts0 = self.stack.next_u64() as u32;
+                let source = Source::Signature(self.cfg.signature);
+                self.calls[idx].sender = Some(MediaSender::new(ssrc, seq0, ts0, codec, source, now));
+            }
+        }
+    }
+}
+
+/// The media codec an SDP codec names, if we can send it.
+pub fn codec_of(c: &SdpCodec) -> Option<Codec> {
+    match c.name.to_ascii_uppercase().as_str() {
+        "PCMU" => Some(Codec::Pcmu),
+        "PCMA" => Some(Codec::Pcma),
+        _ => None,
+    }
+}
+
+/// CANCEL for a pending INVITE (RFC 3261 §9.1): same Request-URI, top Via, From, To,
+/// Call-ID and CSeq number.
+pub fn cancel_for(invite: &Message) -> Message {
+    let mut cancel = Message::request("CANCEL", invite.request_uri().unwrap_or("sip:invalid"));
+    if let Some(via) = invite.header_values("Via").first() {
+        cancel.push_header("Via", via);
+    }
+    cancel.push_header("Max-Forwards", "70");
+    for name in ["From", "To", "Call-ID"] {
+        if let Some(v) = invite.header(name) {
+            cancel.push_header(name, v);
+        }
+    }
+    if let Some(cseq) = invite.cseq() {
+        cancel.push_header("CSeq", &format!("{} CANCEL", cseq.seq));
+    }
+    cancel.push_header("Content-Length", "0");
+    cancel
+}

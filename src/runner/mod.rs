@@ -1,0 +1,8 @@
+//! Runs compiled scenarios: builds a [`Scene`] per scenario and drives it with the
+//! simulator or the live driver, then turns what it measured into the report.
+
+mod scene;
+mod script;
+
+pub use scene::{AddrAlloc, Owner, Scene, TargetSetup};
+pub use script::Script;

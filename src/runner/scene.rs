@@ -1,0 +1,225 @@
+//! One scenario's world: the customer, the user's devices, the embedded PBX when there is
+//! no external target, and the script that drives them. It is an [`Actor`], so the
+//! simulator and the live driver run it the same way.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::script::Script;
+use crate::core::Time;
+use crate::core::rtp::{Classifier, Codec};
+use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks, default_users};
+use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
+use crate::roles::{Actor, Transmit};
+use crate::scenario::{CodecName, Plan, ReplacesSupport};
+
+/// What the scenario runs against, resolved to addresses and credentials.
+#[derive(Debug, Clone)]
+pub enum TargetSetup {
+    Embedded { quirks: PbxQuirks, password: String },
+    External {
+        proxy: SocketAddr,
+        domain: String,
+        /// (username, password) of the user under test and of the customer's account.
+        user: (String, String),
+        customer: (String, String),
+        feature_code: String,
+    },
+}
+
+/// Hands out the local addresses a scene needs: real bound sockets in live mode, virtual
+/// ones in the simulator.
+pub trait AddrAlloc {
+    fn alloc(&mut self) -> std::io::Result<SocketAddr>;
+}
+
+/// Who receives on an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Customer,
+    Device(usize),
+    Pbx,
+}
+
+/// Ports in the embedded PBX's relay for one scenario (two per call leg at most in flight).
+const SCENE_RELAY_PORTS: usize = 16;
+
+pub struct Scene {
+    pub customer: UserAgent,
+    pub devices: Vec<UserAgent>,
+    pub pbx: Option<Pbx>,
+    pub script: Script,
+    pub plan: Plan,
+    owners: HashMap<SocketAddr, Owner>,
+    /// Round-robin start for polling, so no actor starves the others' output.
+    turn: usize,
+}
+
+impl Scene {
+    pub fn new(plan: &Plan, target: &TargetSetup, seed: u64, alloc: &mut dyn AddrAlloc) -> std::io::Result<Scene> {
+        let classifier = Arc::new(Classifier::new());
+        let mut owners = HashMap::new();
+        let (pbx, proxy, domain, user, customer_account, feature_code) = match target {
+            TargetSetup::Embedded { quirks, password } => {
+                let sip_addr = alloc.alloc()?;
+                let rtp_addrs = (0..SCENE_RELAY_PORTS).map(|_| alloc.alloc()).collect::<Result<Vec<_>, _>>()?;
+                let domain = sip_addr.ip().to_string();
+                let cfg = PbxConfig {
+                    sip_addr,
+                    rtp_addrs,
+                    domain: domain.clone(),
+                    users: default_users(password),
+                    feature_code: "*11".into(),
+                    quirks: quirks.clone(),
+                    seed: seed ^ 0x9b,
+                };
+                let pbx = Pbx::new(cfg);
+                for a in pbx.addresses() {
+                    owners.insert(a, Owner::Pbx);
+                }
+                let user = (plan.user.clone(), password.clone());
+                let customer = ("customer".to_string(), password.clone());
+                (Some(pbx), sip_addr, domain, user, customer, "*11".to_string())
+            }
+            TargetSetup::External { proxy, domain, user, customer, feature_code } => {
+                (None, *proxy, domain.clone(), user.clone(), customer.clone(), feature_code.clone())
+            }
+        };
+        let mut make_ua = |name: &str, account: &(String, String), codecs: &[CodecName], signature: u8, n: u64, replaces: ReplacesMode, auto_answer: bool| -> std::io::Result<UserAgent> {
+            let cfg = UaConfig {
+                name: name.to_string(),
+                username: account.0.clone(),
+                password: account.1.clone(),
+                domain: domain.clone(),
+                proxy,
+                sip_addr: alloc.alloc()?,
+                rtp_addr: alloc.alloc()?,
+                codecs: media_codecs(codecs),
+                signature,
+                replaces,
+                auto_answer,
+                seed: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(n),
+            };
+            Ok(UserAgent::new(cfg, classifier.clone()))
+        };
+        let replaces = match plan.customer.replaces {
+            ReplacesSupport::Accept => ReplacesMode::Accept,
+            ReplacesSupport::Reject => ReplacesMode::Reject,
+            ReplacesSupport::Ignore => ReplacesMode::Ignore,
+        };
+        let customer = make_ua("customer", &customer_account, &plan.customer.codecs, 0, 0, replaces, true)?;
+        let mut devices = Vec::new();
+        for (i, d) in plan.devices.iter().enumerate() {
+            let ua = make_ua(&d.name, &user, &d.codecs, (i + 1) as u8, (i + 1) as u64, ReplacesMode::Accept, false)?;
+            devices.push(ua);
+        }
+        for a in customer.addresses() {
+            owners.insert(a, Owner::Customer);
+        }
+        for (i, d) in devices.iter().enumerate() {
+            for a in d.addresses() {
+                owners.insert(a, Owner::Device(i));
+            }
+        }
+        let script = Script::new(plan, feature_code);
+        Ok(Scene { customer, devices, pbx, script, plan: plan.clone(), owners, turn: 0 })
+    }
+
+    pub fn owner(&self, addr: SocketAddr) -> Option<Owner> {
+        self.owners.get(&addr).copied()
+    }
+
+    /// Runs the script as far as the current state allows.
+    fn advance(&mut self, now: Time) {
+        let mut script = std::mem::take(&mut self.script);
+        script.advance(now, self);
+        self.script = script;
+    }
+}
+
+/// The codecs our media layer can send, in the scenario's order (G.722 and Opus are not
+/// implemented yet and are left out of the offer rather than offered and not sent).
+fn media_codecs(codecs: &[CodecName]) -> Vec<Codec> {
+    let list: Vec<Codec> = codecs
+        .iter()
+        .filter_map(|c| match c {
+            CodecName::Pcmu => Some(Codec::Pcmu),
+            CodecName::Pcma => Some(Codec::Pcma),
+            _ => None,
+        })
+        .collect();
+    if list.is_empty() { vec![Codec::Pcmu] } else { list }
+}
+
+impl Actor for Scene {
+    fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        match self.owner(local) {
+            Some(Owner::Customer) => self.customer.handle_datagram(now, local, from, data),
+            Some(Owner::Device(i)) => self.devices[i].handle_datagram(now, local, from, data),
+            Some(Owner::Pbx) => {
+                if let Some(pbx) = self.pbx.as_mut() {
+                    pbx.handle_datagram(now, local, from, data)
+                }
+            }
+            None => {}
+        }
+        self.advance(now);
+    }
+
+    fn handle_timeout(&mut self, now: Time) {
+        if let Some(pbx) = self.pbx.as_mut() {
+            if pbx.poll_timeout() <= now {
+                pbx.handle_timeout(now);
+            }
+        }
+        if self.customer.poll_timeout() <= now {
+            self.customer.handle_timeout(now);
+        }
+        for d in self.devices.iter_mut() {
+            if d.poll_timeout() <= now {
+                d.handle_timeout(now);
+            }
+        }
+        self.advance(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let n = self.devices.len() + 2;
+        for k in 0..n {
+            let i = (self.turn + k) % n;
+            let t = match i {
+                0 => self.pbx.as_mut().and_then(Pbx::poll_transmit),
+                1 => self.customer.poll_transmit(),
+                _ => self.devices[i - 2].poll_transmit(),
+            };
+            if t.is_some() {
+                self.turn = (i + 1) % n;
+                return t;
+            }
+        }
+        None
+    }
+
+    fn poll_timeout(&self) -> Time {
+        let pbx = self.pbx.as_ref().map(Pbx::poll_timeout).unwrap_or(Time::NEVER);
+        let devices = self.devices.iter().map(UserAgent::poll_timeout).min().unwrap_or(Time::NEVER);
+        pbx.min(devices).min(self.customer.poll_timeout()).min(self.script.poll_timeout())
+    }
+
+    fn addresses(&self) -> Vec<SocketAddr> {
+        let mut all: Vec<SocketAddr> = self.owners.keys().copied().collect();
+        all.sort();
+        all
+    }
+
+    fn is_done(&self) -> bool {
+        self.script.is_done()
+    }
+
+    fn shutdown(&mut self, now: Time) {
+        let mut script = std::mem::take(&mut self.script);
+        script.abort(now, self, "interrupted");
+        self.script = script;
+    }
+}
