@@ -5,6 +5,8 @@ mod auth_params;
 mod sdp;
 mod sdp_answer;
 mod sdp_parse;
+mod timers;
+mod transaction;
 
 pub use auth::{
     Algorithm, AuthError, Challenge, Credentials, DigestResponse, NonceBook, NonceCheck, authorize,
@@ -15,3 +17,7 @@ pub use sdp::{
     telephone_event,
 };
 pub use sdp_answer::{Answer, answer_direction, make_answer, make_offer, negotiated};
+pub use transaction::{
+    ClientState, ClientTransaction, ServerState, ServerTransaction, Timer, TimerConfig,
+    TwoXxRetransmitter, TxEvent,
+};
