@@ -4,6 +4,7 @@
 //! driver → timeline → measurements → report. `core` is sans-IO and imports nothing above it.
 
 pub mod app;
+pub mod capture;
 pub mod cli;
 pub mod core;
 pub mod driver;

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, bail};
 
@@ -10,10 +10,9 @@ use super::{EXIT_ERROR, target};
 use crate::cli::RunArgs;
 use crate::core::Time;
 use crate::driver::{self, LiveAddrs};
-use crate::report::{self, Report, ScenarioReport, Summary, TargetInfo, Verdict, check_flip};
-use crate::runner::{Scene, TargetSetup};
-use crate::scenario::{EmbeddedTarget, Plan, StepPlan, Target, collect_scenarios, load_scenario, load_target};
-use crate::sim;
+use crate::report::{self, Report, Summary, TargetInfo};
+use crate::runner::{self, Scene, TargetSetup};
+use crate::scenario::{EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target};
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let paths = if args.paths.is_empty() { vec![PathBuf::from("scenarios/checklist")] } else { args.paths.clone() };
@@ -54,7 +53,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     if args.sim && matches!(target, Target::External(_)) {
         bail!("--sim runs against the embedded PBX only; drop --sim to test an external target");
     }
-    for unsupported in [("--junit", &args.junit), ("--html", &args.html), ("--markdown", &args.markdown), ("--pcap", &args.pcap)] {
+    for unsupported in [("--junit", &args.junit), ("--html", &args.html), ("--markdown", &args.markdown)] {
         if unsupported.1.is_some() {
             bail!("{} is not implemented yet in this build", unsupported.0);
         }
@@ -80,16 +79,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         let scenario_seed = seed.wrapping_add(i as u64);
         let setup = target::setup(&target, &plan.user)?;
         let started = Instant::now();
+        let epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         let outcome = if args.sim {
-            run_sim(plan, &setup, scenario_seed)
+            runner::simulate(plan, &setup, scenario_seed, args.pcap.is_some()).map(|s| (s, false)).map_err(anyhow::Error::from)
         } else {
-            runtime.block_on(run_live(plan, &setup, scenario_seed))
+            runtime.block_on(run_live(plan, &setup, scenario_seed, args.pcap.is_some()))
         };
         let (scene, was_interrupted) = outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
         interrupted |= was_interrupted;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let duration_ms = if args.sim { scene.script.finished_at.map_or(0.0, Time::as_millis_f64) } else { wall_ms };
-        report.scenarios.push(scenario_report(plan, &scene, duration_ms));
+        report.scenarios.push(runner::scenario_report(plan, &scene, duration_ms));
+        if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let stem = plan.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| format!("scenario-{i}"));
+            let path = dir.join(format!("{stem}.pcap"));
+            let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            cap.write_pcap(std::io::BufWriter::new(file), epoch).with_context(|| format!("cannot write {}", path.display()))?;
+        }
         if interrupted {
             break;
         }
@@ -112,65 +119,17 @@ fn display_paths(paths: &[PathBuf]) -> String {
     paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
 }
 
-/// Generous bound on a scenario's duration, so a stuck target can never hang a run.
-fn time_limit(plan: &Plan) -> Duration {
-    let steps: Duration = plan
-        .steps
-        .iter()
-        .map(|s| match s {
-            StepPlan::Talk { duration, .. } => *duration,
-            _ => Duration::from_secs(25),
-        })
-        .sum();
-    steps + Duration::from_secs(10)
-}
-
-fn run_sim(plan: &Plan, setup: &TargetSetup, seed: u64) -> anyhow::Result<(Scene, bool)> {
-    let mut addrs = sim::VirtualAddrs::new();
-    let mut scene = Scene::new(plan, setup, seed, &mut addrs)?;
-    let limit = Time::ZERO + time_limit(plan);
-    let stats = sim::run(&mut scene, limit);
-    if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!("did not finish within {:?} of virtual time", time_limit(plan)));
-    }
-    Ok((scene, false))
-}
-
-async fn run_live(plan: &Plan, setup: &TargetSetup, seed: u64) -> anyhow::Result<(Scene, bool)> {
+async fn run_live(plan: &Plan, setup: &TargetSetup, seed: u64, capture: bool) -> anyhow::Result<(Scene, bool)> {
     let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let mut scene = Scene::new(plan, setup, seed, &mut addrs).context("cannot bind loopback sockets")?;
-    let stats = driver::run(&mut scene, addrs.sockets, time_limit(plan)).await?;
+    if capture {
+        scene.capture = Some(Default::default());
+    }
+    let stats = driver::run(&mut scene, addrs.sockets, runner::time_limit(plan)).await?;
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!("did not finish within {:?}", time_limit(plan)));
+        scene.script.error = Some(format!("did not finish within {:?}", runner::time_limit(plan)));
     }
     Ok((scene, stats.interrupted))
-}
-
-/// Verdicts for one scenario, from what its script measured.
-fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> ScenarioReport {
-    let mut expectations = Vec::new();
-    let mut flips = Vec::new();
-    for (flip, expect) in &scene.script.flips {
-        expectations.extend(check_flip(expect, flip));
-        flips.push(flip.clone());
-    }
-    let error = scene.script.error.clone();
-    let verdict = if error.is_some() {
-        Verdict::Error
-    } else if expectations.iter().any(|e| e.verdict == Verdict::Fail) {
-        Verdict::Fail
-    } else {
-        Verdict::Pass
-    };
-    ScenarioReport {
-        name: plan.name.clone(),
-        file: plan.file.display().to_string(),
-        verdict,
-        error,
-        duration_ms: (duration_ms * 1000.0).round() / 1000.0,
-        expectations,
-        flips,
-    }
 }
 
 /// A seed when none is given: from the wall clock and the process id. Only here, at the

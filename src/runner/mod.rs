@@ -6,3 +6,6 @@ mod script;
 
 pub use scene::{AddrAlloc, Owner, Scene, TargetSetup};
 pub use script::Script;
+mod outcome;
+
+pub use outcome::{scenario_report, simulate, time_limit};

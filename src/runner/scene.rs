@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::script::Script;
+use crate::capture::Capture;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks, default_users};
@@ -52,6 +53,10 @@ pub struct Scene {
     pub script: Script,
     pub plan: Plan,
     owners: HashMap<SocketAddr, Owner>,
+    /// Every datagram sent, and received from outside, when `--pcap` asked for it.
+    pub capture: Option<Capture>,
+    /// The clock of the last input, for stamping captured packets.
+    last_now: Time,
     /// Round-robin start for polling, so no actor starves the others' output.
     turn: usize,
 }
@@ -123,7 +128,7 @@ impl Scene {
             }
         }
         let script = Script::new(plan, feature_code);
-        Ok(Scene { customer, devices, pbx, script, plan: plan.clone(), owners, turn: 0 })
+        Ok(Scene { customer, devices, pbx, script, plan: plan.clone(), owners, capture: None, last_now: Time::ZERO, turn: 0 })
     }
 
     pub fn owner(&self, addr: SocketAddr) -> Option<Owner> {
@@ -154,6 +159,13 @@ fn media_codecs(codecs: &[CodecName]) -> Vec<Codec> {
 
 impl Actor for Scene {
     fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.last_now = now;
+        if let Some(cap) = self.capture.as_mut() {
+            // Our own sends are captured when sent; only outside peers' packets here.
+            if !self.owners.contains_key(&from) {
+                cap.record(now, from, local, data);
+            }
+        }
         match self.owner(local) {
             Some(Owner::Customer) => self.customer.handle_datagram(now, local, from, data),
             Some(Owner::Device(i)) => self.devices[i].handle_datagram(now, local, from, data),
@@ -168,6 +180,7 @@ impl Actor for Scene {
     }
 
     fn handle_timeout(&mut self, now: Time) {
+        self.last_now = now;
         if let Some(pbx) = self.pbx.as_mut() {
             if pbx.poll_timeout() <= now {
                 pbx.handle_timeout(now);
@@ -193,9 +206,12 @@ impl Actor for Scene {
                 1 => self.customer.poll_transmit(),
                 _ => self.devices[i - 2].poll_transmit(),
             };
-            if t.is_some() {
+            if let Some(t) = t {
                 self.turn = (i + 1) % n;
-                return t;
+                if let Some(cap) = self.capture.as_mut() {
+                    cap.record(self.last_now, t.from, t.to, &t.data);
+                }
+                return Some(t);
             }
         }
         None

@@ -110,6 +110,26 @@ pub fn response_destination(source: SocketAddr) -> SocketAddr {
     source
 }
 
+/// CANCEL for a pending INVITE (RFC 3261 §9.1): same Request-URI, top Via, From, To,
+/// Call-ID and CSeq number.
+pub fn cancel_for(invite: &Message) -> Message {
+    let mut cancel = Message::request("CANCEL", invite.request_uri().unwrap_or("sip:invalid"));
+    if let Some(via) = invite.header_values("Via").first() {
+        cancel.push_header("Via", via);
+    }
+    cancel.push_header("Max-Forwards", "70");
+    for name in ["From", "To", "Call-ID"] {
+        if let Some(v) = invite.header(name) {
+            cancel.push_header(name, v);
+        }
+    }
+    if let Some(cseq) = invite.cseq() {
+        cancel.push_header("CSeq", &format!("{} CANCEL", cseq.seq));
+    }
+    cancel.push_header("Content-Length", "0");
+    cancel
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

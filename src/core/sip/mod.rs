@@ -31,7 +31,7 @@ pub use auth::{
     new_nonce, verify,
 };
 pub use build::{
-    BRANCH_COOKIE, host_port, reason_phrase, response_to, uri_addr, uri_user, via_value,
+    BRANCH_COOKIE, cancel_for, host_port, reason_phrase, response_to, uri_addr, uri_user, via_value,
 };
 pub use dialog::{Dialog, DialogId};
 pub use error::ParseError;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec, MediaReceiver, MediaSender, Source};
 use crate::core::sip::{
+    cancel_for,
     Challenge, Direction, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize,
     host_port, make_offer, pcma, pcmu, telephone_event,
 };
@@ -517,22 +518,3 @@ pub fn codec_of(c: &SdpCodec) -> Option<Codec> {
     }
 }
 
-/// CANCEL for a pending INVITE (RFC 3261 §9.1): same Request-URI, top Via, From, To,
-/// Call-ID and CSeq number.
-pub fn cancel_for(invite: &Message) -> Message {
-    let mut cancel = Message::request("CANCEL", invite.request_uri().unwrap_or("sip:invalid"));
-    if let Some(via) = invite.header_values("Via").first() {
-        cancel.push_header("Via", via);
-    }
-    cancel.push_header("Max-Forwards", "70");
-    for name in ["From", "To", "Call-ID"] {
-        if let Some(v) = invite.header(name) {
-            cancel.push_header(name, v);
-        }
-    }
-    if let Some(cseq) = invite.cseq() {
-        cancel.push_header("CSeq", &format!("{} CANCEL", cseq.seq));
-    }
-    cancel.push_header("Content-Length", "0");
-    cancel
-}
