@@ -4,3 +4,5 @@
 //! driver → timeline → measurements → report. `core` is sans-IO and imports nothing above it.
 
 pub mod core;
+pub mod report;
+pub mod scenario;
