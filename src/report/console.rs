@@ -1,0 +1,159 @@
+//! The console report: a header naming what ran (target, mode, seed to rerun it), one table
+//! row per scenario, then every failed expectation and error on its own line, then the
+//! summary. Plain text without colour, so CI logs and snapshots read the same.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use super::check::number;
+use super::model::{FlipReport, Keyword, Report, ScenarioReport, Verdict};
+
+/// Writes the human-readable summary of `report`.
+pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "flipcheck {} | target {} ({}) | mode {} | seed {}",
+        report.flipcheck_version, report.target.name, report.target.kind, report.mode, report.seed
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{}", table(report))?;
+
+    let problems: Vec<String> = report.scenarios.iter().flat_map(problem_lines).collect();
+    if !problems.is_empty() {
+        writeln!(out)?;
+        for p in problems {
+            writeln!(out, "{p}")?;
+        }
+    }
+    writeln!(out)?;
+    let s = &report.summary;
+    writeln!(
+        out,
+        "{} scenario{}: {} passed, {} failed, {} error{}",
+        s.scenarios,
+        plural(s.scenarios),
+        s.passed,
+        s.failed,
+        s.errors,
+        plural(s.errors)
+    )
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn table(report: &Report) -> String {
+    let mut b = Builder::new();
+    b.push_record([
+        "scenario",
+        "verdict",
+        "outcome",
+        "gap ms",
+        "latency ms",
+        "other audio ms",
+        "dialog",
+        "caller id",
+        "released",
+    ]);
+    for s in &report.scenarios {
+        // A scenario may flip several times; each column lists its flips in order.
+        let col = |f: &dyn Fn(&FlipReport) -> String| -> String {
+            if s.flips.is_empty() {
+                "-".to_string()
+            } else {
+                s.flips.iter().map(f).collect::<Vec<_>>().join(", ")
+            }
+        };
+        b.push_record([
+            s.name.clone(),
+            verdict_word(s.verdict).to_string(),
+            col(&|f| f.outcome.as_str().to_string()),
+            col(&|f| opt_ms(f.customer_gap_ms)),
+            col(&|f| opt_ms(f.flip_latency_ms)),
+            col(&|f| ms(f.other_audio_ms)),
+            col(&|f| f.customer_dialog.as_str().to_string()),
+            col(&|f| f.caller_id.as_str().to_string()),
+            col(&|f| if f.old_device_released { "yes" } else { "no" }.to_string()),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(Style::psql());
+    t.to_string()
+}
+
+/// One line per failed expectation and one per error, each naming its scenario and file.
+fn problem_lines(s: &ScenarioReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(e) = &s.error {
+        lines.push(format!("ERROR {} ({}): {e}", s.name, s.file));
+    }
+    for e in &s.expectations {
+        if e.verdict == Verdict::Pass {
+            continue;
+        }
+        lines.push(format!(
+            "{} {} ({}): {} expected {}, measured {} ({})",
+            verdict_word(e.verdict),
+            s.name,
+            s.file,
+            e.name,
+            e.expected,
+            measured(&e.measured),
+            e.detail
+        ));
+    }
+    lines
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Error => "ERROR",
+    }
+}
+
+fn measured(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), number),
+        other => other.to_string(),
+    }
+}
+
+/// Milliseconds to one decimal, without a trailing `.0`: enough for audio frames of 20 ms.
+fn ms(v: f64) -> String {
+    number((v * 10.0).round() / 10.0)
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_string(), ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_fixtures::sample_report;
+
+    #[test]
+    fn console_snapshot() {
+        let mut out = Vec::new();
+        render(&sample_report(), &mut out).unwrap();
+        insta::assert_snapshot!(String::from_utf8(out).unwrap());
+    }
+
+    #[test]
+    fn measured_values_read_naturally() {
+        assert_eq!(measured(&Value::Null), "nothing");
+        assert_eq!(measured(&serde_json::json!(41.0)), "41");
+        assert_eq!(measured(&serde_json::json!("moved")), "moved");
+        assert_eq!(measured(&serde_json::json!(true)), "true");
+        assert_eq!(ms(41.349), "41.3");
+        assert_eq!(opt_ms(None), "-");
+    }
+}

@@ -1,0 +1,408 @@
+//! The one report model every renderer reads (STYLE.md point 7).
+//!
+//! Field names and meanings follow DESIGN.md "JSON report (contract)": scripts and CI parse
+//! this JSON, so a field may be added but never renamed. `reports/schema.json` describes the
+//! same shape and a test validates real output against it.
+
+use serde::{Deserialize, Serialize};
+
+/// A closed vocabulary whose YAML and JSON spelling is one snake_case word per variant.
+///
+/// Scenario files and reports share these words (`moved`, `same_dialog`, …), so the scenario
+/// compiler resolves names through [`Keyword::ALL`] and [`Keyword::as_str`] instead of keeping
+/// a second copy of the spelling.
+pub trait Keyword: Copy + Sized + 'static {
+    /// Every variant, in the order the documentation lists them.
+    const ALL: &'static [Self];
+    /// The word used in YAML and JSON.
+    fn as_str(self) -> &'static str;
+    /// The variant spelled exactly `word`, if any.
+    fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == word)
+    }
+}
+
+/// Declares a snake_case vocabulary enum with serde, `Display` and [`Keyword`] in one place so
+/// the spelling cannot drift between the three.
+macro_rules! keyword_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl Keyword for $name {
+            const ALL: &'static [Self] = &[$($name::$variant),+];
+            fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+keyword_enum! {
+    /// How a flip ended (DESIGN.md "What a flip measurement contains", `outcome`).
+    Outcome {
+        /// The call is now on the new device.
+        Moved => "moved",
+        /// The target refused; the call is intact on the old device.
+        Blocked => "blocked",
+        /// The new device was not answered in time; the call is intact.
+        TimedOut => "timed_out",
+        /// The customer lost the call.
+        Dropped => "dropped",
+        /// Anything else; the reason is in the flip's `refusal` or the scenario's `error`.
+        Failed => "failed",
+    }
+}
+
+keyword_enum! {
+    /// Identity of the customer's leg before and after the flip (Call-ID, From-tag, To-tag).
+    DialogContinuity {
+        /// The customer's dialog survived: the flip was invisible at the SIP layer.
+        SameDialog => "same_dialog",
+        /// The target replaced the customer's leg with a new dialog.
+        NewDialog => "new_dialog",
+        /// The customer has no dialog any more.
+        Lost => "lost",
+    }
+}
+
+keyword_enum! {
+    /// Whether an identity the customer sees (caller ID) stayed the same.
+    Continuity {
+        Same => "same",
+        Changed => "changed",
+    }
+}
+
+keyword_enum! {
+    /// Continuity of the session identifier (RFC 7989 `Session-ID` or the target's own id).
+    SessionContinuity {
+        Same => "same",
+        Changed => "changed",
+        /// The target sends no session identifier, so continuity cannot be judged.
+        Absent => "absent",
+    }
+}
+
+keyword_enum! {
+    /// Continuity evidence from the target's CDR (analytics) or recording source.
+    Evidence {
+        /// One record spans the call across the flip.
+        Same => "same",
+        /// The flip split the call into several records.
+        Split => "split",
+        /// The source had no record of the call.
+        Absent => "absent",
+        /// No evidence source was configured for this target.
+        NotChecked => "not_checked",
+    }
+}
+
+keyword_enum! {
+    /// Result of a check. A failed expectation is a verdict, not an error (STYLE.md point 5).
+    Verdict {
+        Pass => "pass",
+        Fail => "fail",
+        /// The check could not run: bad input, unreachable target, internal error.
+        Error => "error",
+    }
+}
+
+/// One run of flipcheck over one or more scenarios.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// `CARGO_PKG_VERSION` of the binary that produced the report.
+    pub flipcheck_version: String,
+    pub target: TargetInfo,
+    /// The run's single seed (STYLE.md point 2): rerunning with it repeats a simulated run.
+    pub seed: u64,
+    /// RFC 3339 timestamp; supplied by the driver (the model never reads a clock).
+    pub started_at: String,
+    /// RFC 3339 timestamp of the end of the run.
+    pub finished_at: String,
+    /// `"live"` (real sockets, real time) or `"sim"` (virtual time).
+    pub mode: String,
+    pub summary: Summary,
+    pub scenarios: Vec<ScenarioReport>,
+}
+
+/// Which system was under test.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// `"embedded"` or `"external"`.
+    pub kind: String,
+    pub name: String,
+}
+
+/// Scenario counts; always equal to what [`Report::recompute_summary`] derives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub scenarios: u32,
+    pub passed: u32,
+    pub failed: u32,
+    pub errors: u32,
+}
+
+/// One scenario file's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    /// Path of the scenario file as given on the command line.
+    pub file: String,
+    pub verdict: Verdict,
+    /// Why the scenario could not run (verdict `error`); `null` otherwise.
+    pub error: Option<String>,
+    /// Wall time (live) or virtual time (sim) the scenario took.
+    pub duration_ms: f64,
+    pub expectations: Vec<ExpectationResult>,
+    pub flips: Vec<FlipReport>,
+}
+
+/// One expectation checked against one measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    /// The expectation's key in the scenario file, e.g. `customer_gap_ms`.
+    pub name: String,
+    pub verdict: Verdict,
+    /// Human-readable condition, e.g. `<= 300` or `== moved`.
+    pub expected: String,
+    /// The measured value as JSON: a number, a word, a boolean, or `null` if not measured.
+    pub measured: serde_json::Value,
+    /// Why it passed or failed, in words.
+    pub detail: String,
+}
+
+/// Everything measured about one flip (DESIGN.md "What a flip measurement contains").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlipReport {
+    /// Device that held the call before the flip.
+    pub from: String,
+    /// Device the flip was aimed at.
+    pub to: String,
+    /// Flip method word, e.g. `feature_code`.
+    pub method: String,
+    /// Call state at flip time: `active`, `hold`, `mute`, `recording`, `three_way`, `monitored`.
+    pub state: String,
+    pub outcome: Outcome,
+    /// Rings before the new device answered.
+    pub rings: u32,
+    /// Flip request sent → first frame of the new device heard by the customer; `None` if
+    /// the customer never heard the new device.
+    pub flip_latency_ms: Option<f64>,
+    /// Longest stretch around the flip in which the customer heard neither device; `None`
+    /// if it could not be bounded (e.g. the call dropped).
+    pub customer_gap_ms: Option<f64>,
+    /// New device's answer → first frame of the customer heard on the new device.
+    pub device_gap_ms: Option<f64>,
+    /// Hold music, announcements or noise heard by the customer.
+    pub other_audio_ms: f64,
+    /// RFC 3550 cumulative loss around the flip; signed because duplicates make it negative.
+    pub packets_lost: i64,
+    pub packets_late: u64,
+    pub customer_dialog: DialogContinuity,
+    pub caller_id: Continuity,
+    pub session_id: SessionContinuity,
+    pub analytics: Evidence,
+    pub recording: Evidence,
+    pub old_device_released: bool,
+    /// How the target refused the flip, if it did.
+    pub refusal: Option<Refusal>,
+    /// Either direction silent while the other flows after the flip.
+    pub one_way_audio: bool,
+    pub codec: CodecReport,
+    /// Mouth-to-ear delay before and after the flip, when measurable.
+    pub m2e_before_ms: Option<f64>,
+    pub m2e_after_ms: Option<f64>,
+}
+
+/// A SIP refusal of a flip request (403, 481, 486, 488, 603, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub status: u16,
+    pub reason: String,
+}
+
+/// Codec renegotiation around the flip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodecReport {
+    /// Customer-leg codec before the flip, as `NAME/RATE` (e.g. `PCMU/8000`).
+    pub customer_before: String,
+    pub customer_after: String,
+    /// The new device's codec after the flip.
+    pub device_after: String,
+    /// Re-INVITE/UPDATE offers the customer received because of the flip.
+    pub customer_offers: u32,
+    pub ssrc_changed: bool,
+    pub payload_type_changed: bool,
+}
+
+impl Report {
+    /// Process exit code (DESIGN.md "Command line"): 2 if any scenario errored, else 1 if any
+    /// failed, else 0. An error outranks a failure because a scenario that could not run
+    /// proves nothing either way.
+    pub fn exit_code(&self) -> i32 {
+        let verdicts = || self.scenarios.iter().map(|s| s.verdict);
+        if verdicts().any(|v| v == Verdict::Error) {
+            2
+        } else if verdicts().any(|v| v == Verdict::Fail) {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Recounts [`Summary`] from the scenarios, so the two can never disagree.
+    pub fn recompute_summary(&mut self) {
+        let mut s = Summary {
+            scenarios: u32::try_from(self.scenarios.len()).unwrap_or(u32::MAX),
+            ..Summary::default()
+        };
+        for sc in &self.scenarios {
+            match sc.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Fail => s.failed += 1,
+                Verdict::Error => s.errors += 1,
+            }
+        }
+        self.summary = s;
+    }
+}
+
+impl ScenarioReport {
+    /// Derives the verdict from `error` and the expectations: `error` if the scenario could
+    /// not run or any check errored, `fail` if any expectation failed, else `pass`.
+    pub fn recompute_verdict(&mut self) {
+        let any = |v| self.expectations.iter().any(|e| e.verdict == v);
+        self.verdict = if self.error.is_some() || any(Verdict::Error) {
+            Verdict::Error
+        } else if any(Verdict::Fail) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(verdict: Verdict) -> ScenarioReport {
+        ScenarioReport {
+            name: "s".into(),
+            file: "s.yaml".into(),
+            verdict,
+            error: None,
+            duration_ms: 1.0,
+            expectations: vec![],
+            flips: vec![],
+        }
+    }
+
+    fn report(verdicts: &[Verdict]) -> Report {
+        let mut r = Report {
+            flipcheck_version: "0.1.0".into(),
+            target: TargetInfo {
+                kind: "embedded".into(),
+                name: "embedded".into(),
+            },
+            seed: 1,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: "2026-01-01T00:00:01Z".into(),
+            mode: "sim".into(),
+            summary: Summary::default(),
+            scenarios: verdicts.iter().map(|v| scenario(*v)).collect(),
+        };
+        r.recompute_summary();
+        r
+    }
+
+    #[test]
+    fn exit_code_follows_the_worst_verdict() {
+        assert_eq!(report(&[]).exit_code(), 0);
+        assert_eq!(report(&[Verdict::Pass, Verdict::Pass]).exit_code(), 0);
+        assert_eq!(report(&[Verdict::Pass, Verdict::Fail]).exit_code(), 1);
+        assert_eq!(report(&[Verdict::Error, Verdict::Fail]).exit_code(), 2);
+        assert_eq!(report(&[Verdict::Pass, Verdict::Error]).exit_code(), 2);
+    }
+
+    #[test]
+    fn summary_counts_each_verdict() {
+        let r = report(&[Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Pass]);
+        assert_eq!(
+            r.summary,
+            Summary {
+                scenarios: 4,
+                passed: 2,
+                failed: 1,
+                errors: 1
+            }
+        );
+    }
+
+    #[test]
+    fn vocabulary_serialises_as_the_contract_words() {
+        let words = serde_json::to_string(&(
+            Outcome::TimedOut,
+            DialogContinuity::SameDialog,
+            Continuity::Changed,
+            SessionContinuity::Absent,
+            Evidence::NotChecked,
+            Verdict::Error,
+        ))
+        .unwrap();
+        assert_eq!(
+            words,
+            r#"["timed_out","same_dialog","changed","absent","not_checked","error"]"#
+        );
+        // Keyword spelling and serde spelling are the same words.
+        for o in Outcome::ALL {
+            assert_eq!(
+                serde_json::to_string(o).unwrap(),
+                format!("\"{}\"", o.as_str())
+            );
+        }
+        for e in Evidence::ALL {
+            assert_eq!(
+                serde_json::to_string(e).unwrap(),
+                format!("\"{}\"", e.as_str())
+            );
+        }
+        assert_eq!(Outcome::from_word("dropped"), Some(Outcome::Dropped));
+        assert_eq!(Outcome::from_word("Dropped"), None);
+    }
+
+    #[test]
+    fn scenario_verdict_derives_from_error_and_expectations() {
+        let mut s = scenario(Verdict::Pass);
+        let result = |verdict| ExpectationResult {
+            name: "flip".into(),
+            verdict,
+            expected: "== moved".into(),
+            measured: serde_json::json!("moved"),
+            detail: String::new(),
+        };
+        s.expectations = vec![result(Verdict::Pass), result(Verdict::Fail)];
+        s.recompute_verdict();
+        assert_eq!(s.verdict, Verdict::Fail);
+        s.error = Some("target unreachable".into());
+        s.recompute_verdict();
+        assert_eq!(s.verdict, Verdict::Error);
+        s.error = None;
+        s.expectations = vec![result(Verdict::Pass)];
+        s.recompute_verdict();
+        assert_eq!(s.verdict, Verdict::Pass);
+    }
+}

@@ -1,0 +1,126 @@
+//! Fixed reports for renderer snapshots and checks: realistic values, no clock, no RNG.
+
+use super::check::check_flip;
+use super::model::*;
+use crate::scenario::{Bound, Expectations};
+
+/// A clean desk → mobile flip by feature code on a well-behaved PBX.
+pub fn moved_flip() -> FlipReport {
+    FlipReport {
+        from: "desk".into(),
+        to: "mobile".into(),
+        method: "feature_code".into(),
+        state: "active".into(),
+        outcome: Outcome::Moved,
+        rings: 1,
+        flip_latency_ms: Some(182.4),
+        customer_gap_ms: Some(41.0),
+        device_gap_ms: Some(38.5),
+        other_audio_ms: 0.0,
+        packets_lost: 2,
+        packets_late: 1,
+        customer_dialog: DialogContinuity::SameDialog,
+        caller_id: Continuity::Same,
+        session_id: SessionContinuity::Same,
+        analytics: Evidence::Same,
+        recording: Evidence::NotChecked,
+        old_device_released: true,
+        refusal: None,
+        one_way_audio: false,
+        codec: CodecReport {
+            customer_before: "PCMU/8000".into(),
+            customer_after: "PCMU/8000".into(),
+            device_after: "PCMU/8000".into(),
+            customer_offers: 0,
+            ssrc_changed: false,
+            payload_type_changed: false,
+        },
+        m2e_before_ms: Some(62.0),
+        m2e_after_ms: Some(118.5),
+    }
+}
+
+/// The checklist expectations of `scenarios/checklist/flip-feature-code.yaml`.
+pub fn checklist_expectations() -> Expectations {
+    Expectations {
+        flip: Some(Outcome::Moved),
+        customer_gap_ms: Some(Bound::at_most(200.0)),
+        other_audio_ms: Some(Bound::at_most(0.0)),
+        customer_dialog: Some(DialogContinuity::SameDialog),
+        caller_id: Some(Continuity::Same),
+        old_device_released: Some(true),
+        ..Expectations::default()
+    }
+}
+
+fn scenario(name: &str, file: &str, flips: Vec<FlipReport>, error: Option<&str>) -> ScenarioReport {
+    let expect = checklist_expectations();
+    let mut s = ScenarioReport {
+        name: name.into(),
+        file: file.into(),
+        verdict: Verdict::Pass,
+        error: error.map(str::to_string),
+        duration_ms: 4210.5,
+        expectations: flips.iter().flat_map(|f| check_flip(&expect, f)).collect(),
+        flips,
+    };
+    s.recompute_verdict();
+    s
+}
+
+/// Three scenarios: one passes, one fails (quirky PBX: hold music, new dialog, dropped old
+/// leg), one could not run.
+pub fn sample_report() -> Report {
+    let mut quirky = moved_flip();
+    quirky.customer_gap_ms = Some(1350.2);
+    quirky.other_audio_ms = 1200.0;
+    quirky.customer_dialog = DialogContinuity::NewDialog;
+    quirky.session_id = SessionContinuity::Changed;
+    quirky.analytics = Evidence::Split;
+    quirky.codec.customer_offers = 1;
+    quirky.codec.ssrc_changed = true;
+
+    let mut dropped = moved_flip();
+    dropped.outcome = Outcome::Dropped;
+    dropped.flip_latency_ms = None;
+    dropped.customer_gap_ms = None;
+    dropped.device_gap_ms = None;
+    dropped.customer_dialog = DialogContinuity::Lost;
+    dropped.old_device_released = false;
+    dropped.m2e_after_ms = None;
+
+    let mut r = Report {
+        flipcheck_version: "0.1.0".into(),
+        target: TargetInfo {
+            kind: "embedded".into(),
+            name: "embedded".into(),
+        },
+        seed: 42,
+        started_at: "2026-03-01T09:00:00Z".into(),
+        finished_at: "2026-03-01T09:00:12.5Z".into(),
+        mode: "sim".into(),
+        summary: Summary::default(),
+        scenarios: vec![
+            scenario(
+                "flip desk to mobile with a feature code",
+                "scenarios/checklist/flip-feature-code.yaml",
+                vec![moved_flip()],
+                None,
+            ),
+            scenario(
+                "flip twice on a quirky PBX",
+                "scenarios/checklist/flip-twice.yaml",
+                vec![quirky, dropped],
+                None,
+            ),
+            scenario(
+                "flip to an unreachable target",
+                "scenarios/checklist/unreachable.yaml",
+                vec![],
+                Some("registrar sip:10.9.9.9:5060;transport=udp did not answer REGISTER"),
+            ),
+        ],
+    };
+    r.recompute_summary();
+    r
+}

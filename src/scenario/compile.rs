@@ -1,0 +1,525 @@
+//! The one place where a raw scenario becomes a [`Plan`] (STYLE.md point 6): names are
+//! resolved, defaults filled in, references checked, and every problem in the file is
+//! collected with its line, column and a suggestion.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::diagnostic::Diagnostic;
+use super::plan::{
+    Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
+    PartyPlan, Plan, ReplacesSupport, StepPlan,
+};
+use super::raw::{
+    RawBound, RawCall, RawCustomer, RawExpect, RawFlip, RawScenario, RawStep, parse_yaml,
+    with_nearest_or_list,
+};
+use super::yaml::Spanned;
+use crate::report::{Continuity, DialogContinuity, Keyword, Outcome, SessionContinuity};
+
+/// The user under test when a scenario names none: the first user of the embedded PBX's
+/// default directory (DESIGN.md "The embedded reference PBX").
+pub const DEFAULT_USER: &str = "alice";
+
+/// Parses and compiles a scenario held in memory; `file` is used in diagnostics and
+/// [`Plan::file`] only.
+pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>> {
+    let raw: RawScenario = parse_yaml(file, text).map_err(|d| vec![d])?;
+    let mut c = Compiler {
+        file,
+        diags: Vec::new(),
+    };
+    let plan = c.scenario(raw);
+    if c.diags.is_empty() {
+        Ok(plan)
+    } else {
+        // Keep file order, so the first error printed is the first in the file.
+        c.diags.sort_by_key(|d| (d.line, d.column));
+        Err(c.diags)
+    }
+}
+
+/// Collects diagnostics while building a plan. Methods return `None` (or a placeholder) for
+/// a bad node and keep going, so one run reports every mistake.
+pub(crate) struct Compiler<'a> {
+    pub(crate) file: &'a Path,
+    pub(crate) diags: Vec<Diagnostic>,
+}
+
+/// Who holds the call, as far as the file alone can tell.
+#[derive(Clone, Copy, PartialEq)]
+enum CallState {
+    Idle,
+    On(DeviceId),
+    /// After a flip expected to drop or fail: the file no longer says where the call is,
+    /// so later steps are not checked against it.
+    Unknown,
+}
+
+impl Compiler<'_> {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    pub(crate) fn at<T>(&self, node: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.file, node.line, node.column, message)
+    }
+
+    /// Resolves a vocabulary word; `what` names it in the error (`unknown flip method …`).
+    pub(crate) fn keyword<K: Keyword>(&mut self, node: &Spanned<String>, what: &str) -> Option<K> {
+        if let Some(k) = K::from_word(&node.value) {
+            return Some(k);
+        }
+        let names: Vec<&str> = K::ALL.iter().map(|k| k.as_str()).collect();
+        let d = self.at(node, format!("unknown {what} `{}`", node.value));
+        self.push(with_nearest_or_list(d, &node.value, &names));
+        None
+    }
+
+    fn scenario(&mut self, raw: RawScenario) -> Plan {
+        if raw.name.value.trim().is_empty() {
+            self.push(self.at(&raw.name, "the scenario needs a non-empty `name`"));
+        }
+        let user = match &raw.user {
+            Some(u) if u.value.trim().is_empty() => {
+                self.push(self.at(u, "`user` must not be empty"));
+                String::new()
+            }
+            Some(u) => u.value.clone(),
+            None => DEFAULT_USER.to_string(),
+        };
+        let devices = self.devices(&raw.devices);
+        let customer = self.customer(raw.customer.as_ref());
+        let expect = raw
+            .expect
+            .as_ref()
+            .map(|e| self.expectations(e))
+            .unwrap_or_default();
+        let steps = self.steps(&raw.steps, &devices, &expect);
+        Plan {
+            name: raw.name.value,
+            file: self.file.to_path_buf(),
+            user,
+            devices,
+            customer,
+            steps,
+            expect,
+        }
+    }
+
+    fn devices(
+        &mut self,
+        raw: &Spanned<super::raw::RawMap<super::raw::RawDevice>>,
+    ) -> Vec<DevicePlan> {
+        if raw.value.0.is_empty() {
+            self.push(self.at(raw, "`devices` must name at least one device"));
+        }
+        raw.value
+            .0
+            .iter()
+            .map(|(name, dev)| {
+                if name.value == "customer" {
+                    self.push(
+                        self.at(name, "`customer` is the far end, not a device name")
+                            .with_hint("rename the device, e.g. `desk` or `mobile`"),
+                    );
+                } else if name.value.trim().is_empty() {
+                    self.push(self.at(name, "a device name must not be empty"));
+                }
+                DevicePlan {
+                    name: name.value.clone(),
+                    codecs: self.codecs(dev.codecs.as_ref()),
+                    network: self.network(dev.network.as_ref()),
+                }
+            })
+            .collect()
+    }
+
+    fn customer(&mut self, raw: Option<&RawCustomer>) -> PartyPlan {
+        let Some(raw) = raw else {
+            return PartyPlan {
+                codecs: vec![CodecName::Pcmu],
+                network: NetworkProfile::Lan,
+                replaces: ReplacesSupport::Accept,
+            };
+        };
+        PartyPlan {
+            codecs: self.codecs(raw.codecs.as_ref()),
+            network: self.network(raw.network.as_ref()),
+            replaces: raw
+                .replaces
+                .as_ref()
+                .and_then(|r| self.keyword(r, "`replaces` behaviour"))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Default `[PCMU]`: G.711 μ-law is the one codec every SIP phone offers.
+    fn codecs(&mut self, raw: Option<&Spanned<Vec<Spanned<String>>>>) -> Vec<CodecName> {
+        let Some(list) = raw else {
+            return vec![CodecName::Pcmu];
+        };
+        if list.value.is_empty() {
+            self.push(self.at(list, "`codecs` must list at least one codec"));
+        }
+        let mut out = Vec::new();
+        for c in &list.value {
+            if let Some(codec) = self.keyword::<CodecName>(c, "codec") {
+                if out.contains(&codec) {
+                    self.push(self.at(c, format!("codec `{}` is listed twice", c.value)));
+                } else {
+                    out.push(codec);
+                }
+            }
+        }
+        out
+    }
+
+    fn network(&mut self, raw: Option<&Spanned<String>>) -> NetworkProfile {
+        raw.and_then(|n| self.keyword(n, "network profile"))
+            .unwrap_or(NetworkProfile::Lan)
+    }
+
+    /// Resolves a device name among the scenario's devices.
+    fn device(&mut self, node: &Spanned<String>, devices: &[DevicePlan]) -> Option<DeviceId> {
+        if let Some(id) = devices.iter().position(|d| d.name == node.value) {
+            return Some(id);
+        }
+        let d = if node.value == "customer" {
+            self.at(node, "the customer is not one of the user's devices")
+        } else {
+            let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+            let d = self.at(node, format!("unknown device `{}`", node.value));
+            with_nearest_or_list(d, &node.value, &names)
+                .with_hint_if_none("declare it under `devices:`")
+        };
+        self.push(d);
+        None
+    }
+
+    /// `customer` or a device name.
+    fn party(&mut self, node: &Spanned<String>, devices: &[DevicePlan]) -> Option<Party> {
+        if node.value == "customer" {
+            return Some(Party::Customer);
+        }
+        if let Some(id) = devices.iter().position(|d| d.name == node.value) {
+            return Some(Party::Device(id));
+        }
+        let mut names = vec!["customer"];
+        names.extend(devices.iter().map(|d| d.name.as_str()));
+        let d = self.at(node, format!("unknown party `{}`", node.value));
+        self.push(with_nearest_or_list(d, &node.value, &names));
+        None
+    }
+
+    fn steps(
+        &mut self,
+        raw: &Spanned<Vec<Spanned<RawStep>>>,
+        devices: &[DevicePlan],
+        scenario_expect: &Expectations,
+    ) -> Vec<StepPlan> {
+        if raw.value.is_empty() {
+            self.push(self.at(raw, "`steps` must list at least one step"));
+        }
+        let mut registered = vec![false; devices.len()];
+        let mut state = CallState::Idle;
+        let mut out = Vec::new();
+        for step in &raw.value {
+            let line = step.line;
+            let plan = match &step.value {
+                RawStep::Register(names) => {
+                    if names.is_empty() {
+                        self.push(self.at(step, "`register` needs at least one device"));
+                    }
+                    let ids: Vec<DeviceId> = names
+                        .iter()
+                        .filter_map(|n| self.device(n, devices))
+                        .collect();
+                    for &id in &ids {
+                        registered[id] = true;
+                    }
+                    Some(StepPlan::Register { devices: ids, line })
+                }
+                RawStep::Call(call) => self.call(step, call, devices, &registered, &mut state),
+                RawStep::Talk(d) => self
+                    .duration(d)
+                    .map(|duration| StepPlan::Talk { duration, line }),
+                RawStep::Flip(flip) => self.flip(
+                    step,
+                    flip,
+                    devices,
+                    &registered,
+                    scenario_expect,
+                    &mut state,
+                ),
+                RawStep::Hangup(who) => self.hangup(step, who, devices, &mut state),
+            };
+            out.extend(plan);
+        }
+        out
+    }
+
+    fn call(
+        &mut self,
+        step: &Spanned<RawStep>,
+        call: &RawCall,
+        devices: &[DevicePlan],
+        registered: &[bool],
+        state: &mut CallState,
+    ) -> Option<StepPlan> {
+        let from = match self.party(&call.from, devices) {
+            Some(Party::Device(_)) => {
+                self.push(
+                    self.at(&call.from, "calls from a device are not supported yet")
+                        .with_hint("use `from: customer`; the customer calls the user"),
+                );
+                None
+            }
+            other => other,
+        };
+        let answer = self.device(&call.answer, devices);
+        if let Some(id) = answer
+            && !registered[id]
+        {
+            self.push(
+                self.at(
+                    &call.answer,
+                    format!(
+                        "device `{}` answers before it is registered",
+                        call.answer.value
+                    ),
+                )
+                .with_hint(format!(
+                    "add `- register: [{}]` before this step",
+                    call.answer.value
+                )),
+            );
+        }
+        if *state != CallState::Idle {
+            self.push(
+                self.at(step, "a call is already up")
+                    .with_hint("hang up first; one call per scenario at a time"),
+            );
+        }
+        // A call with an unknown answering device is still a call: later steps are checked
+        // as if it were up, so one typo does not cascade into "no call up" errors.
+        *state = answer.map_or(CallState::Unknown, CallState::On);
+        let (from, answer) = (from?, answer?);
+        Some(StepPlan::Call {
+            from,
+            answer,
+            line: step.line,
+        })
+    }
+
+    fn flip(
+        &mut self,
+        step: &Spanned<RawStep>,
+        flip: &RawFlip,
+        devices: &[DevicePlan],
+        registered: &[bool],
+        scenario_expect: &Expectations,
+        state: &mut CallState,
+    ) -> Option<StepPlan> {
+        let to = self.device(&flip.to, devices);
+        let from = flip.from.as_ref().map(|f| (f, self.device(f, devices)));
+        let method = self.keyword::<FlipMethod>(&flip.method, "flip method");
+        let expect = flip.expect.as_ref().map(|e| self.expectations(e));
+        let no_answer = flip.no_answer.as_ref().is_some_and(|n| n.value);
+        if let (Some(rings), true) = (&flip.answer_after_rings, no_answer) {
+            self.push(
+                self.at(rings, "`answer_after_rings` contradicts `no_answer: true`")
+                    .with_hint("keep one of the two"),
+            );
+        }
+        if let Some(id) = to
+            && !registered[id]
+        {
+            self.push(
+                self.at(
+                    &flip.to,
+                    format!(
+                        "device `{}` is flipped to before it is registered",
+                        flip.to.value
+                    ),
+                )
+                .with_hint(format!(
+                    "add `- register: [{}]` before this step",
+                    flip.to.value
+                )),
+            );
+        }
+        match (*state, to, &from) {
+            (CallState::Idle, _, _) => self.push(
+                self.at(step, "flip with no call up")
+                    .with_hint("add a `call:` step before it"),
+            ),
+            (_, Some(t), Some((node, Some(f)))) if *f == t => self.push(self.at(
+                node,
+                format!("`from` and `to` are the same device `{}`", node.value),
+            )),
+            (CallState::On(holder), _, Some((node, Some(f)))) if *f != holder => {
+                self.push(self.at(
+                    node,
+                    format!(
+                        "`from: {}` but the call is on `{}` at this point",
+                        node.value, devices[holder].name
+                    ),
+                ))
+            }
+            (CallState::On(holder), Some(t), None) if t == holder => self.push(
+                self.at(
+                    &flip.to,
+                    format!("the call is already on `{}` at this point", flip.to.value),
+                )
+                .with_hint("flip to another device"),
+            ),
+            _ => {}
+        }
+        let (to, method) = (to?, method?);
+        let from = match from {
+            Some((_, id)) => Some(id?),
+            None => None,
+        };
+        // Where the call is after this flip, if the file says: an expected refusal or a
+        // timeout leaves it on the old device.
+        let outcome = expect
+            .as_ref()
+            .and_then(|e| e.flip)
+            .or(scenario_expect.flip);
+        *state = match (*state, outcome) {
+            (CallState::Idle, _) => CallState::Idle,
+            (s, _) if no_answer => s,
+            (s, Some(Outcome::Blocked | Outcome::TimedOut)) => s,
+            (_, Some(Outcome::Moved) | None) => CallState::On(to),
+            (_, Some(Outcome::Dropped | Outcome::Failed)) => CallState::Unknown,
+        };
+        Some(StepPlan::Flip {
+            from,
+            to,
+            method,
+            answer_after_rings: flip.answer_after_rings.as_ref().map_or(0, |r| r.value),
+            no_answer,
+            expect,
+            line: step.line,
+        })
+    }
+
+    fn hangup(
+        &mut self,
+        step: &Spanned<RawStep>,
+        who: &Spanned<String>,
+        devices: &[DevicePlan],
+        state: &mut CallState,
+    ) -> Option<StepPlan> {
+        let party = self.party(who, devices)?;
+        match (*state, party) {
+            (CallState::Idle, _) => self.push(self.at(step, "hangup with no call up")),
+            (CallState::On(holder), Party::Device(d)) if d != holder => self.push(self.at(
+                who,
+                format!(
+                    "`{}` does not hold the call (it is on `{}` at this point)",
+                    who.value, devices[holder].name
+                ),
+            )),
+            _ => {}
+        }
+        *state = CallState::Idle;
+        Some(StepPlan::Hangup {
+            party,
+            line: step.line,
+        })
+    }
+
+    /// `2s`, `500ms`, `1m`, `1m 30s` (humantime syntax); must be positive.
+    fn duration(&mut self, node: &Spanned<String>) -> Option<Duration> {
+        let text = node.value.trim();
+        match humantime::parse_duration(text) {
+            Ok(d) if d.is_zero() => {
+                self.push(self.at(node, "duration must be longer than zero"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(_) => {
+                let d = self.at(node, format!("bad duration `{}`", node.value));
+                let d = if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+                    d.with_hint(format!("did you mean `{text}s`?"))
+                } else {
+                    d.with_hint("write a number and a unit, e.g. `2s`, `500ms`, `1m`")
+                };
+                self.push(d);
+                None
+            }
+        }
+    }
+
+    fn expectations(&mut self, raw: &RawExpect) -> Expectations {
+        Expectations {
+            flip: raw
+                .flip
+                .as_ref()
+                .and_then(|n| self.keyword::<Outcome>(n, "flip outcome")),
+            customer_gap_ms: raw.customer_gap_ms.as_ref().and_then(|b| self.bound(b)),
+            other_audio_ms: raw.other_audio_ms.as_ref().and_then(|b| self.bound(b)),
+            flip_latency_ms: raw.flip_latency_ms.as_ref().and_then(|b| self.bound(b)),
+            device_gap_ms: raw.device_gap_ms.as_ref().and_then(|b| self.bound(b)),
+            customer_dialog: raw
+                .customer_dialog
+                .as_ref()
+                .and_then(|n| self.keyword::<DialogContinuity>(n, "`customer_dialog` value")),
+            caller_id: raw
+                .caller_id
+                .as_ref()
+                .and_then(|n| self.keyword::<Continuity>(n, "`caller_id` value")),
+            session_id: raw
+                .session_id
+                .as_ref()
+                .and_then(|n| self.keyword::<SessionContinuity>(n, "`session_id` value")),
+            old_device_released: raw.old_device_released,
+            one_way_audio: raw.one_way_audio,
+        }
+    }
+
+    /// Every bound is a duration in milliseconds: finite, not negative, `min <= max`.
+    fn bound(&mut self, node: &Spanned<RawBound>) -> Option<Bound> {
+        let b = match node.value {
+            RawBound::Exact(v) => Bound::exact(v),
+            RawBound::Range { min, max } => Bound { min, max },
+        };
+        if b.min.is_none() && b.max.is_none() {
+            self.push(self.at(node, "a bound needs `min`, `max` or both"));
+            return None;
+        }
+        for v in [b.min, b.max].into_iter().flatten() {
+            if !v.is_finite() || v < 0.0 {
+                self.push(self.at(
+                    node,
+                    format!("bound {v} must be a number of milliseconds >= 0"),
+                ));
+                return None;
+            }
+        }
+        if let (Some(lo), Some(hi)) = (b.min, b.max)
+            && lo > hi
+        {
+            self.push(self.at(node, format!("`min: {lo}` is greater than `max: {hi}`")));
+            return None;
+        }
+        Some(b)
+    }
+}
+
+trait HintIfNone {
+    fn with_hint_if_none(self, hint: &str) -> Self;
+}
+
+impl HintIfNone for Diagnostic {
+    /// Adds `hint` only when no better suggestion was found.
+    fn with_hint_if_none(self, hint: &str) -> Self {
+        if self.suggestion.is_some() {
+            self
+        } else {
+            self.with_hint(hint)
+        }
+    }
+}

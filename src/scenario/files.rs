@@ -1,0 +1,138 @@
+//! Finding and reading scenario files on disk.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::compile::compile_scenario;
+use super::diagnostic::Diagnostic;
+use super::plan::Plan;
+
+/// Reads, parses and compiles one scenario file.
+pub fn load_scenario(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
+    let text = read_file(path)?;
+    compile_scenario(path, &text)
+}
+
+/// Reads a whole file as UTF-8; a failure is a diagnostic at line 0.
+pub(crate) fn read_file(path: &Path) -> Result<String, Vec<Diagnostic>> {
+    fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::whole_file(
+            path,
+            format!("cannot read file: {e}"),
+        )]
+    })
+}
+
+/// Expands command-line paths into scenario files: a file is taken as given (whatever its
+/// extension, since the user named it); a folder contributes every `*.yaml`/`*.yml` below it,
+/// recursively, sorted by path so runs and reports are in a stable order. Arguments keep
+/// their order and a file reached twice is listed once.
+pub fn collect_scenarios(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(|e| {
+            Diagnostic::whole_file(p, format!("no such scenario file or folder ({e})"))
+        })?;
+        let mut found = Vec::new();
+        if meta.is_dir() {
+            walk(p, &mut found)?;
+            found.sort();
+        } else {
+            found.push(p.clone());
+        }
+        for f in found {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
+    let entries = fs::read_dir(dir)
+        .map_err(|e| Diagnostic::whole_file(dir, format!("cannot read folder: {e}")))?;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Diagnostic::whole_file(dir, format!("cannot read folder: {e}")))?;
+        let path = entry.path();
+        // `metadata` follows symlinks, so a linked folder of scenarios is walked too.
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch folder in the temp dir, unique per test and process, removed at the end.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("flipcheck-files-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+        fn file(&self, rel: &str) -> PathBuf {
+            let p = self.0.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, "name: x\n").unwrap();
+            p
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn folders_expand_to_sorted_yaml_files_recursively() {
+        let s = Scratch::new("walk");
+        let b = s.file("b.yaml");
+        let a = s.file("a.yml");
+        let nested = s.file("sub/c.yaml");
+        s.file("notes.txt");
+        s.file("sub/README.md");
+        let got = collect_scenarios(std::slice::from_ref(&s.0)).unwrap();
+        assert_eq!(got, vec![a, b, nested]);
+    }
+
+    #[test]
+    fn files_keep_argument_order_and_duplicates_collapse() {
+        let s = Scratch::new("order");
+        let z = s.file("z.yaml");
+        let a = s.file("a.yaml");
+        let txt = s.file("odd.txt");
+        let got = collect_scenarios(&[z.clone(), txt.clone(), s.0.clone(), z.clone()]).unwrap();
+        assert_eq!(got, vec![z, txt, a]);
+    }
+
+    #[test]
+    fn a_missing_path_is_a_diagnostic_at_line_zero() {
+        let missing = PathBuf::from("/nonexistent/flipcheck/scenarios");
+        let d = collect_scenarios(std::slice::from_ref(&missing)).unwrap_err();
+        assert_eq!(
+            (d.file.as_path(), d.line, d.column),
+            (missing.as_path(), 0, 0)
+        );
+        assert!(
+            d.message.starts_with("no such scenario file or folder"),
+            "{d}"
+        );
+        let ds = load_scenario(&missing).unwrap_err();
+        assert_eq!(ds.len(), 1);
+        assert_eq!(ds[0].line, 0);
+        assert!(ds[0].message.starts_with("cannot read file"));
+    }
+}

@@ -1,0 +1,37 @@
+//! Scenario and target files: YAML → raw structs → one compile step → a validated plan
+//! (STYLE.md point 6). Every error is a [`Diagnostic`] with file, line, column and, for a
+//! misspelt name, the nearest valid one.
+//!
+//! Files: `yaml` (the only user of the YAML library), `raw` (the file as written),
+//! `compile` (raw → [`Plan`]), `plan` (the plan types), `target` (target profiles),
+//! `registrar` (SIP URI of an external target), `diagnostic`, `files` (finding and reading
+//! files).
+
+mod compile;
+mod diagnostic;
+mod files;
+mod plan;
+mod raw;
+mod registrar;
+mod target;
+mod yaml;
+
+#[cfg(test)]
+mod compile_tests;
+#[cfg(test)]
+mod target_tests;
+
+pub use compile::{DEFAULT_USER, compile_scenario};
+pub use diagnostic::{Diagnostic, Diagnostics, nearest};
+pub(crate) use files::read_file;
+pub use files::{collect_scenarios, load_scenario};
+pub use plan::{
+    Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
+    PartyPlan, Plan, ReplacesSupport, StepPlan,
+};
+pub use raw::STEP_NAMES;
+pub use registrar::{Registrar, RegistrarError, SipScheme, Transport, parse_registrar};
+pub use target::{
+    Account, Allow, DEFAULT_FEATURE_CODE, EmbeddedTarget, ExternalTarget, Policy, Quirk, Target,
+    compile_target, load_target,
+};

@@ -1,0 +1,384 @@
+//! The validated plan a scenario file compiles into. Every name is resolved (devices are
+//! indices, methods are enums), every default is filled in, and every step keeps the line it
+//! came from so the runner can point at it in a report.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::report::{Continuity, DialogContinuity, Keyword, Outcome, SessionContinuity};
+
+/// A compiled scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub name: String,
+    pub file: PathBuf,
+    /// The identity under test; the target maps it to an account.
+    pub user: String,
+    /// The user's devices in file order; [`DeviceId`] indexes this.
+    pub devices: Vec<DevicePlan>,
+    pub customer: PartyPlan,
+    pub steps: Vec<StepPlan>,
+    /// Expectations for every flip; a flip step's own `expect:` overrides them per field.
+    pub expect: Expectations,
+}
+
+impl Plan {
+    /// The device called `name`, if the scenario declares it.
+    pub fn device_id(&self, name: &str) -> Option<DeviceId> {
+        self.devices.iter().position(|d| d.name == name)
+    }
+}
+
+/// One of the user's simulated endpoints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DevicePlan {
+    pub name: String,
+    /// Offered in this order of preference.
+    pub codecs: Vec<CodecName>,
+    pub network: NetworkProfile,
+}
+
+/// The far end (customer).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartyPlan {
+    pub codecs: Vec<CodecName>,
+    pub network: NetworkProfile,
+    /// How the customer treats an INVITE with `Replaces` (RFC 3891).
+    pub replaces: ReplacesSupport,
+}
+
+/// Index into [`Plan::devices`].
+pub type DeviceId = usize;
+
+/// Someone who can call or hang up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Customer,
+    Device(DeviceId),
+}
+
+/// Audio codecs a party can offer. Written `PCMU`, `PCMA`, `G722`, `opus` (any case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodecName {
+    Pcmu,
+    Pcma,
+    G722,
+    Opus,
+}
+
+impl Keyword for CodecName {
+    const ALL: &'static [Self] = &[
+        CodecName::Pcmu,
+        CodecName::Pcma,
+        CodecName::G722,
+        CodecName::Opus,
+    ];
+    /// The SDP encoding name (RFC 3551 §6 for PCMU/PCMA/G722, RFC 7587 for opus).
+    fn as_str(self) -> &'static str {
+        match self {
+            CodecName::Pcmu => "PCMU",
+            CodecName::Pcma => "PCMA",
+            CodecName::G722 => "G722",
+            CodecName::Opus => "opus",
+        }
+    }
+    /// SDP encoding names are case-insensitive (RFC 4566 §6, `a=rtpmap`).
+    fn from_word(word: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(word))
+    }
+}
+
+/// Network impairment presets (DESIGN.md "Words").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NetworkProfile {
+    Lan,
+    Wifi,
+    Lte,
+    ThreeG,
+    Congested,
+}
+
+impl Keyword for NetworkProfile {
+    const ALL: &'static [Self] = &[
+        NetworkProfile::Lan,
+        NetworkProfile::Wifi,
+        NetworkProfile::Lte,
+        NetworkProfile::ThreeG,
+        NetworkProfile::Congested,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            NetworkProfile::Lan => "lan",
+            NetworkProfile::Wifi => "wifi",
+            NetworkProfile::Lte => "lte",
+            NetworkProfile::ThreeG => "3g",
+            NetworkProfile::Congested => "congested",
+        }
+    }
+}
+
+/// How the customer's phone treats `Replaces` (DESIGN.md "Words", customer): real phones
+/// in the field do all three, which is why a proxy-based flip can fail or leave two calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum ReplacesSupport {
+    /// Accept INVITE with `Replaces` and re-INVITE (RFC 3891 §3).
+    #[default]
+    Accept,
+    /// Answer 420 Bad Extension to `Require: replaces` (RFC 3261 §8.2.2.3).
+    Reject,
+    /// Treat it as a new, unrelated call.
+    Ignore,
+}
+
+impl Keyword for ReplacesSupport {
+    const ALL: &'static [Self] = &[
+        ReplacesSupport::Accept,
+        ReplacesSupport::Reject,
+        ReplacesSupport::Ignore,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            ReplacesSupport::Accept => "accept",
+            ReplacesSupport::Reject => "reject",
+            ReplacesSupport::Ignore => "ignore",
+        }
+    }
+}
+
+/// How a flip is asked for (DESIGN.md "Words", flip method). The compiler accepts every
+/// method; the runner reports the ones a target does not support.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlipMethod {
+    /// The new device dials a code such as `*11`.
+    FeatureCode,
+    /// The new device sends INVITE with `Replaces` (RFC 3891) after a dialog-event
+    /// subscription (RFC 4235).
+    Replaces,
+    /// The current device sends REFER toward the user's own AOR (RFC 3515).
+    Refer,
+    ParkPickup,
+    DirectedPickup,
+    /// The current device keys a code in-call; the platform rings the target (a push).
+    DtmfPush,
+    /// A vendor command in an in-dialog SIP INFO (RFC 6086).
+    Info,
+    /// An HTTP call to a cloud platform's API.
+    Api,
+}
+
+impl Keyword for FlipMethod {
+    const ALL: &'static [Self] = &[
+        FlipMethod::FeatureCode,
+        FlipMethod::Replaces,
+        FlipMethod::Refer,
+        FlipMethod::ParkPickup,
+        FlipMethod::DirectedPickup,
+        FlipMethod::DtmfPush,
+        FlipMethod::Info,
+        FlipMethod::Api,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            FlipMethod::FeatureCode => "feature_code",
+            FlipMethod::Replaces => "replaces",
+            FlipMethod::Refer => "refer",
+            FlipMethod::ParkPickup => "park_pickup",
+            FlipMethod::DirectedPickup => "directed_pickup",
+            FlipMethod::DtmfPush => "dtmf_push",
+            FlipMethod::Info => "info",
+            FlipMethod::Api => "api",
+        }
+    }
+}
+
+macro_rules! display_keyword {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_keyword!(CodecName, NetworkProfile, ReplacesSupport, FlipMethod);
+
+/// One step of a scenario, with the line of the step in its file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepPlan {
+    /// Register these devices (REGISTER, RFC 3261 §10).
+    Register {
+        devices: Vec<DeviceId>,
+        line: usize,
+    },
+    /// `from` calls the user; `answer` is the device that picks up.
+    Call {
+        from: Party,
+        answer: DeviceId,
+        line: usize,
+    },
+    /// Let audio flow for this long.
+    Talk {
+        duration: Duration,
+        line: usize,
+    },
+    /// Move the call to `to`.
+    Flip {
+        /// `None`: whichever device holds the call at that point.
+        from: Option<DeviceId>,
+        to: DeviceId,
+        method: FlipMethod,
+        /// Rings before the new device answers (0 = at once).
+        answer_after_rings: u32,
+        /// The new device never answers (tests the target's ring timeout).
+        no_answer: bool,
+        /// This flip's own expectations, unmerged; see [`Expectations::merged_with`].
+        expect: Option<Expectations>,
+        line: usize,
+    },
+    Hangup {
+        party: Party,
+        line: usize,
+    },
+}
+
+impl StepPlan {
+    /// The line of the step in its scenario file.
+    pub fn line(&self) -> usize {
+        match self {
+            StepPlan::Register { line, .. }
+            | StepPlan::Call { line, .. }
+            | StepPlan::Talk { line, .. }
+            | StepPlan::Flip { line, .. }
+            | StepPlan::Hangup { line, .. } => *line,
+        }
+    }
+}
+
+/// What must hold for a flip. `None` fields are not checked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Expectations {
+    pub flip: Option<Outcome>,
+    pub customer_gap_ms: Option<Bound>,
+    pub other_audio_ms: Option<Bound>,
+    pub flip_latency_ms: Option<Bound>,
+    pub device_gap_ms: Option<Bound>,
+    pub customer_dialog: Option<DialogContinuity>,
+    pub caller_id: Option<Continuity>,
+    pub session_id: Option<SessionContinuity>,
+    pub old_device_released: Option<bool>,
+    pub one_way_audio: Option<bool>,
+}
+
+impl Expectations {
+    /// Scenario-level expectations overridden field by field by a step's own.
+    pub fn merged_with(&self, step: &Expectations) -> Expectations {
+        Expectations {
+            flip: step.flip.or(self.flip),
+            customer_gap_ms: step.customer_gap_ms.or(self.customer_gap_ms),
+            other_audio_ms: step.other_audio_ms.or(self.other_audio_ms),
+            flip_latency_ms: step.flip_latency_ms.or(self.flip_latency_ms),
+            device_gap_ms: step.device_gap_ms.or(self.device_gap_ms),
+            customer_dialog: step.customer_dialog.or(self.customer_dialog),
+            caller_id: step.caller_id.or(self.caller_id),
+            session_id: step.session_id.or(self.session_id),
+            old_device_released: step.old_device_released.or(self.old_device_released),
+            one_way_audio: step.one_way_audio.or(self.one_way_audio),
+        }
+    }
+
+    /// True if no expectation is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Expectations::default()
+    }
+}
+
+/// A numeric range; either end may be open. YAML `{ max: 300 }`, `{ min: 0, max: 300 }`, or
+/// a bare number meaning exactly that value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Bound {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Bound {
+    /// Exactly `v`.
+    pub fn exact(v: f64) -> Self {
+        Bound {
+            min: Some(v),
+            max: Some(v),
+        }
+    }
+    /// At most `v`.
+    pub fn at_most(v: f64) -> Self {
+        Bound {
+            min: None,
+            max: Some(v),
+        }
+    }
+    /// Whether `v` lies within the bound (ends included).
+    pub fn contains(&self, v: f64) -> bool {
+        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_expectations_override_per_field() {
+        let scenario = Expectations {
+            flip: Some(Outcome::Moved),
+            customer_gap_ms: Some(Bound::at_most(300.0)),
+            caller_id: Some(Continuity::Same),
+            ..Expectations::default()
+        };
+        let step = Expectations {
+            flip: Some(Outcome::Blocked),
+            old_device_released: Some(false),
+            ..Expectations::default()
+        };
+        let merged = scenario.merged_with(&step);
+        assert_eq!(
+            merged,
+            Expectations {
+                flip: Some(Outcome::Blocked),
+                customer_gap_ms: Some(Bound::at_most(300.0)),
+                caller_id: Some(Continuity::Same),
+                old_device_released: Some(false),
+                ..Expectations::default()
+            }
+        );
+        assert_eq!(scenario.merged_with(&Expectations::default()), scenario);
+        assert!(Expectations::default().is_empty());
+        assert!(!merged.is_empty());
+    }
+
+    #[test]
+    fn bound_contains_its_ends() {
+        let b = Bound {
+            min: Some(10.0),
+            max: Some(20.0),
+        };
+        assert!(b.contains(10.0) && b.contains(20.0) && b.contains(15.0));
+        assert!(!b.contains(9.99) && !b.contains(20.01));
+        assert!(Bound::exact(0.0).contains(0.0));
+        assert!(!Bound::exact(0.0).contains(0.5));
+        assert!(Bound::default().contains(-1e9));
+    }
+
+    #[test]
+    fn codec_names_are_case_insensitive() {
+        assert_eq!(CodecName::from_word("pcmu"), Some(CodecName::Pcmu));
+        assert_eq!(CodecName::from_word("OPUS"), Some(CodecName::Opus));
+        assert_eq!(CodecName::from_word("g722"), Some(CodecName::G722));
+        assert_eq!(CodecName::from_word("G729"), None);
+        assert_eq!(
+            NetworkProfile::from_word("3g"),
+            Some(NetworkProfile::ThreeG)
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! Scenario files exactly as written (STYLE.md point 6): one struct per YAML mapping,
+//! `deny_unknown_fields` everywhere, names kept as spanned strings. Nothing here is
+//! validated; [`super::compile`] turns it into a [`super::Plan`].
+//!
+//! Names (devices, methods, codecs, outcomes) stay strings rather than serde enums so that
+//! the compiler can report *every* bad name in a file at once, each with its own line and a
+//! suggestion, instead of stopping at the first.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
+
+use super::diagnostic::Diagnostic;
+use super::yaml::{self, Spanned, YamlErrorKind};
+
+/// Step names, in the order of [`RawStep`]'s variants (a test keeps the two in step).
+pub const STEP_NAMES: &[&str] = &["register", "call", "talk", "flip", "hangup"];
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Spanned<String>,
+    pub user: Option<Spanned<String>>,
+    pub devices: Spanned<RawMap<RawDevice>>,
+    pub customer: Option<RawCustomer>,
+    pub steps: Spanned<Vec<Spanned<RawStep>>>,
+    pub expect: Option<RawExpect>,
+}
+
+/// `devices: { desk: { codecs: [PCMU], network: lan } }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDevice {
+    pub codecs: Option<Spanned<Vec<Spanned<String>>>>,
+    pub network: Option<Spanned<String>>,
+}
+
+/// `customer: { codecs: [PCMU], network: lan, replaces: accept }`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCustomer {
+    pub codecs: Option<Spanned<Vec<Spanned<String>>>>,
+    pub network: Option<Spanned<String>>,
+    pub replaces: Option<Spanned<String>>,
+}
+
+/// One `- step: …` item. Externally tagged: the key is the step name.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawStep {
+    /// `register: [desk, mobile]`
+    Register(Vec<Spanned<String>>),
+    /// `call: { from: customer, answer: desk }`
+    Call(RawCall),
+    /// `talk: 2s`
+    Talk(Spanned<String>),
+    /// `flip: { to: mobile, method: feature_code, … }`
+    Flip(Box<RawFlip>), // boxed: by far the largest step
+    /// `hangup: customer`
+    Hangup(Spanned<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCall {
+    pub from: Spanned<String>,
+    pub answer: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlip {
+    pub from: Option<Spanned<String>>,
+    pub to: Spanned<String>,
+    pub method: Spanned<String>,
+    pub answer_after_rings: Option<Spanned<u32>>,
+    pub no_answer: Option<Spanned<bool>>,
+    pub expect: Option<RawExpect>,
+}
+
+/// `expect:` at scenario level or inside a flip step.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    pub flip: Option<Spanned<String>>,
+    pub customer_gap_ms: Option<Spanned<RawBound>>,
+    pub other_audio_ms: Option<Spanned<RawBound>>,
+    pub flip_latency_ms: Option<Spanned<RawBound>>,
+    pub device_gap_ms: Option<Spanned<RawBound>>,
+    pub customer_dialog: Option<Spanned<String>>,
+    pub caller_id: Option<Spanned<String>>,
+    pub session_id: Option<Spanned<String>>,
+    pub old_device_released: Option<bool>,
+    pub one_way_audio: Option<bool>,
+}
+
+/// `300` (exactly) or `{ min: 0, max: 300 }` with either key optional.
+///
+/// Deserialised by hand rather than as an untagged enum: untagged enums buffer their input,
+/// which loses the line numbers, and their error ("did not match any variant") would not say
+/// which key was wrong.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RawBound {
+    Exact(f64),
+    Range { min: Option<f64>, max: Option<f64> },
+}
+
+impl<'de> Deserialize<'de> for RawBound {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawBound;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a mapping with `min` and/or `max`")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawBound, E> {
+                Ok(RawBound::Exact(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawBound, E> {
+                Ok(RawBound::Exact(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawBound, E> {
+                Ok(RawBound::Exact(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawBound, A::Error> {
+                const FIELDS: &[&str] = &["min", "max"];
+                let (mut min, mut max) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "min" => &mut min,
+                        "max" => &mut max,
+                        _ => return Err(de::Error::unknown_field(&key, FIELDS)),
+                    };
+                    if slot.is_some() {
+                        return Err(de::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    *slot = Some(map.next_value::<f64>()?);
+                }
+                Ok(RawBound::Range { min, max })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A mapping kept in file order with spanned keys.
+///
+/// Device order matters (a [`super::DeviceId`] is an index, and reports list devices as
+/// written) and key positions are where "unknown device" errors point, so neither a
+/// `BTreeMap` nor a `HashMap` will do. Duplicate keys are rejected by the YAML layer.
+#[derive(Debug)]
+pub struct RawMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for RawMap<V> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapV<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapV<V> {
+            type Value = RawMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of names")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMap<V>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    entries.push((k, map.next_value::<V>()?));
+                }
+                Ok(RawMap(entries))
+            }
+        }
+        d.deserialize_map(MapV(PhantomData))
+    }
+}
+
+/// Parses `text` into raw structs, turning a YAML error into a [`Diagnostic`] with a
+/// nearest-name suggestion for unknown fields and steps.
+pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+    yaml::from_str::<T>(text).map_err(|e| {
+        let at = |msg: String| Diagnostic::new(file, e.line, e.column, msg);
+        match e.kind {
+            YamlErrorKind::UnknownField { field, expected } => {
+                let d = at(format!("unknown field `{field}`"));
+                if field == "password" {
+                    // Secrets never live in files (DESIGN.md "Target files").
+                    d.with_hint(
+                        "passwords are never written in files; name an environment \
+                         variable with `password_env`",
+                    )
+                } else {
+                    with_nearest_or_list(d, &field, &expected)
+                }
+            }
+            YamlErrorKind::UnknownVariant { variant, expected } => {
+                let noun = if expected == STEP_NAMES {
+                    "step"
+                } else {
+                    "value"
+                };
+                with_nearest_or_list(
+                    at(format!("unknown {noun} `{variant}`")),
+                    &variant,
+                    &expected,
+                )
+            }
+            YamlErrorKind::MissingField { field } => at(format!("missing field `{field}`")),
+            YamlErrorKind::ExtraKeyAfterVariant => at(
+                "a step has exactly one key (its name); put its settings inside it, \
+                 e.g. `- flip: { to: mobile, method: refer }`"
+                    .to_string(),
+            ),
+            other => at(other.to_string()),
+        }
+    })
+}
+
+/// ``did you mean `x`?`` if some name is close, otherwise the list of valid names.
+pub(crate) fn with_nearest_or_list(d: Diagnostic, wrong: &str, valid: &[&str]) -> Diagnostic {
+    let d = d.with_nearest(wrong, valid.iter().copied());
+    if d.suggestion.is_some() || valid.is_empty() {
+        d
+    } else {
+        let list = valid
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        d.with_hint(format!("expected one of {list}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Diagnostic> {
+        parse_yaml(Path::new("t.yaml"), text)
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // only parsed, to provoke errors
+    struct Steps {
+        steps: Vec<Spanned<RawStep>>,
+    }
+
+    #[test]
+    fn step_names_match_the_enum() {
+        let e = parse::<Steps>("steps:\n  - dance: 1\n").unwrap_err();
+        let list = STEP_NAMES
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        assert_eq!(e.message, "unknown step `dance`");
+        assert_eq!(e.suggestion, Some(format!("expected one of {list}")));
+        assert_eq!((e.line, e.column), (2, 5));
+    }
+
+    #[test]
+    fn bounds_accept_numbers_and_ranges() {
+        #[derive(Debug, Deserialize)]
+        struct B {
+            a: Spanned<RawBound>,
+            b: RawBound,
+            c: RawBound,
+            d: RawBound,
+        }
+        let b: B = parse("a: 300\nb: { max: 2.5 }\nc: { min: 0, max: 10 }\nd: -1\n").unwrap();
+        assert_eq!(
+            (b.a.value, b.a.line, b.a.column),
+            (RawBound::Exact(300.0), 1, 4)
+        );
+        assert_eq!(
+            b.b,
+            RawBound::Range {
+                min: None,
+                max: Some(2.5)
+            }
+        );
+        assert_eq!(
+            b.c,
+            RawBound::Range {
+                min: Some(0.0),
+                max: Some(10.0)
+            }
+        );
+        assert_eq!(b.d, RawBound::Exact(-1.0));
+    }
+
+    #[test]
+    fn bound_with_a_misspelt_key_suggests_the_right_one() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct B {
+            a: Spanned<RawBound>,
+        }
+        let e = parse::<B>("a:\n  mx: 3\n").unwrap_err();
+        assert_eq!(e.message, "unknown field `mx`");
+        assert_eq!(e.suggestion.as_deref(), Some("did you mean `max`?"));
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn maps_keep_file_order_and_key_positions() {
+        #[derive(Debug, Deserialize)]
+        struct M {
+            devices: RawMap<RawDevice>,
+        }
+        let m: M = parse("devices:\n  zed: {}\n  alpha: { network: lan }\n").unwrap();
+        let keys: Vec<_> = m
+            .devices
+            .0
+            .iter()
+            .map(|(k, _)| (k.value.as_str(), k.line, k.column))
+            .collect();
+        assert_eq!(keys, [("zed", 2, 3), ("alpha", 3, 3)]);
+    }
+
+    #[test]
+    fn a_step_with_two_keys_is_explained() {
+        let e = parse::<Steps>("steps:\n  - talk: 1s\n    hangup: customer\n").unwrap_err();
+        assert!(e.message.starts_with("a step has exactly one key"), "{e}");
+        // The library points at the extra key.
+        assert_eq!((e.line, e.column), (3, 5));
+    }
+}

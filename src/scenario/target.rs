@@ -1,0 +1,396 @@
+//! Target profiles (DESIGN.md "Target files"): the embedded reference PBX with its policy and
+//! quirk switches, or an external system reached through a registrar.
+//!
+//! Raw structs first (one per YAML mapping, `deny_unknown_fields`), then one compile step,
+//! as for scenarios. `kind` decides which raw struct applies, so the file is read twice:
+//! once for `kind` alone, once strictly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::compile::Compiler;
+use super::diagnostic::Diagnostic;
+use super::raw::{RawMap, parse_yaml, with_nearest_or_list};
+use super::registrar::{Registrar, RegistrarError, Transport, parse_registrar};
+use super::yaml::Spanned;
+use crate::report::Keyword;
+
+/// The system under test.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    Embedded(EmbeddedTarget),
+    External(ExternalTarget),
+}
+
+impl Target {
+    /// `"embedded"` or `"external"`, as in the report's `target.kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Embedded(_) => "embedded",
+            Target::External(_) => "external",
+        }
+    }
+}
+
+/// The built-in reference PBX, started on loopback.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EmbeddedTarget {
+    pub policy: Policy,
+    /// Deliberate misbehaviours, in file order, each at most once.
+    pub quirks: Vec<Quirk>,
+}
+
+/// Flip policy of the embedded PBX; defaults are the field guide's (flips refused on hold
+/// and in a three-way call, 18 s ring timeout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub flip_on_hold: Allow,
+    pub flip_in_three_way: Allow,
+    pub flip_ring_timeout_s: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            flip_on_hold: Allow::Block,
+            flip_in_three_way: Allow::Block,
+            flip_ring_timeout_s: 18,
+        }
+    }
+}
+
+/// A policy switch: `allow` or `block`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Allow {
+    Allow,
+    #[default]
+    Block,
+}
+
+impl Keyword for Allow {
+    const ALL: &'static [Self] = &[Allow::Allow, Allow::Block];
+    fn as_str(self) -> &'static str {
+        match self {
+            Allow::Allow => "allow",
+            Allow::Block => "block",
+        }
+    }
+}
+
+/// Quirk switches that make the embedded PBX behave like the variety of real systems
+/// (DESIGN.md "The embedded reference PBX"). The test suite runs scenarios against each and
+/// checks the harness reports exactly that behaviour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Quirk {
+    DropCustomerOnFlip,
+    NewDialogOnFlip,
+    ReinviteCustomerOnFlip,
+    HoldMusicDuringFlip,
+    ChangeCallerIdOnFlip,
+    NewSessionIdOnFlip,
+    SplitRecordingOnFlip,
+    AllowCrossUserFlip,
+    AllowFlipOnHold,
+}
+
+impl Keyword for Quirk {
+    const ALL: &'static [Self] = &[
+        Quirk::DropCustomerOnFlip,
+        Quirk::NewDialogOnFlip,
+        Quirk::ReinviteCustomerOnFlip,
+        Quirk::HoldMusicDuringFlip,
+        Quirk::ChangeCallerIdOnFlip,
+        Quirk::NewSessionIdOnFlip,
+        Quirk::SplitRecordingOnFlip,
+        Quirk::AllowCrossUserFlip,
+        Quirk::AllowFlipOnHold,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            Quirk::DropCustomerOnFlip => "drop_customer_on_flip",
+            Quirk::NewDialogOnFlip => "new_dialog_on_flip",
+            Quirk::ReinviteCustomerOnFlip => "reinvite_customer_on_flip",
+            Quirk::HoldMusicDuringFlip => "hold_music_during_flip",
+            Quirk::ChangeCallerIdOnFlip => "change_caller_id_on_flip",
+            Quirk::NewSessionIdOnFlip => "new_session_id_on_flip",
+            Quirk::SplitRecordingOnFlip => "split_recording_on_flip",
+            Quirk::AllowCrossUserFlip => "allow_cross_user_flip",
+            Quirk::AllowFlipOnHold => "allow_flip_on_hold",
+        }
+    }
+}
+
+impl std::fmt::Display for Quirk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A real system.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalTarget {
+    pub name: String,
+    /// `sip:host:port;transport=udp`, checked by [`parse_registrar`] at load time.
+    pub registrar: String,
+    /// Scenario user name → account on the target.
+    pub users: BTreeMap<String, Account>,
+    /// The account the simulated customer calls from.
+    pub customer: Account,
+    /// What the new device dials to pull the call (`flip: { feature_code: "*11" }`).
+    pub feature_code: String,
+    /// SIP domain of the accounts, when it differs from the registrar host.
+    pub domain: Option<String>,
+}
+
+impl ExternalTarget {
+    /// The registrar address, parsed. Always `Ok` for a target built by [`load_target`] or
+    /// [`compile_target`], which reject a bad address.
+    pub fn registrar_address(&self) -> Result<Registrar, RegistrarError> {
+        parse_registrar(&self.registrar)
+    }
+}
+
+/// An account on an external target. The password is read from the environment variable
+/// `password_env` by the runner: it is never stored in a file or a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub password_env: String,
+}
+
+/// The feature code used when a target names none (DESIGN.md "Target files").
+pub const DEFAULT_FEATURE_CODE: &str = "*11";
+
+/// Reads and compiles a target profile.
+pub fn load_target(path: &Path) -> Result<Target, Vec<Diagnostic>> {
+    let text = super::read_file(path)?;
+    compile_target(path, &text)
+}
+
+/// Compiles a target profile held in memory; `file` is used in diagnostics only.
+pub fn compile_target(file: &Path, text: &str) -> Result<Target, Vec<Diagnostic>> {
+    let kind: RawKind = parse_yaml(file, text).map_err(|d| vec![d])?;
+    let Some(kind) = kind.kind else {
+        return Err(vec![
+            Diagnostic::new(file, 1, 1, "missing field `kind`")
+                .with_hint("`kind: embedded` or `kind: external`"),
+        ]);
+    };
+    let mut c = Compiler {
+        file,
+        diags: Vec::new(),
+    };
+    let target = match kind.value.as_str() {
+        "embedded" => {
+            let raw: RawEmbedded = parse_yaml(file, text).map_err(|d| vec![d])?;
+            Target::Embedded(embedded(&mut c, raw))
+        }
+        "external" => {
+            let raw: RawExternal = parse_yaml(file, text).map_err(|d| vec![d])?;
+            Target::External(external(&mut c, raw))
+        }
+        other => {
+            let d = Diagnostic::new(
+                file,
+                kind.line,
+                kind.column,
+                format!("unknown target kind `{other}`"),
+            );
+            return Err(vec![with_nearest_or_list(
+                d,
+                other,
+                &["embedded", "external"],
+            )]);
+        }
+    };
+    if c.diags.is_empty() {
+        Ok(target)
+    } else {
+        Err(sorted(c.diags))
+    }
+}
+
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (d.line, d.column));
+    diags
+}
+
+/// First pass: only `kind`, everything else ignored.
+#[derive(Deserialize)]
+struct RawKind {
+    kind: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbedded {
+    #[allow(dead_code)] // read by the first pass
+    kind: Spanned<String>,
+    policy: Option<RawPolicy>,
+    quirks: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    flip_on_hold: Option<Spanned<String>>,
+    flip_in_three_way: Option<Spanned<String>>,
+    flip_ring_timeout_s: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExternal {
+    #[allow(dead_code)] // read by the first pass
+    kind: Spanned<String>,
+    name: Spanned<String>,
+    registrar: Spanned<String>,
+    users: Spanned<RawMap<RawAccount>>,
+    customer: RawAccount,
+    flip: Option<RawFlipCodes>,
+    domain: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    username: Spanned<String>,
+    password_env: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlipCodes {
+    feature_code: Option<Spanned<String>>,
+}
+
+fn embedded(c: &mut Compiler<'_>, raw: RawEmbedded) -> EmbeddedTarget {
+    let mut policy = Policy::default();
+    if let Some(p) = raw.policy {
+        if let Some(a) = p.flip_on_hold.and_then(|n| c.keyword(&n, "policy value")) {
+            policy.flip_on_hold = a;
+        }
+        if let Some(a) = p
+            .flip_in_three_way
+            .and_then(|n| c.keyword(&n, "policy value"))
+        {
+            policy.flip_in_three_way = a;
+        }
+        if let Some(t) = p.flip_ring_timeout_s {
+            if t.value == 0 {
+                c.push(c.at(&t, "`flip_ring_timeout_s` must be at least 1"));
+            } else {
+                policy.flip_ring_timeout_s = t.value;
+            }
+        }
+    }
+    let mut quirks = Vec::new();
+    for q in raw.quirks.unwrap_or_default() {
+        if let Some(quirk) = c.keyword::<Quirk>(&q, "quirk") {
+            if quirks.contains(&quirk) {
+                c.push(c.at(&q, format!("quirk `{}` is listed twice", q.value)));
+            } else {
+                quirks.push(quirk);
+            }
+        }
+    }
+    EmbeddedTarget { policy, quirks }
+}
+
+fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget {
+    if raw.name.value.trim().is_empty() {
+        c.push(c.at(&raw.name, "`name` must not be empty"));
+    }
+    if let Err(e) = parse_registrar(&raw.registrar.value) {
+        let d = c.at(
+            &raw.registrar,
+            format!("bad registrar `{}`: {e}", raw.registrar.value),
+        );
+        let d = match &e {
+            RegistrarError::BadTransport(t) => {
+                let names: Vec<&str> = Transport::ALL.iter().map(|t| t.as_str()).collect();
+                with_nearest_or_list(d, t, &names)
+            }
+            RegistrarError::UnknownParameter(p) => with_nearest_or_list(d, p, &["transport"]),
+            _ => d.with_hint("e.g. `sip:pbx.example.com:5060;transport=udp`"),
+        };
+        c.push(d);
+    }
+    if raw.users.value.0.is_empty() {
+        c.push(c.at(
+            &raw.users,
+            "`users` must map at least one user to an account",
+        ));
+    }
+    let users = raw
+        .users
+        .value
+        .0
+        .iter()
+        .map(|(name, acc)| (name.value.clone(), account(c, acc)))
+        .collect();
+    let customer = account(c, &raw.customer);
+    let feature_code = match raw.flip.and_then(|f| f.feature_code) {
+        None => DEFAULT_FEATURE_CODE.to_string(),
+        Some(code) => {
+            // Dialled digits: RFC 3966 phonedigits plus `*` and `#` (RFC 4733 events).
+            let ok = !code.value.is_empty()
+                && code
+                    .value
+                    .chars()
+                    .all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#');
+            if !ok {
+                c.push(
+                    c.at(&code, format!("bad feature code `{}`", code.value))
+                        .with_hint("digits, `*` and `#` only, e.g. \"*11\""),
+                );
+            }
+            code.value
+        }
+    };
+    let domain = raw.domain.map(|d| {
+        if d.value.trim().is_empty() {
+            c.push(c.at(&d, "`domain` must not be empty"));
+        }
+        d.value
+    });
+    ExternalTarget {
+        name: raw.name.value,
+        registrar: raw.registrar.value,
+        users,
+        customer,
+        feature_code,
+        domain,
+    }
+}
+
+fn account(c: &mut Compiler<'_>, raw: &RawAccount) -> Account {
+    if raw.username.value.trim().is_empty() {
+        c.push(c.at(&raw.username, "`username` must not be empty"));
+    }
+    let env = &raw.password_env.value;
+    // POSIX environment variable names (IEEE 1003.1 §8.1); anything else is likely the
+    // password itself pasted into the file.
+    let valid = env
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+        && env
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    if !valid {
+        c.push(
+            c.at(
+                &raw.password_env,
+                "`password_env` must name an environment variable",
+            )
+            .with_hint("e.g. `ALICE_SIP_PASSWORD`; never put the password itself in a file"),
+        );
+    }
+    Account {
+        username: raw.username.value.clone(),
+        password_env: env.clone(),
+    }
+}

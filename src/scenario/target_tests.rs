@@ -1,0 +1,229 @@
+//! Target profiles: the DESIGN.md examples, defaults, and every error with its position.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::*;
+use crate::report::Keyword;
+
+fn compile(text: &str) -> Result<Target, Vec<Diagnostic>> {
+    compile_target(Path::new("t/target.yaml"), text)
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match compile(text) {
+        Ok(t) => panic!("expected errors, got {t:?}"),
+        Err(ds) => ds.iter().map(ToString::to_string).collect(),
+    }
+}
+
+const EXTERNAL: &str = "\
+kind: external                  # a real system
+name: acme-pbx
+registrar: sip:pbx.acme.test:5060;transport=udp
+users: { alice: { username: \"1001\", password_env: ALICE_SIP_PASSWORD } }
+customer: { username: \"1099\", password_env: CUSTOMER_SIP_PASSWORD }
+flip: { feature_code: \"*11\" }
+";
+
+#[test]
+fn design_md_embedded_example() {
+    let t = compile(
+        "kind: embedded\npolicy: { flip_on_hold: block, flip_in_three_way: block, flip_ring_timeout_s: 18 }\nquirks: [drop_customer_on_flip]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        t,
+        Target::Embedded(EmbeddedTarget {
+            policy: Policy::default(),
+            quirks: vec![Quirk::DropCustomerOnFlip],
+        })
+    );
+    assert_eq!(t.kind(), "embedded");
+}
+
+#[test]
+fn embedded_defaults_and_overrides() {
+    assert_eq!(
+        compile("kind: embedded\n").unwrap(),
+        Target::Embedded(EmbeddedTarget::default())
+    );
+    let t = compile("kind: embedded\npolicy: { flip_on_hold: allow, flip_ring_timeout_s: 30 }\nquirks: [allow_flip_on_hold, split_recording_on_flip]\n").unwrap();
+    assert_eq!(
+        t,
+        Target::Embedded(EmbeddedTarget {
+            policy: Policy {
+                flip_on_hold: Allow::Allow,
+                flip_in_three_way: Allow::Block,
+                flip_ring_timeout_s: 30
+            },
+            quirks: vec![Quirk::AllowFlipOnHold, Quirk::SplitRecordingOnFlip],
+        })
+    );
+}
+
+#[test]
+fn every_quirk_name_is_accepted() {
+    for q in Quirk::ALL {
+        let t = compile(&format!("kind: embedded\nquirks: [{q}]\n")).unwrap();
+        assert_eq!(
+            t,
+            Target::Embedded(EmbeddedTarget {
+                policy: Policy::default(),
+                quirks: vec![*q]
+            })
+        );
+    }
+}
+
+#[test]
+fn design_md_external_example() {
+    let t = compile(EXTERNAL).unwrap();
+    let Target::External(ext) = &t else {
+        panic!("{t:?}")
+    };
+    assert_eq!(
+        *ext,
+        ExternalTarget {
+            name: "acme-pbx".into(),
+            registrar: "sip:pbx.acme.test:5060;transport=udp".into(),
+            users: BTreeMap::from([(
+                "alice".to_string(),
+                Account {
+                    username: "1001".into(),
+                    password_env: "ALICE_SIP_PASSWORD".into()
+                }
+            )]),
+            customer: Account {
+                username: "1099".into(),
+                password_env: "CUSTOMER_SIP_PASSWORD".into()
+            },
+            feature_code: "*11".into(),
+            domain: None,
+        }
+    );
+    assert_eq!(ext.registrar_address().unwrap().port_or_default(), 5060);
+    // Without `flip:`, the feature code defaults to *11.
+    let t = compile(&EXTERNAL.replace("flip: { feature_code: \"*11\" }\n", "domain: acme.test\n"))
+        .unwrap();
+    let Target::External(ext) = t else { panic!() };
+    assert_eq!(ext.feature_code, DEFAULT_FEATURE_CODE);
+    assert_eq!(ext.domain.as_deref(), Some("acme.test"));
+}
+
+#[test]
+fn unknown_quirk_suggests_the_nearest() {
+    assert_eq!(
+        errors(
+            "kind: embedded\nquirks: [drop_customer_on_flip, hold_musik_during_flip, frobnicate]\n"
+        ),
+        [
+            "t/target.yaml:2:33: error: unknown quirk `hold_musik_during_flip` (did you mean `hold_music_during_flip`?)",
+            "t/target.yaml:2:57: error: unknown quirk `frobnicate` (expected one of `drop_customer_on_flip`, \
+             `new_dialog_on_flip`, `reinvite_customer_on_flip`, `hold_music_during_flip`, \
+             `change_caller_id_on_flip`, `new_session_id_on_flip`, `split_recording_on_flip`, \
+             `allow_cross_user_flip`, `allow_flip_on_hold`)",
+        ]
+    );
+}
+
+#[test]
+fn bad_policy_values_and_fields() {
+    assert_eq!(
+        errors("kind: embedded\npolicy: { flip_on_hold: alow, flip_ring_timeout_s: 0 }\n"),
+        [
+            "t/target.yaml:2:25: error: unknown policy value `alow` (did you mean `allow`?)",
+            "t/target.yaml:2:52: error: `flip_ring_timeout_s` must be at least 1",
+        ]
+    );
+    assert_eq!(
+        errors("kind: embedded\npolicy: { flip_on_hlod: allow }\n"),
+        ["t/target.yaml:2:11: error: unknown field `flip_on_hlod` (did you mean `flip_on_hold`?)"]
+    );
+}
+
+#[test]
+fn kind_is_required_and_checked() {
+    assert_eq!(
+        errors("name: x\n"),
+        ["t/target.yaml:1:1: error: missing field `kind` (`kind: embedded` or `kind: external`)"]
+    );
+    assert_eq!(
+        errors("# comment\nkind: embeded\n"),
+        ["t/target.yaml:2:7: error: unknown target kind `embeded` (did you mean `embedded`?)"]
+    );
+    // Fields of the other kind are unknown here.
+    assert_eq!(
+        errors("kind: embedded\nregistrar: sip:x\n"),
+        [
+            "t/target.yaml:2:1: error: unknown field `registrar` (expected one of `kind`, `policy`, `quirks`)"
+        ]
+    );
+}
+
+#[test]
+fn bad_registrar_is_reported_at_its_line() {
+    let bad = |r: &str| errors(&EXTERNAL.replace("sip:pbx.acme.test:5060;transport=udp", r));
+    assert_eq!(
+        bad("sip:pbx.acme.test:5060;transport=udpp"),
+        [
+            "t/target.yaml:3:12: error: bad registrar `sip:pbx.acme.test:5060;transport=udpp`: \
+             unknown transport `udpp` (did you mean `udp`?)"
+        ]
+    );
+    assert_eq!(
+        bad("pbx.acme.test:5060"),
+        [
+            "t/target.yaml:3:12: error: bad registrar `pbx.acme.test:5060`: registrar must start \
+             with `sip:` or `sips:` (e.g. `sip:pbx.example.com:5060;transport=udp`)"
+        ]
+    );
+    assert_eq!(
+        bad("sip:pbx.acme.test:99999"),
+        [
+            "t/target.yaml:3:12: error: bad registrar `sip:pbx.acme.test:99999`: registrar port \
+             `99999` is not a number from 1 to 65535 (e.g. `sip:pbx.example.com:5060;transport=udp`)"
+        ]
+    );
+    assert_eq!(
+        bad("sip:pbx;transprt=tcp"),
+        [
+            "t/target.yaml:3:12: error: bad registrar `sip:pbx;transprt=tcp`: unknown registrar URI \
+             parameter `transprt` (did you mean `transport`?)"
+        ]
+    );
+}
+
+#[test]
+fn accounts_never_hold_passwords() {
+    assert_eq!(
+        errors(&EXTERNAL.replace("password_env: ALICE_SIP_PASSWORD", "password: hunter2")),
+        [
+            "t/target.yaml:4:37: error: unknown field `password` (passwords are never written in \
+             files; name an environment variable with `password_env`)"
+        ]
+    );
+    let errs = errors(&EXTERNAL.replace("ALICE_SIP_PASSWORD", "\"s3cr3t!\""));
+    assert_eq!(
+        errs,
+        [
+            "t/target.yaml:4:51: error: `password_env` must name an environment variable (e.g. \
+             `ALICE_SIP_PASSWORD`; never put the password itself in a file)"
+        ]
+    );
+    assert!(!errs[0].contains("s3cr3t"), "the value must not be echoed");
+}
+
+#[test]
+fn bad_feature_code_and_empty_users() {
+    assert_eq!(
+        errors(&EXTERNAL.replace("\"*11\"", "\"*1 1\"").replace(
+            "users: { alice: { username: \"1001\", password_env: ALICE_SIP_PASSWORD } }",
+            "users: {}"
+        )),
+        [
+            "t/target.yaml:4:8: error: `users` must map at least one user to an account",
+            "t/target.yaml:6:23: error: bad feature code `*1 1` (digits, `*` and `#` only, e.g. \"*11\")",
+        ]
+    );
+}
