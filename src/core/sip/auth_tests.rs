@@ -312,3 +312,26 @@ fn nonce_book_stale_unknown_replay() {
     book.issue(t0 + Duration::from_secs(61), &mut rng);
     assert_eq!(book.check(t0, &n, Some("00000009")), NonceCheck::Unknown);
 }
+
+mod props {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,200}") {
+            let _ = Challenge::parse(&s);
+            let _ = DigestResponse::parse(&s);
+            let _ = Challenge::parse(&format!("Digest {s}"));
+        }
+
+        #[test]
+        fn any_realm_and_nonce_round_trip(realm in "\\PC{0,40}", nonce in "[!-~]{1,40}", qop in any::<bool>()) {
+            let ch = Challenge { realm, nonce, opaque: None, algorithm: Algorithm::Md5, qop_auth: qop, stale: false };
+            prop_assert_eq!(Challenge::parse(&ch.to_header_value()).unwrap(), ch.clone());
+            let r = authorize(&ch, "u\"ser", "pw", "INVITE", "sip:a@b", "cn", 1);
+            let back = DigestResponse::parse(&r.to_header_value()).unwrap();
+            prop_assert!(verify(&back, "pw", "INVITE"));
+        }
+    }
+}

@@ -34,7 +34,11 @@ pub(crate) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
             _ => return Err(err("not a `x=value` line")),
         };
         if let Some(m) = sd.media.last_mut() {
-            let explicit = explicit_dir.last_mut().ok_or(err("internal"))?;
+            // `explicit_dir` gets one entry per pushed media line, so this is `Some`; the
+            // error only keeps a would-be bug from panicking.
+            let explicit = explicit_dir
+                .last_mut()
+                .ok_or(err("media line without direction state"))?;
             match kind {
                 b'm' => {}
                 b'c' => {
@@ -81,6 +85,25 @@ pub(crate) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
     }
     if !seen_origin {
         return Err(SdpError::MissingOrigin);
+    }
+    // A missing or empty s=/t= reads as what we would print for it, so printing and
+    // parsing again gives the same value.
+    if sd.session_name.is_empty() {
+        sd.session_name = "-".to_string();
+    }
+    if sd.timing.is_empty() {
+        sd.timing = "0 0".to_string();
+    }
+    // Kept lines are stored in the order Display writes them (RFC 4566 §5), for the same
+    // reason. The sort is stable, so lines of one kind keep their relative order.
+    let kind = |l: &String| l.bytes().next().unwrap_or(b' ');
+    sd.other_lines.sort_by_key(|l| match kind(l) {
+        b'i' | b'u' | b'e' | b'p' => 0,
+        b'b' => 1,
+        _ => 2,
+    });
+    for m in &mut sd.media {
+        m.other_lines.sort_by_key(|l| kind(l) != b'i');
     }
     // RFC 4566 §6: a session-level direction applies to media lines without their own.
     if let Some(d) = sd.direction {

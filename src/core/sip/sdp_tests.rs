@@ -451,3 +451,39 @@ fn parse_errors_are_values() {
     );
     assert_eq!(sd.media[0].codecs, [pcmu()]);
 }
+
+#[test]
+fn static_payload_types_without_rtpmap() {
+    let sd = parse("o=- 1 1 IN IP4 h\r\nm=audio 1 RTP/AVP 8 0 18\r\n");
+    assert_eq!(sd.media[0].codecs[..2], [pcma(), pcmu()]);
+    assert_eq!(sd.media[0].codecs[2].rtpmap_name(), "G729/8000");
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,300}") {
+            let _ = SessionDescription::parse(&s);
+        }
+
+        #[test]
+        fn parsed_sdp_round_trips(lines in proptest::collection::vec(prop_oneof![
+            "[a-z]=[ -~]{0,30}",
+            prop::sample::select(vec![
+                "a=sendonly", "a=inactive", "a=recvonly", "a=rtpmap:101 telephone-event/8000",
+                "a=fmtp:101 0-15", "a=fmtp:0 x=1", "m=video 0 RTP/AVP 96", "m=image 4 udptl t38",
+                "c=IN IP6 ::1", "c=IN IP4 0.0.0.0", "b=AS:64", "a=ptime:20", "s=x", "t=1 2",
+                "i=info", "k=prompt", "o=- 3 4 IN IP6 ::2", "a=rtpmap:96 H264/90000",
+            ]).prop_map(str::to_string),
+        ], 0..14)) {
+            let text = format!("o=- 1 2 IN IP4 h\r\nm=audio 5 RTP/AVP 0 101\r\n{}", lines.join("\r\n"));
+            if let Ok(sd) = SessionDescription::parse(&text) {
+                let printed = sd.to_string();
+                prop_assert_eq!(SessionDescription::parse(&printed).unwrap(), sd);
+            }
+        }
+    }
+}

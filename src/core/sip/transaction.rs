@@ -144,7 +144,9 @@ impl ClientTransaction {
     ///
     /// For an INVITE and a 300–699 response, `ack` is the ACK the caller built from the
     /// request (same branch, RFC 3261 §17.1.1.3); the transaction sends it now and again
-    /// for each retransmission of the final response.
+    /// for each retransmission of the final response. With `ack: None` nothing is sent
+    /// (the caller's mistake; the state machine still moves). For other responses `ack` is
+    /// ignored.
     pub fn handle_response(&mut self, now: Time, status: u16, ack: Option<Vec<u8>>) -> bool {
         use ClientState::*;
         let pass = match (self.is_invite, self.state, status) {
