@@ -1,0 +1,182 @@
+//! The binary as a user runs it: live on loopback with ephemeral ports, against a
+//! separately started `flipcheck pbx`, with broken input. Live tests assert only what load
+//! cannot change (outcomes, continuity verdicts, exit codes), never timing.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_flipcheck");
+const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).envs(env.iter().copied()).output().expect("run flipcheck");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written")).expect("valid JSON")
+}
+
+fn first_flip(report: &Value) -> &Value {
+    &report["scenarios"][0]["flips"][0]
+}
+
+fn quirk_target(dir: &Path, quirk: &str) -> String {
+    let path = dir.join(format!("{quirk}.yaml"));
+    std::fs::write(&path, format!("kind: embedded\nquirks: [{quirk}]\n")).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn live_clean_flip_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    let (code, stdout, stderr) = run(&["run", SCENARIO, "--json", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let report = json(&out);
+    let f = first_flip(&report);
+    assert_eq!(f["outcome"], "moved", "{f}");
+    assert_eq!(f["customer_dialog"], "same_dialog");
+    assert_eq!(f["caller_id"], "same");
+    assert_eq!(f["old_device_released"], true);
+    assert_eq!(f["other_audio_ms"], 0.0);
+    assert!(f["customer_gap_ms"].as_f64().is_some());
+    assert_eq!(report["mode"], "live");
+    assert_eq!(report["summary"]["passed"], 1);
+}
+
+#[test]
+fn live_quirks_are_detected_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    for (quirk, field, expected) in [
+        ("drop_customer_on_flip", "outcome", "dropped"),
+        ("new_dialog_on_flip", "customer_dialog", "new_dialog"),
+        ("change_caller_id_on_flip", "caller_id", "changed"),
+    ] {
+        let target = quirk_target(dir.path(), quirk);
+        let out = dir.path().join(format!("{quirk}.json"));
+        let (code, stdout, stderr) = run(&["run", SCENARIO, "--target", &target, "--json", out.to_str().unwrap()], &[]);
+        assert_eq!(code, 1, "{quirk}: stdout: {stdout}\nstderr: {stderr}");
+        assert_eq!(first_flip(&json(&out))[field], expected, "{quirk}");
+    }
+    let target = quirk_target(dir.path(), "hold_music_during_flip");
+    let out = dir.path().join("moh.json");
+    let (code, ..) = run(&["run", SCENARIO, "--target", &target, "--json", out.to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert!(first_flip(&json(&out))["other_audio_ms"].as_f64().unwrap() >= 800.0);
+}
+
+#[test]
+fn misspelt_step_exits_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(SCENARIO).unwrap().replacen("  - talk:", "  - tlak:", 1);
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("tlak:")).unwrap() + 1;
+    let (code, _, stderr) = run(&["run", broken.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("broken.yaml:{line}:")), "{stderr}");
+    assert!(stderr.contains("talk"), "suggests the right name: {stderr}");
+}
+
+#[test]
+fn unreachable_external_target_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ext.yaml");
+    // A port nobody listens on: registration gets no answer.
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    drop(socket);
+    std::fs::write(&target, format!("kind: external\nname: nobody\nregistrar: sip:127.0.0.1:{port};transport=udp\nusers: {{ alice: {{ username: alice, password_env: T_PW }} }}\ncustomer: {{ username: customer, password_env: T_PW }}\n")).unwrap();
+    let out = dir.path().join("out.json");
+    let (code, _, stderr) = run(&["run", SCENARIO, "--target", target.to_str().unwrap(), "--json", out.to_str().unwrap()], &[("T_PW", "x")]);
+    assert_eq!(code, 2, "{stderr}");
+    let report = json(&out);
+    assert_eq!(report["scenarios"][0]["verdict"], "error");
+    assert!(report["scenarios"][0]["error"].as_str().unwrap().contains("registration"));
+}
+
+#[test]
+fn missing_password_env_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ext.yaml");
+    std::fs::write(&target, "kind: external\nname: x\nregistrar: sip:127.0.0.1:5999;transport=udp\nusers: { alice: { username: alice, password_env: FLIPCHECK_TEST_UNSET_PW } }\ncustomer: { username: customer, password_env: FLIPCHECK_TEST_UNSET_PW }\n").unwrap();
+    let (code, _, stderr) = run(&["run", SCENARIO, "--target", target.to_str().unwrap()], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("FLIPCHECK_TEST_UNSET_PW"), "{stderr}");
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `flipcheck pbx` on an ephemeral port and returns it with its address.
+fn start_pbx(password: &str) -> (Server, String) {
+    let mut child = Command::new(BIN)
+        .args(["pbx", "--listen", "127.0.0.1:0"])
+        .env("FLIPCHECK_PBX_PASSWORD", password)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pbx");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().expect("pbx prints its address").unwrap();
+    let addr = first.split("udp ").nth(1).and_then(|s| s.split_whitespace().next()).expect("address in banner").to_string();
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), addr)
+}
+
+#[test]
+fn external_target_through_standalone_pbx() {
+    let (_server, addr) = start_pbx("ext-secret");
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("ext.yaml");
+    std::fs::write(&target, format!("kind: external\nname: standalone flipcheck pbx\nregistrar: sip:{addr};transport=udp\nusers: {{ alice: {{ username: alice, password_env: EXT_PW }} }}\ncustomer: {{ username: customer, password_env: EXT_PW }}\nflip: {{ feature_code: \"*11\" }}\n")).unwrap();
+    let out = dir.path().join("ext.json");
+    let (code, stdout, stderr) = run(&["run", SCENARIO, "--target", target.to_str().unwrap(), "--json", out.to_str().unwrap()], &[("EXT_PW", "ext-secret")]);
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let report = json(&out);
+    assert_eq!(report["target"]["kind"], "external");
+    assert_eq!(first_flip(&report)["outcome"], "moved");
+    assert_eq!(first_flip(&report)["customer_dialog"], "same_dialog");
+    assert!(!std::fs::read_to_string(&out).unwrap().contains("ext-secret"), "no password in the report");
+
+    // A wrong password is refused: registration fails, exit 2.
+    let (code, ..) = run(&["run", SCENARIO, "--target", target.to_str().unwrap()], &[("EXT_PW", "wrong")]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn sim_runs_are_identical_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let strip = |v: &mut Value| {
+        let obj = v.as_object_mut().unwrap();
+        obj.remove("started_at");
+        obj.remove("finished_at");
+    };
+    let mut reports = Vec::new();
+    for i in 0..2 {
+        let out = dir.path().join(format!("s{i}.json"));
+        let (code, _, stderr) = run(&["run", SCENARIO, "--sim", "--seed", "7", "--json", out.to_str().unwrap()], &[]);
+        assert_eq!(code, 0, "{stderr}");
+        let mut r = json(&out);
+        strip(&mut r);
+        reports.push(r);
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0]["mode"], "sim");
+    assert_eq!(first_flip(&reports[0])["outcome"], "moved");
+}
