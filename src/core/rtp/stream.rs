@@ -1,0 +1,340 @@
+//! Sans-IO media endpoints: a [`MediaSender`] that paces one party's RTP on an absolute 20 ms
+//! grid, and a [`MediaReceiver`] that decodes, classifies and accounts every packet a party
+//! hears. Neither owns a socket or reads a clock; the driver passes `now` in and sends the
+//! bytes that come out (str0m's `handle_timeout`/`poll_timeout` pattern).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::classifier::{Classifier, FrameClass};
+use super::error::RtpError;
+use super::g711::{Codec, G711_CLOCK_RATE, SAMPLES_PER_FRAME};
+use super::packet::{RtpHeader, is_rtcp, parse_rtp, write_rtp};
+use super::signature::{AudioSource, Source};
+use super::stats::{PacketFate, ReceiveStats};
+use crate::core::Time;
+
+/// Packet interval: 20 ms, the RFC 3551 §4.2 default for G.711.
+pub const PACKET_INTERVAL: Duration = Duration::from_millis(20);
+const PACKET_INTERVAL_US: u64 = 20_000;
+/// RTP payload type of comfort noise (RFC 3389): heard as silence.
+pub const COMFORT_NOISE_PT: u8 = 13;
+
+/// Sends one party's audio as RTP every 20 ms.
+///
+/// Packets are due on an absolute grid, `start + n × 20 ms`, so a late call does not push
+/// later packets back (no drift; oha's open-loop pacing). A call that is several periods
+/// late sends one packet and jumps to the next grid point after `now`: a burst would
+/// arrive as jitter the far end never saw from a real phone. The RTP timestamp follows the
+/// grid (it jumps over skipped slots, as after silence suppression) while the sequence
+/// number counts packets actually sent (RFC 3550 §5.1), so the receiver sees no loss.
+#[derive(Debug, Clone)]
+pub struct MediaSender {
+    ssrc: u32,
+    seq: u16,
+    ts0: u32,
+    codec: Codec,
+    audio: AudioSource,
+    start: Time,
+    /// Grid index of the next packet; its deadline is `start + slot × 20 ms`.
+    slot: u64,
+    muted: bool,
+    stopped: bool,
+    packets_sent: u64,
+    octets_sent: u64,
+    late_sends: u64,
+    max_lateness: Duration,
+    total_lateness: Duration,
+    pcm: [i16; SAMPLES_PER_FRAME],
+    payload: Vec<u8>,
+}
+
+impl MediaSender {
+    /// A sender whose first packet is due at `start`, with sequence number `seq0` and RTP
+    /// timestamp `ts0` (random per RFC 3550 §5.1; the caller draws them from its RNG).
+    pub fn new(ssrc: u32, seq0: u16, ts0: u32, codec: Codec, source: Source, start: Time) -> Self {
+        MediaSender {
+            ssrc,
+            seq: seq0,
+            ts0,
+            codec,
+            audio: AudioSource::new(source),
+            start,
+            slot: 0,
+            muted: false,
+            stopped: false,
+            packets_sent: 0,
+            octets_sent: 0,
+            late_sends: 0,
+            max_lateness: Duration::ZERO,
+            total_lateness: Duration::ZERO,
+            pcm: [0; SAMPLES_PER_FRAME],
+            payload: Vec::with_capacity(SAMPLES_PER_FRAME),
+        }
+    }
+
+    fn deadline(&self, slot: u64) -> Time {
+        self.start + Duration::from_micros(slot.saturating_mul(PACKET_INTERVAL_US))
+    }
+
+    /// When the next packet is due; [`Time::NEVER`] once stopped.
+    pub fn poll_timeout(&self) -> Time {
+        if self.stopped {
+            Time::NEVER
+        } else {
+            self.deadline(self.slot)
+        }
+    }
+
+    /// Returns the next RTP packet if it is due at `now`, else `None`. Idempotent: calling
+    /// again at the same `now` returns `None`.
+    pub fn handle_timeout(&mut self, now: Time) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(12 + SAMPLES_PER_FRAME);
+        self.handle_timeout_into(now, &mut out).then_some(out)
+    }
+
+    /// Like [`handle_timeout`](Self::handle_timeout) but appends the packet to `out` (a
+    /// buffer the pacer reuses) and returns whether it did.
+    pub fn handle_timeout_into(&mut self, now: Time, out: &mut Vec<u8>) -> bool {
+        let due = self.poll_timeout();
+        if now < due {
+            return false;
+        }
+        // Send for the latest grid slot at or before `now`; skip the ones before it.
+        let behind = (now - due).as_micros() as u64 / PACKET_INTERVAL_US;
+        let lateness = now - due;
+        self.max_lateness = self.max_lateness.max(lateness);
+        self.total_lateness += lateness;
+        if behind > 0 {
+            self.late_sends += behind;
+            self.audio.skip_frames(behind);
+            self.slot += behind;
+        }
+        self.audio.next_frame(&mut self.pcm);
+        if self.muted {
+            self.pcm = [0; SAMPLES_PER_FRAME];
+        }
+        self.payload.clear();
+        self.codec.encode(&self.pcm, &mut self.payload);
+        let header = RtpHeader {
+            payload_type: self.codec.payload_type(),
+            sequence: self.seq,
+            timestamp: self.timestamp_of(self.slot),
+            ssrc: self.ssrc,
+            // RFC 3551 §4.1: the marker flags the first packet of a talkspurt.
+            marker: self.packets_sent == 0,
+        };
+        write_rtp(&header, &self.payload, out);
+        self.seq = self.seq.wrapping_add(1);
+        self.slot += 1;
+        self.packets_sent += 1;
+        self.octets_sent += self.payload.len() as u64;
+        true
+    }
+
+    fn timestamp_of(&self, slot: u64) -> u32 {
+        let step = u64::from(G711_CLOCK_RATE) * PACKET_INTERVAL_US / 1_000_000;
+        self.ts0.wrapping_add((slot.wrapping_mul(step)) as u32)
+    }
+
+    /// Changes what the party sends from the next packet on.
+    pub fn set_source(&mut self, s: Source) {
+        self.audio.set(s);
+    }
+
+    /// The current source.
+    pub fn source(&self) -> Source {
+        self.audio.source()
+    }
+
+    /// Changes the codec (after a re-INVITE); timing and numbering carry on.
+    pub fn set_codec(&mut self, c: Codec) {
+        self.codec = c;
+    }
+
+    /// The current codec.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// Muted senders keep sending on time, with silence.
+    pub fn set_muted(&mut self, m: bool) {
+        self.muted = m;
+    }
+
+    /// Whether the sender is muted.
+    pub fn is_muted(&self) -> bool {
+        self.muted
+    }
+
+    /// Stops sending for good: `poll_timeout` returns [`Time::NEVER`].
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The SSRC.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
+    /// Packets sent so far.
+    pub fn packets_sent(&self) -> u64 {
+        self.packets_sent
+    }
+
+    /// Payload octets sent so far (for an RTCP SR).
+    pub fn octets_sent(&self) -> u64 {
+        self.octets_sent
+    }
+
+    /// Grid slots skipped because `handle_timeout` was called more than a period late.
+    pub fn late_sends(&self) -> u64 {
+        self.late_sends
+    }
+
+    /// Total lateness: the sum over packets of `now - deadline` (same as
+    /// [`total_lateness`](Self::total_lateness)).
+    pub fn lateness(&self) -> Duration {
+        self.total_lateness
+    }
+
+    /// Sum over packets of how late each was sent.
+    pub fn total_lateness(&self) -> Duration {
+        self.total_lateness
+    }
+
+    /// The latest any packet was sent after its deadline.
+    pub fn max_lateness(&self) -> Duration {
+        self.max_lateness
+    }
+}
+
+/// One packet's worth of audio as a receiver heard it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeardFrame {
+    /// Arrival time of the packet.
+    pub at: Time,
+    /// What the packet's audio was.
+    pub class: FrameClass,
+    /// SSRC, sequence number and payload type as received (after any B2BUA rewrite).
+    pub ssrc: u32,
+    /// Sequence number as received.
+    pub seq: u16,
+    /// Payload type as received.
+    pub payload_type: u8,
+}
+
+/// Everything one party receives: decodes and classifies each packet, keeps the timeline of
+/// [`HeardFrame`]s and the RFC 3550 statistics. It keys nothing on SSRC, sequence number or
+/// payload type, so it carries on through B2BUA rewrites and re-INVITEs.
+#[derive(Debug, Clone)]
+pub struct MediaReceiver {
+    classifier: Arc<Classifier>,
+    stats: ReceiveStats,
+    frames: Vec<HeardFrame>,
+    last_payload_type: Option<u8>,
+    payload_type_changes: u64,
+    rtcp_packets: u64,
+    pcm: Vec<i16>,
+}
+
+impl MediaReceiver {
+    /// A receiver sharing `classifier` with the others.
+    pub fn new(classifier: Arc<Classifier>) -> Self {
+        MediaReceiver {
+            classifier,
+            stats: ReceiveStats::new(G711_CLOCK_RATE),
+            frames: Vec::new(),
+            last_payload_type: None,
+            payload_type_changes: 0,
+            rtcp_packets: 0,
+            pcm: Vec::with_capacity(SAMPLES_PER_FRAME),
+        }
+    }
+
+    /// Takes one datagram that arrived at `now`. RTCP is counted and otherwise ignored; an
+    /// RTP packet becomes a [`HeardFrame`]: PCMU/PCMA are decoded and classified, comfort
+    /// noise is silence, any other payload type is "other audio". Duplicates are counted in
+    /// the statistics but not added to the timeline. Malformed datagrams are returned as
+    /// errors and change nothing.
+    pub fn handle_packet(&mut self, now: Time, bytes: &[u8]) -> Result<(), RtpError> {
+        if is_rtcp(bytes) {
+            self.rtcp_packets += 1;
+            return Ok(());
+        }
+        let (h, payload) = parse_rtp(bytes)?;
+        let fate = self.stats.on_packet(now, h.sequence, h.timestamp, h.ssrc);
+        if self
+            .last_payload_type
+            .is_some_and(|pt| pt != h.payload_type)
+        {
+            self.payload_type_changes += 1;
+        }
+        self.last_payload_type = Some(h.payload_type);
+        if fate == PacketFate::Duplicate {
+            return Ok(());
+        }
+        let class = match Codec::from_payload_type(h.payload_type) {
+            Some(codec) => {
+                self.pcm.clear();
+                codec.decode(payload, &mut self.pcm);
+                self.classifier.classify(&self.pcm)
+            }
+            None if h.payload_type == COMFORT_NOISE_PT => FrameClass::Silence,
+            None => FrameClass::Other,
+        };
+        self.frames.push(HeardFrame {
+            at: now,
+            class,
+            ssrc: h.ssrc,
+            seq: h.sequence,
+            payload_type: h.payload_type,
+        });
+        Ok(())
+    }
+
+    /// The timeline of classified packets, in arrival order.
+    pub fn frames(&self) -> &[HeardFrame] {
+        &self.frames
+    }
+
+    /// Removes and returns the timeline so far (for long runs that stream it out).
+    pub fn take_frames(&mut self) -> Vec<HeardFrame> {
+        std::mem::take(&mut self.frames)
+    }
+
+    /// RFC 3550 receive statistics.
+    pub fn stats(&self) -> &ReceiveStats {
+        &self.stats
+    }
+
+    /// Mutable statistics, for [`ReceiveStats::report_block`].
+    pub fn stats_mut(&mut self) -> &mut ReceiveStats {
+        &mut self.stats
+    }
+
+    /// Payload type of the latest RTP packet.
+    pub fn last_payload_type(&self) -> Option<u8> {
+        self.last_payload_type
+    }
+
+    /// How often the payload type changed between consecutive packets.
+    pub fn payload_type_changes(&self) -> u64 {
+        self.payload_type_changes
+    }
+
+    /// Distinct SSRCs heard.
+    pub fn ssrcs_seen(&self) -> usize {
+        self.stats.ssrc_count()
+    }
+
+    /// RTCP packets received (and ignored).
+    pub fn rtcp_packets(&self) -> u64 {
+        self.rtcp_packets
+    }
+}
