@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "flipcheck", version, about = "Proves call flip works on a phone system before it is rolled out")]
+#[command(
+    name = "flipcheck",
+    version,
+    about = "Proves call flip works on a phone system before it is rolled out"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -9,9 +9,9 @@ fn main() {
         Command::Run(args) => app::run(args),
         Command::Validate { paths } => app::validate(&paths),
         Command::Pbx(args) => app::pbx(args),
-        Command::Certify { .. } | Command::Load | Command::Merge { .. } => {
-            Err(anyhow::anyhow!("this command is not implemented yet in this build"))
-        }
+        Command::Certify { .. } | Command::Load | Command::Merge { .. } => Err(anyhow::anyhow!(
+            "this command is not implemented yet in this build"
+        )),
     };
     let code = match result {
         Ok(code) => code,

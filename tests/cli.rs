@@ -12,7 +12,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_flipcheck");
 const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).envs(env.iter().copied()).output().expect("run flipcheck");
+    let out = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run flipcheck");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -21,7 +25,8 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
 }
 
 fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("report written")).expect("valid JSON")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
+        .expect("valid JSON")
 }
 
 fn first_flip(report: &Value) -> &Value {
@@ -62,13 +67,33 @@ fn live_quirks_are_detected_with_exit_1() {
     ] {
         let target = quirk_target(dir.path(), quirk);
         let out = dir.path().join(format!("{quirk}.json"));
-        let (code, stdout, stderr) = run(&["run", SCENARIO, "--target", &target, "--json", out.to_str().unwrap()], &[]);
+        let (code, stdout, stderr) = run(
+            &[
+                "run",
+                SCENARIO,
+                "--target",
+                &target,
+                "--json",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
         assert_eq!(code, 1, "{quirk}: stdout: {stdout}\nstderr: {stderr}");
         assert_eq!(first_flip(&json(&out))[field], expected, "{quirk}");
     }
     let target = quirk_target(dir.path(), "hold_music_during_flip");
     let out = dir.path().join("moh.json");
-    let (code, ..) = run(&["run", SCENARIO, "--target", &target, "--json", out.to_str().unwrap()], &[]);
+    let (code, ..) = run(
+        &[
+            "run",
+            SCENARIO,
+            "--target",
+            &target,
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(first_flip(&json(&out))["other_audio_ms"].as_f64().unwrap() >= 800.0);
 }
@@ -76,7 +101,9 @@ fn live_quirks_are_detected_with_exit_1() {
 #[test]
 fn misspelt_step_exits_2_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(SCENARIO).unwrap().replacen("  - talk:", "  - tlak:", 1);
+    let text = std::fs::read_to_string(SCENARIO)
+        .unwrap()
+        .replacen("  - talk:", "  - tlak:", 1);
     let broken = dir.path().join("broken.yaml");
     std::fs::write(&broken, &text).unwrap();
     let line = text.lines().position(|l| l.contains("tlak:")).unwrap() + 1;
@@ -96,11 +123,26 @@ fn unreachable_external_target_is_an_error_not_a_hang() {
     drop(socket);
     std::fs::write(&target, format!("kind: external\nname: nobody\nregistrar: sip:127.0.0.1:{port};transport=udp\nusers: {{ alice: {{ username: alice, password_env: T_PW }} }}\ncustomer: {{ username: customer, password_env: T_PW }}\n")).unwrap();
     let out = dir.path().join("out.json");
-    let (code, _, stderr) = run(&["run", SCENARIO, "--target", target.to_str().unwrap(), "--json", out.to_str().unwrap()], &[("T_PW", "x")]);
+    let (code, _, stderr) = run(
+        &[
+            "run",
+            SCENARIO,
+            "--target",
+            target.to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        &[("T_PW", "x")],
+    );
     assert_eq!(code, 2, "{stderr}");
     let report = json(&out);
     assert_eq!(report["scenarios"][0]["verdict"], "error");
-    assert!(report["scenarios"][0]["error"].as_str().unwrap().contains("registration"));
+    assert!(
+        report["scenarios"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("registration")
+    );
 }
 
 #[test]
@@ -108,7 +150,10 @@ fn missing_password_env_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("ext.yaml");
     std::fs::write(&target, "kind: external\nname: x\nregistrar: sip:127.0.0.1:5999;transport=udp\nusers: { alice: { username: alice, password_env: FLIPCHECK_TEST_UNSET_PW } }\ncustomer: { username: customer, password_env: FLIPCHECK_TEST_UNSET_PW }\n").unwrap();
-    let (code, _, stderr) = run(&["run", SCENARIO, "--target", target.to_str().unwrap()], &[]);
+    let (code, _, stderr) = run(
+        &["run", SCENARIO, "--target", target.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(code, 2);
     assert!(stderr.contains("FLIPCHECK_TEST_UNSET_PW"), "{stderr}");
 }
@@ -133,7 +178,12 @@ fn start_pbx(password: &str) -> (Server, String) {
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let first = lines.next().expect("pbx prints its address").unwrap();
-    let addr = first.split("udp ").nth(1).and_then(|s| s.split_whitespace().next()).expect("address in banner").to_string();
+    let addr = first
+        .split("udp ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("address in banner")
+        .to_string();
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (Server(child), addr)
@@ -146,16 +196,34 @@ fn external_target_through_standalone_pbx() {
     let target = dir.path().join("ext.yaml");
     std::fs::write(&target, format!("kind: external\nname: standalone flipcheck pbx\nregistrar: sip:{addr};transport=udp\nusers: {{ alice: {{ username: alice, password_env: EXT_PW }} }}\ncustomer: {{ username: customer, password_env: EXT_PW }}\nflip: {{ feature_code: \"*11\" }}\n")).unwrap();
     let out = dir.path().join("ext.json");
-    let (code, stdout, stderr) = run(&["run", SCENARIO, "--target", target.to_str().unwrap(), "--json", out.to_str().unwrap()], &[("EXT_PW", "ext-secret")]);
+    let (code, stdout, stderr) = run(
+        &[
+            "run",
+            SCENARIO,
+            "--target",
+            target.to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        &[("EXT_PW", "ext-secret")],
+    );
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
     let report = json(&out);
     assert_eq!(report["target"]["kind"], "external");
     assert_eq!(first_flip(&report)["outcome"], "moved");
     assert_eq!(first_flip(&report)["customer_dialog"], "same_dialog");
-    assert!(!std::fs::read_to_string(&out).unwrap().contains("ext-secret"), "no password in the report");
+    assert!(
+        !std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("ext-secret"),
+        "no password in the report"
+    );
 
     // A wrong password is refused: registration fails, exit 2.
-    let (code, ..) = run(&["run", SCENARIO, "--target", target.to_str().unwrap()], &[("EXT_PW", "wrong")]);
+    let (code, ..) = run(
+        &["run", SCENARIO, "--target", target.to_str().unwrap()],
+        &[("EXT_PW", "wrong")],
+    );
     assert_eq!(code, 2);
 }
 
@@ -170,7 +238,18 @@ fn sim_runs_are_identical_for_a_seed() {
     let mut reports = Vec::new();
     for i in 0..2 {
         let out = dir.path().join(format!("s{i}.json"));
-        let (code, _, stderr) = run(&["run", SCENARIO, "--sim", "--seed", "7", "--json", out.to_str().unwrap()], &[]);
+        let (code, _, stderr) = run(
+            &[
+                "run",
+                SCENARIO,
+                "--sim",
+                "--seed",
+                "7",
+                "--json",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
         assert_eq!(code, 0, "{stderr}");
         let mut r = json(&out);
         strip(&mut r);

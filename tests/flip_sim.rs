@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use flipcheck::report::{Continuity, DialogContinuity, FlipReport, Outcome, ScenarioReport, SessionContinuity, Verdict};
+use flipcheck::report::{
+    Continuity, DialogContinuity, FlipReport, Outcome, ScenarioReport, SessionContinuity, Verdict,
+};
 use flipcheck::roles::pbx::PbxQuirks;
 use flipcheck::runner::{self, TargetSetup};
 use flipcheck::scenario::load_scenario;
@@ -12,7 +14,10 @@ const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 
 fn run(quirks: PbxQuirks, seed: u64) -> ScenarioReport {
     let plan = load_scenario(Path::new(SCENARIO)).expect("checklist scenario compiles");
-    let setup = TargetSetup::Embedded { quirks, password: "test-secret".into() };
+    let setup = TargetSetup::Embedded {
+        quirks,
+        password: "test-secret".into(),
+    };
     let scene = runner::simulate(&plan, &setup, seed, false).expect("virtual addresses");
     let duration = scene.script.finished_at.map_or(0.0, |t| t.as_millis_f64());
     runner::scenario_report(&plan, &scene, duration)
@@ -37,7 +42,10 @@ fn clean_flip_moves_with_same_dialog_and_no_gap() {
     assert_eq!(f.other_audio_ms, 0.0);
     assert!(!f.one_way_audio);
     assert_eq!(f.codec.customer_offers, 0, "no re-INVITE when codecs match");
-    assert!(f.codec.ssrc_changed, "the relay passes the new device's SSRC through");
+    assert!(
+        f.codec.ssrc_changed,
+        "the relay passes the new device's SSRC through"
+    );
     assert_eq!(f.codec.customer_before, "PCMU/8000");
     assert_eq!(f.codec.customer_after, "PCMU/8000");
     let gap = f.customer_gap_ms.expect("gap measured");
@@ -56,7 +64,13 @@ fn same_seed_same_report() {
 
 #[test]
 fn drop_quirk_is_reported_as_dropped() {
-    let r = run(PbxQuirks { drop_customer_on_flip: true, ..Default::default() }, 7);
+    let r = run(
+        PbxQuirks {
+            drop_customer_on_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
     assert_eq!(r.verdict, Verdict::Fail);
     let f = only_flip(&r);
     assert_eq!(f.outcome, Outcome::Dropped);
@@ -65,11 +79,21 @@ fn drop_quirk_is_reported_as_dropped() {
 
 #[test]
 fn hold_music_quirk_is_other_audio() {
-    let r = run(PbxQuirks { hold_music_during_flip: true, ..Default::default() }, 7);
+    let r = run(
+        PbxQuirks {
+            hold_music_during_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
     assert_eq!(r.verdict, Verdict::Fail);
     let f = only_flip(&r);
     assert_eq!(f.outcome, Outcome::Moved);
-    assert!(f.other_audio_ms >= 800.0 && f.other_audio_ms <= 1100.0, "{}", f.other_audio_ms);
+    assert!(
+        f.other_audio_ms >= 800.0 && f.other_audio_ms <= 1100.0,
+        "{}",
+        f.other_audio_ms
+    );
     assert!(f.customer_gap_ms.unwrap() >= 800.0);
     assert_eq!(f.customer_dialog, DialogContinuity::SameDialog);
     assert_eq!(f.caller_id, Continuity::Same);
@@ -77,19 +101,34 @@ fn hold_music_quirk_is_other_audio() {
 
 #[test]
 fn new_dialog_quirk_is_new_dialog_and_gap_still_measured() {
-    let r = run(PbxQuirks { new_dialog_on_flip: true, ..Default::default() }, 7);
+    let r = run(
+        PbxQuirks {
+            new_dialog_on_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
     assert_eq!(r.verdict, Verdict::Fail);
     let f = only_flip(&r);
     assert_eq!(f.customer_dialog, DialogContinuity::NewDialog);
     assert_eq!(f.outcome, Outcome::Moved);
     assert_eq!(f.other_audio_ms, 0.0);
     assert!(f.customer_gap_ms.unwrap() < 200.0);
-    assert_eq!(f.codec.customer_offers, 1, "the replacing INVITE carried an offer");
+    assert_eq!(
+        f.codec.customer_offers, 1,
+        "the replacing INVITE carried an offer"
+    );
 }
 
 #[test]
 fn caller_id_quirk_is_changed_and_nothing_else() {
-    let r = run(PbxQuirks { change_caller_id_on_flip: true, ..Default::default() }, 7);
+    let r = run(
+        PbxQuirks {
+            change_caller_id_on_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
     assert_eq!(r.verdict, Verdict::Fail);
     let f = only_flip(&r);
     assert_eq!(f.caller_id, Continuity::Changed);
@@ -100,7 +139,13 @@ fn caller_id_quirk_is_changed_and_nothing_else() {
 
 #[test]
 fn session_id_quirk_is_changed() {
-    let r = run(PbxQuirks { new_session_id_on_flip: true, ..Default::default() }, 7);
+    let r = run(
+        PbxQuirks {
+            new_session_id_on_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
     let f = only_flip(&r);
     assert_eq!(f.session_id, SessionContinuity::Changed);
     assert_eq!(f.caller_id, Continuity::Same);

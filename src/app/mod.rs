@@ -58,6 +58,9 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<i32> {
 /// A file whose first mapping key is `kind:` is a target profile, not a scenario.
 fn looks_like_target(path: &std::path::Path) -> bool {
     std::fs::read_to_string(path)
-        .map(|t| t.lines().any(|l| l.trim_start().starts_with("kind:") && !l.starts_with(' ')))
+        .map(|t| {
+            t.lines()
+                .any(|l| l.trim_start().starts_with("kind:") && !l.starts_with(' '))
+        })
         .unwrap_or(false)
 }

@@ -17,12 +17,18 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let password = match args.password.clone() {
         Some(p) => p,
         None if args.listen.ip().is_loopback() => "flipcheck".to_string(),
-        None => bail!("listening on {} needs a password: --password or FLIPCHECK_PBX_PASSWORD (the default one is for loopback only)", args.listen.ip()),
+        None => bail!(
+            "listening on {} needs a password: --password or FLIPCHECK_PBX_PASSWORD (the default one is for loopback only)",
+            args.listen.ip()
+        ),
     };
     let quirks = match &args.config {
         Some(path) => match load_target(path) {
             Ok(Target::Embedded(t)) => target::quirks_of(&t),
-            Ok(Target::External(_)) => bail!("{}: `flipcheck pbx --config` takes a `kind: embedded` file", path.display()),
+            Ok(Target::External(_)) => bail!(
+                "{}: `flipcheck pbx --config` takes a `kind: embedded` file",
+                path.display()
+            ),
             Err(diags) => {
                 diags.iter().for_each(|d| eprintln!("{d}"));
                 return Ok(EXIT_ERROR);
@@ -31,8 +37,12 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         None => PbxQuirks::default(),
     };
     let mut addrs = LiveAddrs::new(args.listen.ip());
-    let sip_addr = addrs.bind(args.listen).with_context(|| format!("cannot listen on udp {}", args.listen))?;
-    let rtp_addrs = (0..args.rtp_ports.max(2)).map(|_| addrs.alloc()).collect::<Result<Vec<_>, _>>()?;
+    let sip_addr = addrs
+        .bind(args.listen)
+        .with_context(|| format!("cannot listen on udp {}", args.listen))?;
+    let rtp_addrs = (0..args.rtp_ports.max(2))
+        .map(|_| addrs.alloc())
+        .collect::<Result<Vec<_>, _>>()?;
     let domain = sip_addr.ip().to_string();
     let cfg = PbxConfig {
         sip_addr,
@@ -45,16 +55,27 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     };
     let mut pbx = Pbx::new(cfg);
     eprintln!("flipcheck pbx listening on udp {sip_addr} (domain {domain})");
-    eprintln!("accounts: alice bob carol supervisor customer; flip by dialling *11 from another device of the same user; Ctrl-C stops");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    eprintln!(
+        "accounts: alice bob carol supervisor customer; flip by dialling *11 from another device of the same user; Ctrl-C stops"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let limit = Duration::from_secs(10 * 365 * 24 * 3600);
     runtime.block_on(driver::run(&mut pbx, addrs.sockets, limit))?;
     if let Some(path) = &args.cdr {
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         for line in &pbx.cdrs {
             writeln!(file, "{line}")?;
         }
     }
-    eprintln!("flipcheck pbx stopped after {} call session(s)", pbx.cdrs.len());
+    eprintln!(
+        "flipcheck pbx stopped after {} call session(s)",
+        pbx.cdrs.len()
+    );
     Ok(EXIT_OK)
 }

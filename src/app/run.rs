@@ -12,10 +12,16 @@ use crate::core::Time;
 use crate::driver::{self, LiveAddrs};
 use crate::report::{self, Report, Summary, TargetInfo};
 use crate::runner::{self, Scene, TargetSetup};
-use crate::scenario::{EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target};
+use crate::scenario::{
+    EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target,
+};
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("scenarios/checklist")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("scenarios/checklist")]
+    } else {
+        args.paths.clone()
+    };
     let files = match collect_scenarios(&paths) {
         Ok(files) => files,
         Err(d) => {
@@ -53,7 +59,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     if args.sim && matches!(target, Target::External(_)) {
         bail!("--sim runs against the embedded PBX only; drop --sim to test an external target");
     }
-    for unsupported in [("--junit", &args.junit), ("--html", &args.html), ("--markdown", &args.markdown)] {
+    for unsupported in [
+        ("--junit", &args.junit),
+        ("--html", &args.html),
+        ("--markdown", &args.markdown),
+    ] {
         if unsupported.1.is_some() {
             bail!("{} is not implemented yet in this build", unsupported.0);
         }
@@ -65,7 +75,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
     let mut report = Report {
         flipcheck_version: env!("CARGO_PKG_VERSION").to_string(),
-        target: TargetInfo { kind: kind.into(), name },
+        target: TargetInfo {
+            kind: kind.into(),
+            name,
+        },
         seed,
         started_at: rfc3339_now(),
         finished_at: String::new(),
@@ -73,29 +86,49 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         summary: Summary::default(),
         scenarios: Vec::new(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let mut interrupted = false;
     for (i, plan) in plans.iter().enumerate() {
         let scenario_seed = seed.wrapping_add(i as u64);
         let setup = target::setup(&target, &plan.user)?;
         let started = Instant::now();
-        let epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let epoch = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
         let outcome = if args.sim {
-            runner::simulate(plan, &setup, scenario_seed, args.pcap.is_some()).map(|s| (s, false)).map_err(anyhow::Error::from)
+            runner::simulate(plan, &setup, scenario_seed, args.pcap.is_some())
+                .map(|s| (s, false))
+                .map_err(anyhow::Error::from)
         } else {
             runtime.block_on(run_live(plan, &setup, scenario_seed, args.pcap.is_some()))
         };
-        let (scene, was_interrupted) = outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
+        let (scene, was_interrupted) =
+            outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
         interrupted |= was_interrupted;
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let duration_ms = if args.sim { scene.script.finished_at.map_or(0.0, Time::as_millis_f64) } else { wall_ms };
-        report.scenarios.push(runner::scenario_report(plan, &scene, duration_ms));
+        let duration_ms = if args.sim {
+            scene.script.finished_at.map_or(0.0, Time::as_millis_f64)
+        } else {
+            wall_ms
+        };
+        report
+            .scenarios
+            .push(runner::scenario_report(plan, &scene, duration_ms));
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let stem = plan.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| format!("scenario-{i}"));
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let stem = plan
+                .file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| format!("scenario-{i}"));
             let path = dir.join(format!("{stem}.pcap"));
-            let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
-            cap.write_pcap(std::io::BufWriter::new(file), epoch).with_context(|| format!("cannot write {}", path.display()))?;
+            let file = std::fs::File::create(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            cap.write_pcap(std::io::BufWriter::new(file), epoch)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         if interrupted {
             break;
@@ -104,7 +137,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     report.finished_at = rfc3339_now();
     report.recompute_summary();
     if let Some(path) = &args.json {
-        let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         report::json::render(&report, &mut file)?;
     }
     report::console::render(&report, &mut std::io::stdout().lock())?;
@@ -116,18 +150,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-async fn run_live(plan: &Plan, setup: &TargetSetup, seed: u64, capture: bool) -> anyhow::Result<(Scene, bool)> {
+async fn run_live(
+    plan: &Plan,
+    setup: &TargetSetup,
+    seed: u64,
+    capture: bool,
+) -> anyhow::Result<(Scene, bool)> {
     let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let mut scene = Scene::new(plan, setup, seed, &mut addrs).context("cannot bind loopback sockets")?;
+    let mut scene =
+        Scene::new(plan, setup, seed, &mut addrs).context("cannot bind loopback sockets")?;
     if capture {
         scene.capture = Some(Default::default());
     }
     let stats = driver::run(&mut scene, addrs.sockets, runner::time_limit(plan)).await?;
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!("did not finish within {:?}", runner::time_limit(plan)));
+        scene.script.error = Some(format!(
+            "did not finish within {:?}",
+            runner::time_limit(plan)
+        ));
     }
     Ok((scene, stats.interrupted))
 }
@@ -135,7 +182,10 @@ async fn run_live(plan: &Plan, setup: &TargetSetup, seed: u64, capture: bool) ->
 /// A seed when none is given: from the wall clock and the process id. Only here, at the
 /// edge; the run records it so the same run can be repeated with `--seed`.
 pub(super) fn random_seed() -> u64 {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     nanos ^ (u64::from(std::process::id()) << 32)
 }
 

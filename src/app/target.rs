@@ -34,35 +34,65 @@ pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
 /// Resolves a target for one scenario's user.
 pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
     match target {
-        Target::Embedded(t) => Ok(TargetSetup::Embedded { quirks: quirks_of(t), password: embedded_password() }),
+        Target::Embedded(t) => Ok(TargetSetup::Embedded {
+            quirks: quirks_of(t),
+            password: embedded_password(),
+        }),
         Target::External(t) => external(t, user),
     }
 }
 
 fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
-    let uri = SipUri::parse(&t.registrar).map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
-    let host = uri.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let uri = SipUri::parse(&t.registrar)
+        .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
+    let host = uri
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = uri.port.unwrap_or(5060);
     let proxy: SocketAddr = (host.as_str(), port)
         .to_socket_addrs()
-        .with_context(|| format!("target `{}`: cannot resolve registrar host `{host}`", t.name))?
+        .with_context(|| {
+            format!(
+                "target `{}`: cannot resolve registrar host `{host}`",
+                t.name
+            )
+        })?
         .next()
-        .ok_or_else(|| anyhow!("target `{}`: registrar host `{host}` has no address", t.name))?;
+        .ok_or_else(|| {
+            anyhow!(
+                "target `{}`: registrar host `{host}` has no address",
+                t.name
+            )
+        })?;
     if !proxy.ip().is_loopback() {
-        bail!("target `{}`: registrar {proxy} is not on loopback; this build only sends traffic to 127.0.0.0/8 and ::1", t.name);
+        bail!(
+            "target `{}`: registrar {proxy} is not on loopback; this build only sends traffic to 127.0.0.0/8 and ::1",
+            t.name
+        );
     }
-    let account = t
-        .users
-        .get(user)
-        .ok_or_else(|| anyhow!("target `{}` has no account for user `{user}` under `users:`", t.name))?;
+    let account = t.users.get(user).ok_or_else(|| {
+        anyhow!(
+            "target `{}` has no account for user `{user}` under `users:`",
+            t.name
+        )
+    })?;
     let password = |env: &str, who: &str| {
-        std::env::var(env).map_err(|_| anyhow!("environment variable {env} (password of {who}) is not set"))
+        std::env::var(env)
+            .map_err(|_| anyhow!("environment variable {env} (password of {who}) is not set"))
     };
     Ok(TargetSetup::External {
         proxy,
         domain: t.domain.clone().unwrap_or(host),
-        user: (account.username.clone(), password(&account.password_env, user)?),
-        customer: (t.customer.username.clone(), password(&t.customer.password_env, "the customer")?),
+        user: (
+            account.username.clone(),
+            password(&account.password_env, user)?,
+        ),
+        customer: (
+            t.customer.username.clone(),
+            password(&t.customer.password_env, "the customer")?,
+        ),
         feature_code: t.feature_code.clone(),
     })
 }

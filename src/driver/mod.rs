@@ -25,7 +25,10 @@ pub struct LiveAddrs {
 
 impl LiveAddrs {
     pub fn new(ip: std::net::IpAddr) -> Self {
-        LiveAddrs { ip, sockets: Vec::new() }
+        LiveAddrs {
+            ip,
+            sockets: Vec::new(),
+        }
     }
 
     /// Adds a socket bound to a fixed address (the standalone PBX's `--listen`).
@@ -70,7 +73,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Runs `actor` on real sockets until it is done, `limit` passes, or Ctrl-C (then the
 /// actor is asked to shut down and given a short grace period).
-pub async fn run(actor: &mut dyn Actor, sockets: Vec<std::net::UdpSocket>, limit: Duration) -> std::io::Result<DriverStats> {
+pub async fn run(
+    actor: &mut dyn Actor,
+    sockets: Vec<std::net::UdpSocket>,
+    limit: Duration,
+) -> std::io::Result<DriverStats> {
     let start = Instant::now();
     let now = || Time::from_micros(start.elapsed().as_micros() as u64);
     let (tx, mut rx) = mpsc::channel::<Datagram>(8192);
@@ -87,7 +94,11 @@ pub async fn run(actor: &mut dyn Actor, sockets: Vec<std::net::UdpSocket>, limit
             loop {
                 match socket.recv_from(&mut buf).await {
                     Ok((n, from)) => {
-                        let dg = Datagram { local, from, data: buf[..n].to_vec() };
+                        let dg = Datagram {
+                            local,
+                            from,
+                            data: buf[..n].to_vec(),
+                        };
                         if tx.send(dg).await.is_err() {
                             return;
                         }

@@ -22,17 +22,24 @@ impl<'a> AudioWindow<'a> {
     }
 
     fn inside(&self) -> impl Iterator<Item = &'a HeardFrame> + '_ {
-        self.frames.iter().filter(move |f| f.at >= self.from && f.at <= self.to)
+        self.frames
+            .iter()
+            .filter(move |f| f.at >= self.from && f.at <= self.to)
     }
 
     /// First frame of any of `parties` at or after the window start.
     pub fn first_of(&self, parties: &[u8]) -> Option<Time> {
-        self.inside().find(|f| is_party(f.class, parties)).map(|f| f.at)
+        self.inside()
+            .find(|f| is_party(f.class, parties))
+            .map(|f| f.at)
     }
 
     /// Milliseconds of `Other` audio (hold music, announcements, noise) in the window.
     pub fn other_ms(&self) -> f64 {
-        self.inside().filter(|f| f.class == FrameClass::Other).count() as f64 * FRAME_MS
+        self.inside()
+            .filter(|f| f.class == FrameClass::Other)
+            .count() as f64
+            * FRAME_MS
     }
 
     /// Whether any frame of `party` was heard in the window.
@@ -50,7 +57,7 @@ impl<'a> AudioWindow<'a> {
             .iter()
             .rev()
             .find(|f| f.at < self.from && is_party(f.class, parties))
-            .map_or(start, |last| (last.at.as_millis_f64() + FRAME_MS).min(start));
+            .map_or(start, |last| last.at.as_millis_f64() + FRAME_MS);
         let mut longest: f64 = 0.0;
         for f in self.inside().filter(|f| is_party(f.class, parties)) {
             let t = f.at.as_millis_f64();
@@ -71,13 +78,21 @@ mod tests {
     use super::*;
 
     fn frame(ms: u64, class: FrameClass) -> HeardFrame {
-        HeardFrame { at: Time::from_millis(ms), class, ssrc: 1, seq: 0, payload_type: 0 }
+        HeardFrame {
+            at: Time::from_millis(ms),
+            class,
+            ssrc: 1,
+            seq: 0,
+            payload_type: 0,
+        }
     }
 
     #[test]
     fn gap_between_old_and_new_party() {
         // Old party (1) every 20 ms until 1000, nothing until 1100, then new party (2).
-        let mut frames: Vec<HeardFrame> = (0..=50).map(|i| frame(i * 20, FrameClass::Party(1))).collect();
+        let mut frames: Vec<HeardFrame> = (0..=50)
+            .map(|i| frame(i * 20, FrameClass::Party(1)))
+            .collect();
         frames.extend((0..20).map(|i| frame(1100 + i * 20, FrameClass::Party(2))));
         let w = AudioWindow::new(&frames, Time::from_millis(990), Time::from_millis(1480));
         // Covered until 1020, next good frame at 1100.
@@ -89,7 +104,9 @@ mod tests {
 
     #[test]
     fn hold_music_counts_as_other_and_as_gap() {
-        let mut frames: Vec<HeardFrame> = (0..10).map(|i| frame(i * 20, FrameClass::Party(1))).collect();
+        let mut frames: Vec<HeardFrame> = (0..10)
+            .map(|i| frame(i * 20, FrameClass::Party(1)))
+            .collect();
         frames.extend((10..60).map(|i| frame(i * 20, FrameClass::Other)));
         frames.extend((60..70).map(|i| frame(i * 20, FrameClass::Party(2))));
         let w = AudioWindow::new(&frames, Time::from_millis(190), Time::from_millis(1400));
@@ -99,7 +116,9 @@ mod tests {
 
     #[test]
     fn silence_to_the_end_is_a_gap() {
-        let frames: Vec<HeardFrame> = (0..10).map(|i| frame(i * 20, FrameClass::Party(1))).collect();
+        let frames: Vec<HeardFrame> = (0..10)
+            .map(|i| frame(i * 20, FrameClass::Party(1)))
+            .collect();
         let w = AudioWindow::new(&frames, Time::from_millis(100), Time::from_millis(2000));
         assert_eq!(w.longest_gap_ms(&[1, 2]), 1800.0);
         assert_eq!(w.first_of(&[2]), None);

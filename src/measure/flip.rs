@@ -5,13 +5,14 @@ use crate::core::Time;
 use crate::core::rtp::HeardFrame;
 use crate::core::sip::DialogId;
 use crate::measure::AudioWindow;
+use crate::report::Keyword;
 use crate::report::{
     CodecReport, Continuity, DialogContinuity, Evidence, FlipReport, Outcome, Refusal,
     SessionContinuity,
 };
 use crate::roles::ua::{CallIdx, CallState, EndCause, UserAgent};
 use crate::runner::Scene;
-use crate::scenario::{Expectations, FlipMethod, Keyword};
+use crate::scenario::{Expectations, FlipMethod};
 
 /// What is known when a flip is requested; the rest is read from the parties at close.
 #[derive(Debug, Clone)]
@@ -31,7 +32,17 @@ pub struct FlipRecord {
 
 impl FlipRecord {
     #[allow(clippy::too_many_arguments)]
-    pub fn start(now: Time, scene: &Scene, from: usize, to: usize, method: FlipMethod, old_call: CallIdx, new_call: CallIdx, customer_call: CallIdx, expect: Expectations) -> FlipRecord {
+    pub fn start(
+        now: Time,
+        scene: &Scene,
+        from: usize,
+        to: usize,
+        method: FlipMethod,
+        old_call: CallIdx,
+        new_call: CallIdx,
+        customer_call: CallIdx,
+        expect: Expectations,
+    ) -> FlipRecord {
         let call = &scene.customer.calls[customer_call];
         FlipRecord {
             from,
@@ -76,22 +87,33 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
 
     let after = customer_call_after(customer, rec.customer_call);
     let customer_dialog = match after {
-        Some(idx) if customer.calls[idx].dialog_id() == rec.customer_dialog => DialogContinuity::SameDialog,
+        Some(idx) if customer.calls[idx].dialog_id() == rec.customer_dialog => {
+            DialogContinuity::SameDialog
+        }
         Some(_) => DialogContinuity::NewDialog,
         None => DialogContinuity::Lost,
     };
     let after_call = after.map(|i| &customer.calls[i]);
     let customer_dropped = after.is_none()
-        && customer.calls[rec.customer_call].end_cause.as_ref().is_some_and(|c| *c != EndCause::Local);
+        && customer.calls[rec.customer_call]
+            .end_cause
+            .as_ref()
+            .is_some_and(|c| *c != EndCause::Local);
 
-    let flip_latency_ms = heard.first_of(&[new_sig]).map(|t| (t - rec.requested_at).as_secs_f64() * 1000.0);
+    let flip_latency_ms = heard
+        .first_of(&[new_sig])
+        .map(|t| (t - rec.requested_at).as_secs_f64() * 1000.0);
     let device_gap_ms = new_call.answered_at.and_then(|answered| {
         let w = AudioWindow::new(new_dev.receiver().frames(), answered, now);
-        w.first_of(&[customer_sig]).map(|t| (t - answered).as_secs_f64() * 1000.0)
+        w.first_of(&[customer_sig])
+            .map(|t| (t - answered).as_secs_f64() * 1000.0)
     });
     let refusal = match &new_call.end_cause {
         Some(EndCause::Rejected(status, reason)) if new_call.answered_at.is_none() => {
-            Some(Refusal { status: *status, reason: reason.clone() })
+            Some(Refusal {
+                status: *status,
+                reason: reason.clone(),
+            })
         }
         _ => None,
     };
@@ -121,14 +143,20 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
         _ => SessionContinuity::Changed,
     };
     let old_call = &old_dev.calls[rec.old_call];
-    let old_device_released = old_call.state == CallState::Terminated && old_call.ended_at.is_some_and(|t| t >= rec.requested_at);
+    let old_device_released = old_call.state == CallState::Terminated
+        && old_call.ended_at.is_some_and(|t| t >= rec.requested_at);
     let new_hears_customer = new_call
         .answered_at
         .is_some_and(|a| AudioWindow::new(new_dev.receiver().frames(), a, now).heard(customer_sig));
     let one_way_audio = outcome == Outcome::Moved && (!heard.heard(new_sig) || !new_hears_customer);
 
     let before_call = &customer.calls[rec.customer_call];
-    let offers_after = |c: &crate::roles::ua::Call| c.offers_received.iter().filter(|t| **t >= rec.requested_at).count() as u32;
+    let offers_after = |c: &crate::roles::ua::Call| {
+        c.offers_received
+            .iter()
+            .filter(|t| **t >= rec.requested_at)
+            .count() as u32
+    };
     let mut customer_offers = offers_after(before_call);
     if let Some(idx) = after.filter(|&i| i != rec.customer_call) {
         // The INVITE that created the new dialog carried an offer too.
@@ -137,7 +165,8 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
     let frames = customer.receiver().frames();
     let (ssrc_changed, payload_type_changed) = stream_changes(frames, rec.requested_at, now);
     let stats = customer.receiver().stats();
-    let codec_name = |c: Option<crate::core::rtp::Codec>| c.map(|c| c.name().to_string()).unwrap_or_default();
+    let codec_name =
+        |c: Option<crate::core::rtp::Codec>| c.map(|c| c.name().to_string()).unwrap_or_default();
 
     FlipReport {
         from: old_dev.name().to_string(),
@@ -186,16 +215,30 @@ fn stream_changes(frames: &[HeardFrame], from: Time, to: Time) -> (bool, bool) {
 /// Analytics continuity from the embedded PBX's call sessions: the customer's session
 /// carried both devices (same), or the new device ended up in another session (split).
 fn analytics(scene: &Scene, rec: &FlipRecord) -> Evidence {
-    let Some(pbx) = scene.pbx.as_ref() else { return Evidence::NotChecked };
+    let Some(pbx) = scene.pbx.as_ref() else {
+        return Evidence::NotChecked;
+    };
     let Some(call_id) = rec.customer_dialog.as_ref().map(|d| d.call_id.clone()) else {
         return Evidence::Absent;
     };
-    let session = pbx.sessions.iter().find(|s| pbx.legs[s.caller].invite.call_id() == Some(call_id.as_str()));
-    let Some(session) = session else { return Evidence::Absent };
+    let session = pbx
+        .sessions
+        .iter()
+        .find(|s| pbx.legs[s.caller].invite.call_id() == Some(call_id.as_str()));
+    let Some(session) = session else {
+        return Evidence::Absent;
+    };
     let new_contact = format!("sip:{}@", scene.devices[rec.to].config().username);
     let new_addr = crate::core::sip::host_port(scene.devices[rec.to].config().sip_addr);
-    let carried = session.segments.iter().any(|seg| seg.device.starts_with(&new_contact) && seg.device.ends_with(&new_addr));
-    if carried { Evidence::Same } else { Evidence::Split }
+    let carried = session
+        .segments
+        .iter()
+        .any(|seg| seg.device.starts_with(&new_contact) && seg.device.ends_with(&new_addr));
+    if carried {
+        Evidence::Same
+    } else {
+        Evidence::Split
+    }
 }
 
 fn round3(v: f64) -> f64 {

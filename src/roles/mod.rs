@@ -19,7 +19,13 @@ pub struct Transmit {
 /// bytes and the next deadline out. The scene of a scenario run and the standalone PBX
 /// both implement it, so one driver serves both.
 pub trait Actor {
-    fn handle_datagram(&mut self, now: crate::core::Time, local: SocketAddr, from: SocketAddr, data: &[u8]);
+    fn handle_datagram(
+        &mut self,
+        now: crate::core::Time,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    );
     fn handle_timeout(&mut self, now: crate::core::Time);
     fn poll_transmit(&mut self) -> Option<Transmit>;
     /// The next instant `handle_timeout` must be called (`Time::NEVER` for none).
@@ -35,7 +41,13 @@ pub trait Actor {
 }
 
 impl Actor for pbx::Pbx {
-    fn handle_datagram(&mut self, now: crate::core::Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+    fn handle_datagram(
+        &mut self,
+        now: crate::core::Time,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
         pbx::Pbx::handle_datagram(self, now, local, from, data)
     }
     fn handle_timeout(&mut self, now: crate::core::Time) {

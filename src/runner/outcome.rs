@@ -23,7 +23,12 @@ pub fn time_limit(plan: &Plan) -> Duration {
 }
 
 /// Runs a scenario in virtual time against the embedded PBX.
-pub fn simulate(plan: &Plan, setup: &TargetSetup, seed: u64, capture: bool) -> std::io::Result<Scene> {
+pub fn simulate(
+    plan: &Plan,
+    setup: &TargetSetup,
+    seed: u64,
+    capture: bool,
+) -> std::io::Result<Scene> {
     let mut addrs = sim::VirtualAddrs::new();
     let mut scene = Scene::new(plan, setup, seed, &mut addrs)?;
     if capture {
@@ -32,7 +37,10 @@ pub fn simulate(plan: &Plan, setup: &TargetSetup, seed: u64, capture: bool) -> s
     let limit = Time::ZERO + time_limit(plan);
     let stats = sim::run(&mut scene, limit);
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!("did not finish within {:?} of virtual time", time_limit(plan)));
+        scene.script.error = Some(format!(
+            "did not finish within {:?} of virtual time",
+            time_limit(plan)
+        ));
     }
     Ok(scene)
 }
@@ -63,4 +71,3 @@ pub fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> Scenario
         flips,
     }
 }
-

@@ -18,7 +18,10 @@ use crate::scenario::{CodecName, Plan, ReplacesSupport};
 /// What the scenario runs against, resolved to addresses and credentials.
 #[derive(Debug, Clone)]
 pub enum TargetSetup {
-    Embedded { quirks: PbxQuirks, password: String },
+    Embedded {
+        quirks: PbxQuirks,
+        password: String,
+    },
     External {
         proxy: SocketAddr,
         domain: String,
@@ -62,13 +65,20 @@ pub struct Scene {
 }
 
 impl Scene {
-    pub fn new(plan: &Plan, target: &TargetSetup, seed: u64, alloc: &mut dyn AddrAlloc) -> std::io::Result<Scene> {
+    pub fn new(
+        plan: &Plan,
+        target: &TargetSetup,
+        seed: u64,
+        alloc: &mut dyn AddrAlloc,
+    ) -> std::io::Result<Scene> {
         let classifier = Arc::new(Classifier::new());
         let mut owners = HashMap::new();
         let (pbx, proxy, domain, user, customer_account, feature_code) = match target {
             TargetSetup::Embedded { quirks, password } => {
                 let sip_addr = alloc.alloc()?;
-                let rtp_addrs = (0..SCENE_RELAY_PORTS).map(|_| alloc.alloc()).collect::<Result<Vec<_>, _>>()?;
+                let rtp_addrs = (0..SCENE_RELAY_PORTS)
+                    .map(|_| alloc.alloc())
+                    .collect::<Result<Vec<_>, _>>()?;
                 let domain = sip_addr.ip().to_string();
                 let cfg = PbxConfig {
                     sip_addr,
@@ -85,13 +95,38 @@ impl Scene {
                 }
                 let user = (plan.user.clone(), password.clone());
                 let customer = ("customer".to_string(), password.clone());
-                (Some(pbx), sip_addr, domain, user, customer, "*11".to_string())
+                (
+                    Some(pbx),
+                    sip_addr,
+                    domain,
+                    user,
+                    customer,
+                    "*11".to_string(),
+                )
             }
-            TargetSetup::External { proxy, domain, user, customer, feature_code } => {
-                (None, *proxy, domain.clone(), user.clone(), customer.clone(), feature_code.clone())
-            }
+            TargetSetup::External {
+                proxy,
+                domain,
+                user,
+                customer,
+                feature_code,
+            } => (
+                None,
+                *proxy,
+                domain.clone(),
+                user.clone(),
+                customer.clone(),
+                feature_code.clone(),
+            ),
         };
-        let mut make_ua = |name: &str, account: &(String, String), codecs: &[CodecName], signature: u8, n: u64, replaces: ReplacesMode, auto_answer: bool| -> std::io::Result<UserAgent> {
+        let mut make_ua = |name: &str,
+                           account: &(String, String),
+                           codecs: &[CodecName],
+                           signature: u8,
+                           n: u64,
+                           replaces: ReplacesMode,
+                           auto_answer: bool|
+         -> std::io::Result<UserAgent> {
             let cfg = UaConfig {
                 name: name.to_string(),
                 username: account.0.clone(),
@@ -113,10 +148,26 @@ impl Scene {
             ReplacesSupport::Reject => ReplacesMode::Reject,
             ReplacesSupport::Ignore => ReplacesMode::Ignore,
         };
-        let customer = make_ua("customer", &customer_account, &plan.customer.codecs, 0, 0, replaces, true)?;
+        let customer = make_ua(
+            "customer",
+            &customer_account,
+            &plan.customer.codecs,
+            0,
+            0,
+            replaces,
+            true,
+        )?;
         let mut devices = Vec::new();
         for (i, d) in plan.devices.iter().enumerate() {
-            let ua = make_ua(&d.name, &user, &d.codecs, (i + 1) as u8, (i + 1) as u64, ReplacesMode::Accept, false)?;
+            let ua = make_ua(
+                &d.name,
+                &user,
+                &d.codecs,
+                (i + 1) as u8,
+                (i + 1) as u64,
+                ReplacesMode::Accept,
+                false,
+            )?;
             devices.push(ua);
         }
         for a in customer.addresses() {
@@ -128,7 +179,17 @@ impl Scene {
             }
         }
         let script = Script::new(plan, feature_code);
-        Ok(Scene { customer, devices, pbx, script, plan: plan.clone(), owners, capture: None, last_now: Time::ZERO, turn: 0 })
+        Ok(Scene {
+            customer,
+            devices,
+            pbx,
+            script,
+            plan: plan.clone(),
+            owners,
+            capture: None,
+            last_now: Time::ZERO,
+            turn: 0,
+        })
     }
 
     pub fn owner(&self, addr: SocketAddr) -> Option<Owner> {
@@ -154,7 +215,11 @@ fn media_codecs(codecs: &[CodecName]) -> Vec<Codec> {
             _ => None,
         })
         .collect();
-    if list.is_empty() { vec![Codec::Pcmu] } else { list }
+    if list.is_empty() {
+        vec![Codec::Pcmu]
+    } else {
+        list
+    }
 }
 
 impl Actor for Scene {
@@ -218,9 +283,20 @@ impl Actor for Scene {
     }
 
     fn poll_timeout(&self) -> Time {
-        let pbx = self.pbx.as_ref().map(Pbx::poll_timeout).unwrap_or(Time::NEVER);
-        let devices = self.devices.iter().map(UserAgent::poll_timeout).min().unwrap_or(Time::NEVER);
-        pbx.min(devices).min(self.customer.poll_timeout()).min(self.script.poll_timeout())
+        let pbx = self
+            .pbx
+            .as_ref()
+            .map(Pbx::poll_timeout)
+            .unwrap_or(Time::NEVER);
+        let devices = self
+            .devices
+            .iter()
+            .map(UserAgent::poll_timeout)
+            .min()
+            .unwrap_or(Time::NEVER);
+        pbx.min(devices)
+            .min(self.customer.poll_timeout())
+            .min(self.script.poll_timeout())
     }
 
     fn addresses(&self) -> Vec<SocketAddr> {

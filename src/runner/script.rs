@@ -9,6 +9,7 @@ use super::scene::Scene;
 use crate::core::Time;
 use crate::measure::{FlipRecord, measure_flip};
 use crate::report::FlipReport;
+use crate::report::Keyword;
 use crate::roles::ua::{CallIdx, CallState};
 use crate::scenario::{Expectations, FlipMethod, Party, Plan, StepPlan};
 
@@ -27,11 +28,20 @@ enum Wait {
     Start,
     Registered(Vec<usize>),
     /// The customer called; the named device must ring, then we answer.
-    Ringing { device: usize, customer_call: CallIdx },
+    Ringing {
+        device: usize,
+        customer_call: CallIdx,
+    },
     /// We answered; the customer's side must see the 200.
-    Answered { device: usize, device_call: CallIdx, customer_call: CallIdx },
+    Answered {
+        device: usize,
+        device_call: CallIdx,
+        customer_call: CallIdx,
+    },
     Until(Time),
-    Flip { flip: usize },
+    Flip {
+        flip: usize,
+    },
     Shutdown,
 }
 
@@ -96,7 +106,9 @@ impl Script {
             if self.done {
                 return;
             }
-            let Some(wait) = self.wait.clone() else { return };
+            let Some(wait) = self.wait.clone() else {
+                return;
+            };
             match self.check(now, scene, wait) {
                 Ok(true) => {}
                 Ok(false) => return,
@@ -125,31 +137,49 @@ impl Script {
                 if devices.iter().all(|&d| scene.devices[d].is_registered()) {
                     return Ok(self.next(now));
                 }
-                timed_out.then(|| Err("registration did not succeed within 5 s".into())).unwrap_or(Ok(false))
+                timed_out
+                    .then(|| Err("registration did not succeed within 5 s".into()))
+                    .unwrap_or(Ok(false))
             }
-            Wait::Ringing { device, customer_call } => {
+            Wait::Ringing {
+                device,
+                customer_call,
+            } => {
                 if let Some(call) = scene.devices[device].ringing_call() {
                     scene.devices[device].answer(now, call);
-                    self.wait = Some(Wait::Answered { device, device_call: call, customer_call });
+                    self.wait = Some(Wait::Answered {
+                        device,
+                        device_call: call,
+                        customer_call,
+                    });
                     return Ok(true);
                 }
                 self.call_failed(scene, customer_call)?;
-                timed_out.then(|| Err("the device never rang".into())).unwrap_or(Ok(false))
+                timed_out
+                    .then(|| Err("the device never rang".into()))
+                    .unwrap_or(Ok(false))
             }
-            Wait::Answered { device, device_call, customer_call } => {
+            Wait::Answered {
+                device,
+                device_call,
+                customer_call,
+            } => {
                 if scene.customer.calls[customer_call].state == CallState::Confirmed {
                     self.holder = Some((device, device_call));
                     self.customer_call = Some(customer_call);
                     return Ok(self.next(now));
                 }
                 self.call_failed(scene, customer_call)?;
-                timed_out.then(|| Err("the call was not answered".into())).unwrap_or(Ok(false))
+                timed_out
+                    .then(|| Err("the call was not answered".into()))
+                    .unwrap_or(Ok(false))
             }
             Wait::Until(t) => Ok(now >= t && self.next(now)),
             Wait::Flip { flip } => {
                 let rec = &self.records[flip];
                 let new_state = scene.devices[rec.to].calls[rec.new_call].state;
-                let customer_gone = scene.customer.calls[rec.customer_call].state == CallState::Terminated
+                let customer_gone = scene.customer.calls[rec.customer_call].state
+                    == CallState::Terminated
                     && scene.customer.active_call().is_none();
                 if new_state == CallState::Confirmed {
                     self.holder = Some((rec.to, rec.new_call));
@@ -198,30 +228,58 @@ impl Script {
                 let user = scene.plan.user.clone();
                 let customer_call = scene.customer.call(now, &user);
                 self.deadline = now + ANSWER_TIMEOUT;
-                self.wait = Some(Wait::Ringing { device: answer, customer_call });
+                self.wait = Some(Wait::Ringing {
+                    device: answer,
+                    customer_call,
+                });
             }
             StepPlan::Talk { duration, .. } => {
                 self.deadline = now + duration;
                 self.wait = Some(Wait::Until(now + duration));
             }
-            StepPlan::Flip { from, to, method, expect, .. } => {
+            StepPlan::Flip {
+                from,
+                to,
+                method,
+                expect,
+                ..
+            } => {
                 self.close_flips(now, scene);
                 if method != FlipMethod::FeatureCode {
-                    return Err(format!("flip method `{}` is not supported yet", method.as_str()));
+                    return Err(format!(
+                        "flip method `{}` is not supported yet",
+                        method.as_str()
+                    ));
                 }
                 let (holder, old_call) = self.holder.ok_or("there is no call to flip")?;
                 let from = from.unwrap_or(holder);
-                let customer_call = scene.customer.active_call().or(self.customer_call).ok_or("the customer has no call")?;
+                let customer_call = scene
+                    .customer
+                    .active_call()
+                    .or(self.customer_call)
+                    .ok_or("the customer has no call")?;
                 let new_call = scene.devices[to].call(now, &self.feature_code);
                 let base = self.expect.clone().unwrap_or_default();
                 let merged = match &expect {
                     Some(e) => base.merged_with(e),
                     None => base,
                 };
-                let rec = FlipRecord::start(now, scene, from, to, method, old_call, new_call, customer_call, merged);
+                let rec = FlipRecord::start(
+                    now,
+                    scene,
+                    from,
+                    to,
+                    method,
+                    old_call,
+                    new_call,
+                    customer_call,
+                    merged,
+                );
                 self.records.push(rec);
                 self.deadline = now + FLIP_TIMEOUT;
-                self.wait = Some(Wait::Flip { flip: self.records.len() - 1 });
+                self.wait = Some(Wait::Flip {
+                    flip: self.records.len() - 1,
+                });
             }
             StepPlan::Hangup { party, .. } => {
                 self.close_flips(now, scene);

@@ -35,7 +35,10 @@ impl Default for VirtualAddrs {
 impl AddrAlloc for VirtualAddrs {
     fn alloc(&mut self) -> std::io::Result<SocketAddr> {
         let port = self.next_port;
-        self.next_port = self.next_port.checked_add(2).ok_or_else(|| std::io::Error::other("out of virtual ports"))?;
+        self.next_port = self
+            .next_port
+            .checked_add(2)
+            .ok_or_else(|| std::io::Error::other("out of virtual ports"))?;
         Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
     }
 }
@@ -86,7 +89,11 @@ pub fn run(actor: &mut dyn Actor, limit: Time) -> SimStats {
     loop {
         while let Some(t) = actor.poll_transmit() {
             seq += 1;
-            queue.push(Reverse(InFlight { at: now + LINK_DELAY, seq, t }));
+            queue.push(Reverse(InFlight {
+                at: now + LINK_DELAY,
+                seq,
+                t,
+            }));
         }
         if actor.is_done() {
             break;

@@ -92,7 +92,11 @@ pub fn uri_addr(uri: &str) -> Option<SocketAddr> {
     let parsed = SipUri::parse(uri).ok()?;
     let host = parsed.host.trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = host.parse().ok()?;
-    let default_port = if parsed.scheme.eq_ignore_ascii_case("sips") { 5061 } else { 5060 };
+    let default_port = if parsed.scheme.eq_ignore_ascii_case("sips") {
+        5061
+    } else {
+        5060
+    };
     Some(SocketAddr::new(ip, parsed.port.unwrap_or(default_port)))
 }
 
@@ -100,14 +104,6 @@ pub fn uri_addr(uri: &str) -> Option<SocketAddr> {
 pub fn uri_user(uri: &str) -> Option<String> {
     let na = NameAddr::parse(uri).ok()?;
     SipUri::parse(&na.uri).ok()?.user
-}
-
-/// The address where the peer sent from, preferring what a request's top Via claims only
-/// when it is an IP literal with `rport`-style symmetric response routing unavailable.
-/// We always answer to the packet's source (RFC 3581 behaviour), which is what every
-/// modern server does and what makes loopback tests with ephemeral ports work.
-pub fn response_destination(source: SocketAddr) -> SocketAddr {
-    source
 }
 
 /// CANCEL for a pending INVITE (RFC 3261 §9.1): same Request-URI, top Via, From, To,
@@ -152,11 +148,23 @@ mod tests {
 
     #[test]
     fn uri_addresses() {
-        assert_eq!(uri_addr("sip:alice@127.0.0.1:5070"), Some("127.0.0.1:5070".parse().unwrap()));
-        assert_eq!(uri_addr("sip:127.0.0.1;transport=udp"), Some("127.0.0.1:5060".parse().unwrap()));
-        assert_eq!(uri_addr("sip:[::1]:5080"), Some("[::1]:5080".parse().unwrap()));
+        assert_eq!(
+            uri_addr("sip:alice@127.0.0.1:5070"),
+            Some("127.0.0.1:5070".parse().unwrap())
+        );
+        assert_eq!(
+            uri_addr("sip:127.0.0.1;transport=udp"),
+            Some("127.0.0.1:5060".parse().unwrap())
+        );
+        assert_eq!(
+            uri_addr("sip:[::1]:5080"),
+            Some("[::1]:5080".parse().unwrap())
+        );
         assert_eq!(uri_addr("sip:pbx.example.test"), None);
-        assert_eq!(uri_user("\"A\" <sip:alice@h>;tag=1").as_deref(), Some("alice"));
+        assert_eq!(
+            uri_user("\"A\" <sip:alice@h>;tag=1").as_deref(),
+            Some("alice")
+        );
         assert_eq!(host_port("[::1]:9".parse().unwrap()), "[::1]:9");
     }
 }

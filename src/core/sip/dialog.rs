@@ -49,8 +49,11 @@ impl Dialog {
     pub fn as_uac(request: &Message, response: &Message, local_contact: &str) -> Option<Dialog> {
         let from = request.from_addr()?;
         let to = response.to_addr()?;
-        let mut route_set: Vec<String> =
-            response.record_routes().iter().map(|r| r.to_string()).collect();
+        let mut route_set: Vec<String> = response
+            .record_routes()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
         route_set.reverse();
         let remote_target = response
             .contact()
@@ -88,7 +91,11 @@ impl Dialog {
             local_cseq: 1,
             remote_cseq: request.cseq().map(|c| c.seq),
             remote_target,
-            route_set: request.record_routes().iter().map(|r| r.to_string()).collect(),
+            route_set: request
+                .record_routes()
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
             local_contact: local_contact.to_string(),
         })
     }
@@ -96,9 +103,15 @@ impl Dialog {
     /// Whether an incoming request belongs to this dialog (its To-tag is ours).
     pub fn matches_request(&self, msg: &Message) -> bool {
         msg.call_id() == Some(self.call_id.as_str())
-            && msg.to_addr().and_then(|t| t.tag().map(str::to_string)).as_deref()
+            && msg
+                .to_addr()
+                .and_then(|t| t.tag().map(str::to_string))
+                .as_deref()
                 == Some(self.local_tag.as_str())
-            && msg.from_addr().and_then(|f| f.tag().map(str::to_string)).as_deref()
+            && msg
+                .from_addr()
+                .and_then(|f| f.tag().map(str::to_string))
+                .as_deref()
                 == Some(self.remote_tag.as_str())
     }
 

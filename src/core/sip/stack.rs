@@ -34,15 +34,26 @@ pub struct ServerKey {
 #[derive(Debug)]
 pub enum SipEvent {
     /// A new request (retransmissions are absorbed). ACKs for 2xx arrive here too.
-    Request { msg: Message, source: SocketAddr, key: ServerKey },
+    Request {
+        msg: Message,
+        source: SocketAddr,
+        key: ServerKey,
+    },
     /// A response to a request sent with `send_request`; `ctx` is what the TU passed then.
-    Response { msg: Message, ctx: u64, request: Message },
+    Response {
+        msg: Message,
+        ctx: u64,
+        request: Message,
+    },
     /// Timer B or F fired: no final response (treat as 408, RFC 3261 §8.1.3.1).
     Timeout { ctx: u64, request: Message },
     /// A 2xx to INVITE we sent was never ACKed within 64*T1 (RFC 3261 §13.3.1.4).
     NoAck { call_id: String, cseq: u32 },
     /// A datagram that is not SIP we can read; reported, never fatal.
-    Malformed { source: SocketAddr, error: ParseError },
+    Malformed {
+        source: SocketAddr,
+        error: ParseError,
+    },
 }
 
 struct ClientEntry {
@@ -74,7 +85,9 @@ pub struct SipStack {
     local: SocketAddr,
     cfg: TimerConfig,
     rng: StdRng,
-    clients: HashMap<String, ClientEntry>,
+    /// Keyed by branch and method: a CANCEL shares its INVITE's branch (RFC 3261 §9.1) but
+    /// is a transaction of its own.
+    clients: HashMap<(String, String), ClientEntry>,
     servers: HashMap<ServerKey, ServerEntry>,
     two_xx: HashMap<(String, u32), TwoXxEntry>,
     acks: HashMap<(String, u32), SentAck>,
@@ -104,7 +117,9 @@ impl SipStack {
 
     /// Random hex of `n` 64-bit words, from this endpoint's own seeded generator.
     pub fn random_hex(&mut self, words: usize) -> String {
-        (0..words).map(|_| format!("{:016x}", self.rng.next_u64())).collect()
+        (0..words)
+            .map(|_| format!("{:016x}", self.rng.next_u64()))
+            .collect()
     }
     pub fn new_branch(&mut self) -> String {
         format!("{BRANCH_COOKIE}{}", self.random_hex(1))
@@ -132,17 +147,29 @@ impl SipStack {
         if method == "ACK" {
             if let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
                 let until = now + self.cfg.t1 * 64;
-                let ack = SentAck { data: data.clone(), dest, until };
+                let ack = SentAck {
+                    data: data.clone(),
+                    dest,
+                    until,
+                };
                 self.acks.insert((call_id.to_string(), cseq.seq), ack);
             }
             self.out.push_back(Outgoing { to: dest, data });
             return;
         }
-        let branch = msg.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+        let branch = msg
+            .top_via()
+            .and_then(|v| v.branch().map(str::to_string))
+            .unwrap_or_default();
         let tx = ClientTransaction::new(now, method == "INVITE", data, false, self.cfg);
-        let mut entry = ClientEntry { tx, dest, request: msg, ctx };
+        let mut entry = ClientEntry {
+            tx,
+            dest,
+            request: msg,
+            ctx,
+        };
         drain_client(&mut entry, &mut self.out);
-        self.clients.insert(branch, entry);
+        self.clients.insert((branch, method), entry);
     }
 
     /// Sends a response in the server transaction `key`. A 2xx to INVITE is then
@@ -172,7 +199,14 @@ impl SipStack {
     }
 
     /// A response built from `req` and sent in its transaction; the common case.
-    pub fn respond(&mut self, now: Time, key: &ServerKey, req: &Message, code: u16, tag: Option<&str>) {
+    pub fn respond(
+        &mut self,
+        now: Time,
+        key: &ServerKey,
+        req: &Message,
+        code: u16,
+        tag: Option<&str>,
+    ) {
         let rsp = response_to(req, code, tag);
         self.send_response(now, key, rsp);
     }
@@ -199,10 +233,16 @@ impl SipStack {
 
     fn handle_request(&mut self, now: Time, source: SocketAddr, msg: Message) {
         let method = msg.method().unwrap_or("").to_string();
-        let branch = msg.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+        let branch = msg
+            .top_via()
+            .and_then(|v| v.branch().map(str::to_string))
+            .unwrap_or_default();
         if method == "ACK" {
             // ACK for a non-2xx final: absorbed by the INVITE server transaction.
-            let key = ServerKey { branch: branch.clone(), method: "INVITE".into() };
+            let key = ServerKey {
+                branch: branch.clone(),
+                method: "INVITE".into(),
+            };
             if let Some(entry) = self.servers.get_mut(&key) {
                 entry.tx.handle_ack(now);
                 return;
@@ -212,34 +252,46 @@ impl SipStack {
                 self.two_xx.remove(&(call_id.to_string(), cseq.seq));
             }
             let key = ServerKey { branch, method };
-            self.events.push_back(SipEvent::Request { msg, source, key });
+            self.events
+                .push_back(SipEvent::Request { msg, source, key });
             return;
         }
-        let key = ServerKey { branch, method: method.clone() };
+        let key = ServerKey {
+            branch,
+            method: method.clone(),
+        };
         if let Some(entry) = self.servers.get_mut(&key) {
             entry.tx.handle_request_retransmit(now);
             while let Some(data) = entry.tx.poll_transmit() {
-                self.out.push_back(Outgoing { to: entry.source, data });
+                self.out.push_back(Outgoing {
+                    to: entry.source,
+                    data,
+                });
             }
             return;
         }
         let tx = ServerTransaction::new(now, method == "INVITE", false, self.cfg);
         self.servers.insert(key.clone(), ServerEntry { tx, source });
-        self.events.push_back(SipEvent::Request { msg, source, key });
+        self.events
+            .push_back(SipEvent::Request { msg, source, key });
     }
 
     fn handle_response(&mut self, now: Time, msg: Message) {
         let Some(status) = msg.status() else { return };
-        let branch = msg.top_via().and_then(|v| v.branch().map(str::to_string)).unwrap_or_default();
+        let branch = msg
+            .top_via()
+            .and_then(|v| v.branch().map(str::to_string))
+            .unwrap_or_default();
         let cseq_method = msg.cseq().map(|c| c.method).unwrap_or_default();
-        if let Some(entry) = self.clients.get_mut(&branch) {
-            if entry.request.method() == Some(cseq_method.as_str()) {
+        if let Some(entry) = self.clients.get_mut(&(branch, cseq_method.clone())) {
+            {
                 let ack = (cseq_method == "INVITE" && status >= 300)
                     .then(|| non_2xx_ack(&entry.request, &msg).to_bytes());
                 if entry.tx.handle_response(now, status, ack) {
                     let request = entry.request.clone();
                     let ctx = entry.ctx;
-                    self.events.push_back(SipEvent::Response { msg, ctx, request });
+                    self.events
+                        .push_back(SipEvent::Response { msg, ctx, request });
                 }
                 drain_client(entry, &mut self.out);
                 return;
@@ -249,7 +301,10 @@ impl SipStack {
         if (200..300).contains(&status) && cseq_method == "INVITE" {
             if let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
                 if let Some(ack) = self.acks.get(&(call_id.to_string(), cseq.seq)) {
-                    self.out.push_back(Outgoing { to: ack.dest, data: ack.data.clone() });
+                    self.out.push_back(Outgoing {
+                        to: ack.dest,
+                        data: ack.data.clone(),
+                    });
                 }
             }
         }
@@ -265,7 +320,10 @@ impl SipStack {
             while let Some(ev) = entry.tx.poll_event() {
                 if let TxEvent::Timeout = ev {
                     let request = entry.request.clone();
-                    self.events.push_back(SipEvent::Timeout { ctx: entry.ctx, request });
+                    self.events.push_back(SipEvent::Timeout {
+                        ctx: entry.ctx,
+                        request,
+                    });
                 }
             }
         }
@@ -274,7 +332,10 @@ impl SipStack {
             if entry.tx.poll_timeout().is_some_and(|t| t <= now) {
                 entry.tx.handle_timeout(now);
                 while let Some(data) = entry.tx.poll_transmit() {
-                    self.out.push_back(Outgoing { to: entry.source, data });
+                    self.out.push_back(Outgoing {
+                        to: entry.source,
+                        data,
+                    });
                 }
             }
         }
@@ -293,7 +354,10 @@ impl SipStack {
         }
         for key in gave_up {
             self.two_xx.remove(&key);
-            self.events.push_back(SipEvent::NoAck { call_id: key.0, cseq: key.1 });
+            self.events.push_back(SipEvent::NoAck {
+                call_id: key.0,
+                cseq: key.1,
+            });
         }
         self.acks.retain(|_, a| a.until > now);
     }
@@ -312,7 +376,12 @@ impl SipStack {
         let servers = self.servers.values().filter_map(|e| e.tx.poll_timeout());
         let two_xx = self.two_xx.values().filter_map(|e| e.rt.poll_timeout());
         let acks = self.acks.values().map(|a| a.until);
-        clients.chain(servers).chain(two_xx).chain(acks).min().unwrap_or(Time::NEVER)
+        clients
+            .chain(servers)
+            .chain(two_xx)
+            .chain(acks)
+            .min()
+            .unwrap_or(Time::NEVER)
     }
 
     /// Cancels the retransmission of a 2xx (e.g. the dialog ended before the ACK came).
@@ -328,13 +397,19 @@ impl SipStack {
 
 fn drain_client(entry: &mut ClientEntry, out: &mut VecDeque<Outgoing>) {
     while let Some(data) = entry.tx.poll_transmit() {
-        out.push_back(Outgoing { to: entry.dest, data });
+        out.push_back(Outgoing {
+            to: entry.dest,
+            data,
+        });
     }
 }
 
 fn drain_two_xx(entry: &mut TwoXxEntry, out: &mut VecDeque<Outgoing>) {
     while let Some(data) = entry.rt.poll_transmit() {
-        out.push_back(Outgoing { to: entry.dest, data });
+        out.push_back(Outgoing {
+            to: entry.dest,
+            data,
+        });
     }
 }
 

@@ -14,7 +14,14 @@ use crate::core::sip::{
 use crate::roles::ua::codec_of;
 
 impl Pbx {
-    pub(super) fn handle_invite(&mut self, now: Time, msg: Message, source: SocketAddr, key: ServerKey, account: String) {
+    pub(super) fn handle_invite(
+        &mut self,
+        now: Time,
+        msg: Message,
+        source: SocketAddr,
+        key: ServerKey,
+        account: String,
+    ) {
         let target = msg.request_uri().and_then(uri_user).unwrap_or_default();
         if target == self.cfg.feature_code {
             return self.pull(now, msg, source, key, account);
@@ -31,7 +38,9 @@ impl Pbx {
         };
         let uuid = self.new_uuid();
         let session_idx = self.sessions.len();
-        let Some(caller) = self.new_leg(session_idx, true, &account, &msg, source, Some(key.clone())) else {
+        let Some(caller) =
+            self.new_leg(session_idx, true, &account, &msg, source, Some(key.clone()))
+        else {
             return self.stack.respond(now, &key, &msg, 503, Some("b2b"));
         };
         self.legs[caller].remote_media = media_addr(&offer);
@@ -52,9 +61,20 @@ impl Pbx {
             told_ringing: false,
         });
         self.respond_in_session(now, &key, &msg, 100, None);
-        let caller_from = msg.from_addr().map(|f| NameAddr { params: Vec::new(), ..f });
+        let caller_from = msg.from_addr().map(|f| NameAddr {
+            params: Vec::new(),
+            ..f
+        });
         for binding in contacts {
-            let Some(leg) = self.invite_device(now, session_idx, &target, &binding.contact, binding.addr, caller_from.clone(), codec) else {
+            let Some(leg) = self.invite_device(
+                now,
+                session_idx,
+                &target,
+                &binding.contact,
+                binding.addr,
+                caller_from.clone(),
+                codec,
+            ) else {
                 continue;
             };
             self.sessions[session_idx].forks.push(leg);
@@ -67,7 +87,15 @@ impl Pbx {
     }
 
     /// Creates a leg with a relay port; None when the relay has no free port.
-    pub(super) fn new_leg(&mut self, session: usize, inbound: bool, user: &str, invite: &Message, peer: SocketAddr, key: Option<ServerKey>) -> Option<usize> {
+    pub(super) fn new_leg(
+        &mut self,
+        session: usize,
+        inbound: bool,
+        user: &str,
+        invite: &Message,
+        peer: SocketAddr,
+        key: Option<ServerKey>,
+    ) -> Option<usize> {
         let idx = self.legs.len();
         let relay = self.relay.allocate(idx)?;
         let contact = if inbound {
@@ -99,7 +127,16 @@ impl Pbx {
         Some(idx)
     }
 
-    fn invite_device(&mut self, now: Time, session: usize, user: &str, contact: &str, addr: SocketAddr, caller: Option<NameAddr>, codec: Codec) -> Option<usize> {
+    fn invite_device(
+        &mut self,
+        now: Time,
+        session: usize,
+        user: &str,
+        contact: &str,
+        addr: SocketAddr,
+        caller: Option<NameAddr>,
+        codec: Codec,
+    ) -> Option<usize> {
         let branch = self.stack.new_branch();
         let call_id = self.stack.new_call_id();
         let tag = self.stack.new_tag();
@@ -127,19 +164,43 @@ impl Pbx {
     pub(super) fn offer_for(&mut self, leg: usize, preferred: Codec) -> SessionDescription {
         let relay = self.legs[leg].relay;
         let mut codecs = vec![sdp_codec(preferred)];
-        let other = if preferred == Codec::Pcmu { Codec::Pcma } else { Codec::Pcmu };
+        let other = if preferred == Codec::Pcmu {
+            Codec::Pcma
+        } else {
+            Codec::Pcmu
+        };
         codecs.push(sdp_codec(other));
         codecs.push(telephone_event(101));
         let sid = self.stack.next_u64() >> 1;
-        make_offer(&relay.ip().to_string(), relay.port(), &codecs, Direction::SendRecv, sid, sid)
+        make_offer(
+            &relay.ip().to_string(),
+            relay.port(),
+            &codecs,
+            Direction::SendRecv,
+            sid,
+            sid,
+        )
     }
 
     /// Our SDP answer on a leg, choosing the codec from the offer.
-    pub(super) fn answer_for(&mut self, leg: usize, offer: &SessionDescription) -> Option<(SessionDescription, Codec)> {
+    pub(super) fn answer_for(
+        &mut self,
+        leg: usize,
+        offer: &SessionDescription,
+    ) -> Option<(SessionDescription, Codec)> {
         let relay = self.legs[leg].relay;
         let supported = [pcmu(), pcma(), telephone_event(101)];
         let sid = self.stack.next_u64() >> 1;
-        let answer = make_answer(offer, &relay.ip().to_string(), relay.port(), &supported, Direction::SendRecv, sid, sid).ok()?;
+        let answer = make_answer(
+            offer,
+            &relay.ip().to_string(),
+            relay.port(),
+            &supported,
+            Direction::SendRecv,
+            sid,
+            sid,
+        )
+        .ok()?;
         let codec = codec_of(&answer.codec)?;
         Some((answer.sdp, codec))
     }
@@ -181,7 +242,9 @@ impl Pbx {
 
     fn device_answered(&mut self, now: Time, leg: usize, msg: &Message, request: &Message) {
         let contact = self.contact_uri();
-        let Some(dialog) = Dialog::as_uac(request, msg, &contact) else { return };
+        let Some(dialog) = Dialog::as_uac(request, msg, &contact) else {
+            return;
+        };
         let branch = self.stack.new_branch();
         let mut ack = dialog.ack(1, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
@@ -193,7 +256,9 @@ impl Pbx {
             l.dialog = Some(dialog);
             l.state = LegState::Confirmed;
             l.remote_media = answer.as_ref().and_then(media_addr);
-            l.codec = answer.as_ref().and_then(|a| a.audio()?.codecs.iter().find_map(codec_of));
+            l.codec = answer
+                .as_ref()
+                .and_then(|a| a.audio()?.codecs.iter().find_map(codec_of));
         }
         let session = self.legs[leg].session;
         if self.sessions[session].device.is_some() || self.sessions[session].is_ended() {
@@ -203,16 +268,27 @@ impl Pbx {
         let s = &mut self.sessions[session];
         s.device = Some(leg);
         s.answered_at = Some(now);
-        s.segments.push(Segment { device: self.legs[leg].contact.clone(), start: now, end: None });
+        s.segments.push(Segment {
+            device: self.legs[leg].contact.clone(),
+            start: now,
+            end: None,
+        });
         let forks: Vec<usize> = s.forks.drain(..).filter(|&f| f != leg).collect();
         for fork in forks {
             self.cancel_leg(now, fork);
         }
         // Answer the customer: our relay port, the codec it offered first.
         let caller = self.sessions[session].caller;
-        let Some((req, key)) = self.caller_request(caller) else { return };
-        let Some(offer) = SessionDescription::parse(&String::from_utf8_lossy(req.body())).ok() else { return };
-        let Some((sdp, codec)) = self.answer_for(caller, &offer) else { return };
+        let Some((req, key)) = self.caller_request(caller) else {
+            return;
+        };
+        let Some(offer) = SessionDescription::parse(&String::from_utf8_lossy(req.body())).ok()
+        else {
+            return;
+        };
+        let Some((sdp, codec)) = self.answer_for(caller, &offer) else {
+            return;
+        };
         let callee = self.sessions[session].callee_user.clone();
         let tag = self.legs[caller].local_tag.clone();
         let mut ok = response_to(&req, 200, Some(&tag));
@@ -246,7 +322,11 @@ impl Pbx {
         if s.device.is_none() && s.forks.is_empty() && !s.is_ended() {
             let caller = s.caller;
             if let Some((req, key)) = self.caller_request(caller) {
-                let code = if status == 486 || status == 603 { status } else { 480 };
+                let code = if status == 486 || status == 603 {
+                    status
+                } else {
+                    480
+                };
                 self.respond_in_session(now, &key, &req, code, Some(caller));
             }
             self.end_session(now, session);
@@ -271,7 +351,9 @@ impl Pbx {
         if l.state != LegState::Confirmed {
             return;
         }
-        let Some(dialog) = l.dialog.as_mut() else { return };
+        let Some(dialog) = l.dialog.as_mut() else {
+            return;
+        };
         let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
         bye.push_header("Session-ID", &uuid);
         bye.push_header("Content-Length", "0");
@@ -283,14 +365,27 @@ impl Pbx {
 
     pub(super) fn handle_cancel(&mut self, now: Time, msg: Message, key: ServerKey) {
         self.stack.respond(now, &key, &msg, 200, None);
-        let invite_key = ServerKey { branch: key.branch.clone(), method: "INVITE".into() };
-        let Some(caller) = self.legs.iter().position(|l| l.server_key.as_ref() == Some(&invite_key)) else {
+        let invite_key = ServerKey {
+            branch: key.branch.clone(),
+            method: "INVITE".into(),
+        };
+        let Some(caller) = self
+            .legs
+            .iter()
+            .position(|l| l.server_key.as_ref() == Some(&invite_key))
+        else {
             return;
         };
         if self.legs[caller].state != LegState::Early {
             return;
         }
-        self.respond_in_session(now, &invite_key, &self.legs[caller].invite.clone(), 487, Some(caller));
+        self.respond_in_session(
+            now,
+            &invite_key,
+            &self.legs[caller].invite.clone(),
+            487,
+            Some(caller),
+        );
         self.legs[caller].state = LegState::Ended;
         self.end_session(now, self.legs[caller].session);
     }
@@ -343,7 +438,9 @@ impl Pbx {
         for seg in self.sessions[session].segments.iter_mut() {
             seg.end.get_or_insert(now);
         }
-        let legs: Vec<usize> = (0..self.legs.len()).filter(|&l| self.legs[l].session == session).collect();
+        let legs: Vec<usize> = (0..self.legs.len())
+            .filter(|&l| self.legs[l].session == session)
+            .collect();
         for leg in legs {
             match self.legs[leg].state {
                 LegState::Confirmed => self.send_bye(now, leg),

@@ -10,13 +10,22 @@ use super::session::{LegState, Segment};
 use super::{CTX_REPLACE, Pbx};
 use crate::core::Time;
 use crate::core::rtp::{MediaSender, Source};
-use crate::core::sip::{Dialog, Message, NameAddr, ServerKey, SessionDescription, response_to, via_value};
+use crate::core::sip::{
+    Dialog, Message, NameAddr, ServerKey, SessionDescription, response_to, via_value,
+};
 
 /// How long the `hold_music_during_flip` quirk plays music to the customer.
 const FLIP_HOLD_MUSIC: Duration = Duration::from_millis(1000);
 
 impl Pbx {
-    pub(super) fn pull(&mut self, now: Time, msg: Message, source: SocketAddr, key: ServerKey, account: String) {
+    pub(super) fn pull(
+        &mut self,
+        now: Time,
+        msg: Message,
+        source: SocketAddr,
+        key: ServerKey,
+        account: String,
+    ) {
         let contact = msg.contact().map(|c| c.uri).unwrap_or_default();
         // The user's live session whose device is not the one asking.
         let found = self.sessions.iter().rposition(|s| {
@@ -30,7 +39,8 @@ impl Pbx {
             rsp.push_header("Content-Length", "0");
             return self.stack.send_response(now, &key, rsp);
         };
-        let Some(new_leg) = self.new_leg(session, true, &account, &msg, source, Some(key.clone())) else {
+        let Some(new_leg) = self.new_leg(session, true, &account, &msg, source, Some(key.clone()))
+        else {
             return self.respond_in_session(now, &key, &msg, 503, None);
         };
         let offer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
@@ -41,7 +51,10 @@ impl Pbx {
         };
         let caller = self.sessions[session].caller;
         // The new device sees the customer as the other party.
-        let caller_id = self.legs[caller].invite.from_addr().map(|f| NameAddr { params: Vec::new(), ..f });
+        let caller_id = self.legs[caller].invite.from_addr().map(|f| NameAddr {
+            params: Vec::new(),
+            ..f
+        });
         let tag = self.legs[new_leg].local_tag.clone();
         let mut ok = response_to(&msg, 200, Some(&tag));
         ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
@@ -65,7 +78,11 @@ impl Pbx {
         if let Some(seg) = s.segments.last_mut() {
             seg.end.get_or_insert(now);
         }
-        s.segments.push(Segment { device: contact.clone(), start: now, end: None });
+        s.segments.push(Segment {
+            device: contact.clone(),
+            start: now,
+            end: None,
+        });
         if let Some(old) = old {
             self.send_bye(now, old);
         }
@@ -81,7 +98,9 @@ impl Pbx {
         }
         if quirks.hold_music_during_flip {
             let ssrc = self.stack.next_u64() as u32;
-            let codec = self.legs[caller].codec.unwrap_or(crate::core::rtp::Codec::Pcmu);
+            let codec = self.legs[caller]
+                .codec
+                .unwrap_or(crate::core::rtp::Codec::Pcmu);
             let sender = MediaSender::new(ssrc, 0, 0, codec, Source::HoldMusic, now);
             self.sessions[session].moh = Some((sender, now + FLIP_HOLD_MUSIC));
         }
@@ -95,7 +114,10 @@ impl Pbx {
             let identity = if quirks.change_caller_id_on_flip {
                 format!("<{}>", self.legs[new_leg].contact)
             } else {
-                format!("<{}>", self.aor(&self.sessions[session].callee_user.clone()))
+                format!(
+                    "<{}>",
+                    self.aor(&self.sessions[session].callee_user.clone())
+                )
             };
             self.send_update(now, caller, &identity);
         }
@@ -105,19 +127,24 @@ impl Pbx {
         let branch = self.stack.new_branch();
         let uuid = self.sessions[self.legs[leg].session].uuid.clone();
         let l = &mut self.legs[leg];
-        let Some(dialog) = l.dialog.as_mut() else { return };
+        let Some(dialog) = l.dialog.as_mut() else {
+            return;
+        };
         let mut update = dialog.request("UPDATE", self.cfg.sip_addr, &branch);
         update.push_header("P-Asserted-Identity", identity);
         update.push_header("Session-ID", &uuid);
         update.push_header("Content-Length", "0");
         let dest = l.peer;
-        self.stack.send_request(now, update, dest, super::CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, update, dest, super::CTX_IN_DIALOG);
     }
 
     /// Quirk `new_dialog_on_flip`: move the customer to a new dialog with an INVITE carrying
     /// `Replaces` (RFC 3891), the way a proxy-based platform flips.
     fn replace_customer_dialog(&mut self, now: Time, caller: usize) {
-        let Some(old) = self.legs[caller].dialog.clone() else { return };
+        let Some(old) = self.legs[caller].dialog.clone() else {
+            return;
+        };
         let session = self.legs[caller].session;
         let callee = self.sessions[session].callee_user.clone();
         let branch = self.stack.new_branch();
@@ -134,30 +161,48 @@ impl Pbx {
         msg.push_header("CSeq", "1 INVITE");
         msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
         // RFC 3891 §3: to-tag is the recipient's tag, from-tag ours, as the recipient sees it.
-        msg.push_header("Replaces", &format!("{};to-tag={};from-tag={}", old.call_id, old.remote_tag, old.local_tag));
+        msg.push_header(
+            "Replaces",
+            &format!(
+                "{};to-tag={};from-tag={}",
+                old.call_id, old.remote_tag, old.local_tag
+            ),
+        );
         msg.push_header("Require", "replaces");
         msg.push_header("P-Asserted-Identity", &format!("<{}>", self.aor(&callee)));
         msg.push_header("Session-ID", &self.sessions[session].uuid.clone());
-        let codec = self.legs[caller].codec.unwrap_or(crate::core::rtp::Codec::Pcmu);
+        let codec = self.legs[caller]
+            .codec
+            .unwrap_or(crate::core::rtp::Codec::Pcmu);
         let sdp = self.offer_for(caller, codec);
         msg.set_body("application/sdp", sdp.to_string().as_bytes());
         self.call_ids.insert(call_id, caller);
         let dest = self.legs[caller].peer;
-        self.stack.send_request(now, msg, dest, CTX_REPLACE | caller as u64);
+        self.stack
+            .send_request(now, msg, dest, CTX_REPLACE | caller as u64);
     }
 
     /// The customer answered the replacing INVITE: the new dialog is now the customer leg.
-    pub(super) fn replacement_answered(&mut self, now: Time, caller: usize, msg: &Message, request: &Message) {
+    pub(super) fn replacement_answered(
+        &mut self,
+        now: Time,
+        caller: usize,
+        msg: &Message,
+        request: &Message,
+    ) {
         if !(200..300).contains(&msg.status().unwrap_or(0)) || caller >= self.legs.len() {
             return;
         }
         let contact = self.contact_uri();
-        let Some(dialog) = Dialog::as_uac(request, msg, &contact) else { return };
+        let Some(dialog) = Dialog::as_uac(request, msg, &contact) else {
+            return;
+        };
         let branch = self.stack.new_branch();
         let mut ack = dialog.ack(1, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
         let peer = self.legs[caller].peer;
-        self.stack.send_request(now, ack, peer, super::CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, ack, peer, super::CTX_IN_DIALOG);
         let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         let l = &mut self.legs[caller];
         if let Some(old) = l.dialog.replace(dialog) {

@@ -155,7 +155,9 @@ impl Pbx {
         }
         for idx in 0..self.sessions.len() {
             let session = &mut self.sessions[idx];
-            let Some((sender, until)) = session.moh.as_mut() else { continue };
+            let Some((sender, until)) = session.moh.as_mut() else {
+                continue;
+            };
             if now >= *until || session.ended_at.is_some() {
                 session.moh = None;
                 continue;
@@ -163,7 +165,11 @@ impl Pbx {
             if sender.poll_timeout() <= now {
                 let caller = &self.legs[session.caller];
                 if let (Some(data), Some(to)) = (sender.handle_timeout(now), caller.remote_media) {
-                    self.out.push_back(Transmit { from: caller.relay, to, data });
+                    self.out.push_back(Transmit {
+                        from: caller.relay,
+                        to,
+                        data,
+                    });
                 }
             }
         }
@@ -173,7 +179,11 @@ impl Pbx {
         let moh = self
             .sessions
             .iter()
-            .filter_map(|s| s.moh.as_ref().map(|(sender, until)| sender.poll_timeout().min(*until)))
+            .filter_map(|s| {
+                s.moh
+                    .as_ref()
+                    .map(|(sender, until)| sender.poll_timeout().min(*until))
+            })
             .min()
             .unwrap_or(Time::NEVER);
         moh.min(self.stack.poll_timeout())
@@ -181,7 +191,11 @@ impl Pbx {
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(out) = self.stack.poll_transmit() {
-            return Some(Transmit { from: self.cfg.sip_addr, to: out.to, data: out.data });
+            return Some(Transmit {
+                from: self.cfg.sip_addr,
+                to: out.to,
+                data: out.data,
+            });
         }
         self.out.pop_front()
     }
@@ -194,7 +208,9 @@ impl Pbx {
     }
 
     fn relay_packet(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        let Some(leg_idx) = self.relay.leg_of(local) else { return };
+        let Some(leg_idx) = self.relay.leg_of(local) else {
+            return;
+        };
         let leg = &mut self.legs[leg_idx];
         if leg.remote_media.is_none() {
             // No usable address in the SDP: latch onto the source (symmetric RTP).
@@ -218,15 +234,23 @@ impl Pbx {
         }
         if let Some(to) = peer.remote_media {
             let data = transcode(data, from_codec, peer.codec);
-            self.out.push_back(Transmit { from: peer.relay, to, data });
+            self.out.push_back(Transmit {
+                from: peer.relay,
+                to,
+                data,
+            });
         }
     }
 
     fn process_sip(&mut self, now: Time) {
         while let Some(ev) = self.stack.poll_event() {
             match ev {
-                SipEvent::Request { msg, source, key } => self.handle_request(now, msg, source, key),
-                SipEvent::Response { msg, ctx, request } => self.handle_response(now, msg, ctx, request),
+                SipEvent::Request { msg, source, key } => {
+                    self.handle_request(now, msg, source, key)
+                }
+                SipEvent::Response { msg, ctx, request } => {
+                    self.handle_response(now, msg, ctx, request)
+                }
                 SipEvent::Timeout { ctx, .. } => self.handle_leg_failure(now, ctx, 408),
                 SipEvent::NoAck { call_id, .. } => {
                     if let Some(&leg) = self.call_ids.get(&call_id) {
@@ -271,7 +295,14 @@ impl Pbx {
     }
 
     /// A response carrying this session's Session-ID and no body.
-    fn respond_in_session(&mut self, now: Time, key: &ServerKey, req: &Message, code: u16, leg: Option<usize>) {
+    fn respond_in_session(
+        &mut self,
+        now: Time,
+        key: &ServerKey,
+        req: &Message,
+        code: u16,
+        leg: Option<usize>,
+    ) {
         let tag = leg.map(|l| self.legs[l].local_tag.clone());
         let mut rsp = response_to(req, code, tag.as_deref());
         if let Some(l) = leg {

@@ -73,7 +73,10 @@ impl Registrar {
             (407, "Proxy-Authenticate", "Proxy-Authorization")
         };
         let mut stale = false;
-        if let Some(resp) = req.header(auth_header).and_then(|h| DigestResponse::parse(h).ok()) {
+        if let Some(resp) = req
+            .header(auth_header)
+            .and_then(|h| DigestResponse::parse(h).ok())
+        {
             let nonce_ok = self.nonces.check(now, &resp.nonce, resp.nc.as_deref());
             match (nonce_ok, self.users.get(&resp.username)) {
                 (NonceCheck::Valid, Some(password)) if resp.realm == self.realm => {
@@ -103,7 +106,13 @@ impl Registrar {
     }
 
     /// Applies an authenticated REGISTER and returns the 200 (or an error response).
-    pub fn register(&mut self, now: Time, req: &Message, source: SocketAddr, account: &str) -> Message {
+    pub fn register(
+        &mut self,
+        now: Time,
+        req: &Message,
+        source: SocketAddr,
+        account: &str,
+    ) -> Message {
         let Some(aor_user) = req.to_addr().and_then(|t| uri_user(&t.uri)) else {
             return empty(req, 400);
         };
@@ -127,7 +136,11 @@ impl Registrar {
                 list.retain(|b| b.contact != contact.uri);
                 if expires > 0 {
                     let expires_at = now + Duration::from_secs(expires.into());
-                    list.push(Binding { contact: contact.uri.clone(), addr: source, expires_at });
+                    list.push(Binding {
+                        contact: contact.uri.clone(),
+                        addr: source,
+                        expires_at,
+                    });
                 }
             }
         }

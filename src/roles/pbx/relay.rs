@@ -23,7 +23,10 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(addrs: &[SocketAddr]) -> Relay {
-        let ports: Vec<RelayPort> = addrs.iter().map(|&local| RelayPort { local, leg: None }).collect();
+        let ports: Vec<RelayPort> = addrs
+            .iter()
+            .map(|&local| RelayPort { local, leg: None })
+            .collect();
         let by_addr = addrs.iter().enumerate().map(|(i, a)| (*a, i)).collect();
         Relay { ports, by_addr }
     }
@@ -58,11 +61,15 @@ impl Relay {
 /// Rewrites an RTP packet from one leg's codec to the other's. Same codec: unchanged.
 /// Unknown payloads (e.g. telephone-event) pass through untouched.
 pub fn transcode(data: &[u8], from: Option<Codec>, to: Option<Codec>) -> Vec<u8> {
-    let (Some(from), Some(to)) = (from, to) else { return data.to_vec() };
+    let (Some(from), Some(to)) = (from, to) else {
+        return data.to_vec();
+    };
     if from == to {
         return data.to_vec();
     }
-    let Ok((mut header, payload)) = parse_rtp(data) else { return data.to_vec() };
+    let Ok((mut header, payload)) = parse_rtp(data) else {
+        return data.to_vec();
+    };
     if Codec::from_payload_type(header.payload_type) != Some(from) {
         return data.to_vec();
     }
@@ -95,7 +102,13 @@ mod tests {
 
     #[test]
     fn transcodes_ulaw_to_alaw() {
-        let h = RtpHeader { payload_type: 0, sequence: 5, timestamp: 800, ssrc: 9, marker: false };
+        let h = RtpHeader {
+            payload_type: 0,
+            sequence: 5,
+            timestamp: 800,
+            ssrc: 9,
+            marker: false,
+        };
         let mut payload = Vec::new();
         Codec::Pcmu.encode(&[1000i16; 160], &mut payload);
         let pkt = build_rtp(&h, &payload);

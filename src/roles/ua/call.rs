@@ -76,7 +76,11 @@ pub struct Call {
 impl Call {
     pub fn new(now: Time, outgoing: bool, local_tag: String) -> Call {
         Call {
-            state: if outgoing { CallState::Calling } else { CallState::Ringing },
+            state: if outgoing {
+                CallState::Calling
+            } else {
+                CallState::Ringing
+            },
             outgoing,
             dialog: None,
             invite: None,
@@ -104,7 +108,10 @@ impl Call {
     }
 
     pub fn is_live(&self) -> bool {
-        matches!(self.state, CallState::Calling | CallState::Ringing | CallState::Confirmed)
+        matches!(
+            self.state,
+            CallState::Calling | CallState::Ringing | CallState::Confirmed
+        )
     }
 
     /// Records the caller ID and Session-ID a message from the far end carries.

@@ -9,14 +9,22 @@ use crate::core::sip::{
     Dialog, Direction, Message, ServerKey, SessionDescription, make_answer, response_to,
 };
 
-pub(super) fn handle_request(ua: &mut UserAgent, now: Time, msg: Message, source: SocketAddr, key: ServerKey) {
+pub(super) fn handle_request(
+    ua: &mut UserAgent,
+    now: Time,
+    msg: Message,
+    source: SocketAddr,
+    key: ServerKey,
+) {
     let method = msg.method().unwrap_or("").to_string();
     let to_tag = msg.to_addr().and_then(|t| t.tag().map(str::to_string));
     match (method.as_str(), to_tag) {
         ("ACK", _) => {
             // ACK for our 2xx: the call is confirmed on both sides.
             if let Some(idx) = find_dialog(ua, &msg) {
-                if ua.calls[idx].state == CallState::Confirmed && ua.calls[idx].answered_at.is_some() {
+                if ua.calls[idx].state == CallState::Confirmed
+                    && ua.calls[idx].answered_at.is_some()
+                {
                     ua.events.push_back(UaEvent::Confirmed { call: idx });
                 }
             }
@@ -30,13 +38,18 @@ pub(super) fn handle_request(ua: &mut UserAgent, now: Time, msg: Message, source
 }
 
 fn find_dialog(ua: &UserAgent, msg: &Message) -> Option<CallIdx> {
-    ua.calls.iter().rposition(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(msg)))
+    ua.calls
+        .iter()
+        .rposition(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(msg)))
 }
 
 fn handle_cancel(ua: &mut UserAgent, now: Time, msg: &Message, key: &ServerKey) {
     // RFC 3261 §9.2: 200 to the CANCEL, then 487 to the INVITE it names (same branch).
     ua.stack.respond(now, key, msg, 200, None);
-    let invite_key = ServerKey { branch: key.branch.clone(), method: "INVITE".into() };
+    let invite_key = ServerKey {
+        branch: key.branch.clone(),
+        method: "INVITE".into(),
+    };
     let found = ua.calls.iter().rposition(|c| {
         c.state == CallState::Ringing && c.incoming.as_ref().is_some_and(|(_, k)| *k == invite_key)
     });
@@ -109,11 +122,15 @@ fn handle_new_invite(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey
 
 /// Answers a ringing call: 200 OK with our SDP answer; media starts at once.
 pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
-    let Some(call) = ua.calls.get(idx) else { return false };
+    let Some(call) = ua.calls.get(idx) else {
+        return false;
+    };
     if call.state != CallState::Ringing {
         return false;
     }
-    let Some((req, key)) = call.incoming.clone() else { return false };
+    let Some((req, key)) = call.incoming.clone() else {
+        return false;
+    };
     let tag = call.local_tag.clone();
     let contact = ua.contact_uri();
     let offer = SessionDescription::parse(&String::from_utf8_lossy(req.body())).ok();
@@ -122,15 +139,17 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     let port = ua.cfg.rtp_addr.port();
     let sid = ua.stack.next_u64() >> 1;
     let answer = match offer.as_ref() {
-        Some(offer) => match make_answer(offer, &ip, port, &supported, Direction::SendRecv, sid, sid) {
-            Ok(a) => Some(a),
-            Err(_) => {
-                ua.stack.respond(now, &key, &req, 488, Some(&tag));
-                ua.calls[idx].end(now, EndCause::Rejected(488, "no common codec".into()));
-                ua.events.push_back(UaEvent::Ended { call: idx });
-                return false;
+        Some(offer) => {
+            match make_answer(offer, &ip, port, &supported, Direction::SendRecv, sid, sid) {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    ua.stack.respond(now, &key, &req, 488, Some(&tag));
+                    ua.calls[idx].end(now, EndCause::Rejected(488, "no common codec".into()));
+                    ua.events.push_back(UaEvent::Ended { call: idx });
+                    return false;
+                }
             }
-        },
+        }
         None => None,
     };
     let mut ok = response_to(&req, 200, Some(&tag));
@@ -155,7 +174,13 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     true
 }
 
-fn handle_in_dialog(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey, _source: SocketAddr) {
+fn handle_in_dialog(
+    ua: &mut UserAgent,
+    now: Time,
+    msg: Message,
+    key: ServerKey,
+    _source: SocketAddr,
+) {
     let method = msg.method().unwrap_or("").to_string();
     let Some(idx) = find_dialog(ua, &msg) else {
         // RFC 3261 §12.2.2: a request for a dialog we do not know.
@@ -186,7 +211,15 @@ fn handle_in_dialog(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey,
                     let supported = ua.sdp_codecs();
                     let ip = ua.cfg.rtp_addr.ip().to_string();
                     let sid = ua.stack.next_u64() >> 1;
-                    match make_answer(&offer, &ip, ua.cfg.rtp_addr.port(), &supported, Direction::SendRecv, sid, sid) {
+                    match make_answer(
+                        &offer,
+                        &ip,
+                        ua.cfg.rtp_addr.port(),
+                        &supported,
+                        Direction::SendRecv,
+                        sid,
+                        sid,
+                    ) {
                         Ok(a) => {
                             ok.set_body("application/sdp", a.sdp.to_string().as_bytes());
                             ua.stack.send_response(now, &key, ok);

@@ -14,9 +14,8 @@ use std::sync::Arc;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec, MediaReceiver, MediaSender, Source};
 use crate::core::sip::{
-    cancel_for,
     Challenge, Direction, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize,
-    host_port, make_offer, pcma, pcmu, telephone_event,
+    cancel_for, host_port, make_offer, pcma, pcmu, telephone_event,
 };
 use crate::roles::Transmit;
 
@@ -127,10 +126,14 @@ impl UserAgent {
     }
     /// The confirmed call, if any (the latest when several are).
     pub fn active_call(&self) -> Option<CallIdx> {
-        self.calls.iter().rposition(|c| c.state == CallState::Confirmed)
+        self.calls
+            .iter()
+            .rposition(|c| c.state == CallState::Confirmed)
     }
     pub fn ringing_call(&self) -> Option<CallIdx> {
-        self.calls.iter().rposition(|c| c.state == CallState::Ringing)
+        self.calls
+            .iter()
+            .rposition(|c| c.state == CallState::Ringing)
     }
     pub fn addresses(&self) -> [SocketAddr; 2] {
         [self.cfg.sip_addr, self.cfg.rtp_addr]
@@ -169,14 +172,21 @@ impl UserAgent {
         msg.push_header("To", &format!("<{}>", self.aor()));
         msg.push_header("Call-ID", &self.register_call_id);
         msg.push_header("CSeq", &format!("{} REGISTER", self.register_cseq));
-        msg.push_header("Contact", &format!("<{}>;expires={expires}", self.contact_uri()));
+        msg.push_header(
+            "Contact",
+            &format!("<{}>;expires={expires}", self.contact_uri()),
+        );
         msg.push_header("Expires", &expires.to_string());
         msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
         if let Some(auth) = auth {
             msg.push_header("Authorization", &auth);
         }
         msg.push_header("Content-Length", "0");
-        let ctx = if expires == 0 { CTX_UNREGISTER } else { CTX_REGISTER };
+        let ctx = if expires == 0 {
+            CTX_UNREGISTER
+        } else {
+            CTX_REGISTER
+        };
         self.stack.send_request(now, msg, self.cfg.proxy, ctx);
     }
 
@@ -189,7 +199,10 @@ impl UserAgent {
         let uri = format!("sip:{target}@{}", self.cfg.domain);
         let mut msg = Message::request("INVITE", &uri);
         let branch = self.stack.new_branch();
-        msg.push_header("Via", &crate::core::sip::via_value(self.cfg.sip_addr, &branch));
+        msg.push_header(
+            "Via",
+            &crate::core::sip::via_value(self.cfg.sip_addr, &branch),
+        );
         msg.push_header("Max-Forwards", "70");
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
         from.set_param("tag", Some(&tag));
@@ -205,7 +218,8 @@ impl UserAgent {
         call.invite = Some(msg.clone());
         call.invite_dest = Some(self.cfg.proxy);
         self.calls.push(call);
-        self.stack.send_request(now, msg, self.cfg.proxy, idx as u64);
+        self.stack
+            .send_request(now, msg, self.cfg.proxy, idx as u64);
         idx
     }
 
@@ -216,11 +230,15 @@ impl UserAgent {
 
     /// Ends a call: BYE when confirmed, CANCEL when still calling, 486 when ringing here.
     pub fn hangup(&mut self, now: Time, idx: CallIdx) {
-        let Some(call) = self.calls.get_mut(idx) else { return };
+        let Some(call) = self.calls.get_mut(idx) else {
+            return;
+        };
         match call.state {
             CallState::Confirmed => {
                 let branch = self.stack.new_branch();
-                let Some(dialog) = call.dialog.as_mut() else { return };
+                let Some(dialog) = call.dialog.as_mut() else {
+                    return;
+                };
                 let bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
                 let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
                 call.end(now, EndCause::Local);
@@ -281,7 +299,11 @@ impl UserAgent {
             };
             if sender.poll_timeout() <= now {
                 if let Some(data) = sender.handle_timeout(now) {
-                    self.out.push_back(Transmit { from: rtp, to, data });
+                    self.out.push_back(Transmit {
+                        from: rtp,
+                        to,
+                        data,
+                    });
                 }
             }
         }
@@ -300,7 +322,11 @@ impl UserAgent {
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(out) = self.stack.poll_transmit() {
-            return Some(Transmit { from: self.cfg.sip_addr, to: out.to, data: out.data });
+            return Some(Transmit {
+                from: self.cfg.sip_addr,
+                to: out.to,
+                data: out.data,
+            });
         }
         self.out.pop_front()
     }
@@ -315,8 +341,12 @@ impl UserAgent {
                 SipEvent::Request { msg, source, key } => {
                     incoming::handle_request(self, now, msg, source, key)
                 }
-                SipEvent::Response { msg, ctx, request } => self.handle_response(now, msg, ctx, request),
-                SipEvent::Timeout { ctx, .. } => self.handle_failure(now, ctx, 408, "Request Timeout"),
+                SipEvent::Response { msg, ctx, request } => {
+                    self.handle_response(now, msg, ctx, request)
+                }
+                SipEvent::Timeout { ctx, .. } => {
+                    self.handle_failure(now, ctx, 408, "Request Timeout")
+                }
                 SipEvent::NoAck { call_id, .. } => {
                     if let Some(idx) = self.call_by_call_id(&call_id) {
                         self.hangup(now, idx);
@@ -394,30 +424,53 @@ impl UserAgent {
         self.events.push_back(UaEvent::Answered { call: idx });
     }
 
-    fn retry_invite_with_auth(&mut self, now: Time, idx: CallIdx, msg: &Message, request: &Message) {
+    fn retry_invite_with_auth(
+        &mut self,
+        now: Time,
+        idx: CallIdx,
+        msg: &Message,
+        request: &Message,
+    ) {
         let (challenge_header, auth_header) = if msg.status() == Some(407) {
             ("Proxy-Authenticate", "Proxy-Authorization")
         } else {
             ("WWW-Authenticate", "Authorization")
         };
-        let Some(challenge) = msg.header(challenge_header).and_then(|h| Challenge::parse(h).ok())
+        let Some(challenge) = msg
+            .header(challenge_header)
+            .and_then(|h| Challenge::parse(h).ok())
         else {
-            self.calls[idx].end(now, EndCause::Rejected(msg.status().unwrap_or(0), "bad challenge".into()));
+            self.calls[idx].end(
+                now,
+                EndCause::Rejected(msg.status().unwrap_or(0), "bad challenge".into()),
+            );
             self.events.push_back(UaEvent::Ended { call: idx });
             return;
         };
         let mut retry = request.clone();
         retry.remove_first_value("Via");
         let branch = self.stack.new_branch();
-        retry.insert_header_first("Via", &crate::core::sip::via_value(self.cfg.sip_addr, &branch));
+        retry.insert_header_first(
+            "Via",
+            &crate::core::sip::via_value(self.cfg.sip_addr, &branch),
+        );
         let cseq = request.cseq().map(|c| c.seq).unwrap_or(1) + 1;
         retry.set_header("CSeq", &format!("{cseq} INVITE"));
         let uri = request.request_uri().unwrap_or("").to_string();
         let cnonce = self.stack.random_hex(1);
-        let resp = authorize(&challenge, &self.cfg.username, &self.cfg.password, "INVITE", &uri, &cnonce, 1);
+        let resp = authorize(
+            &challenge,
+            &self.cfg.username,
+            &self.cfg.password,
+            "INVITE",
+            &uri,
+            &cnonce,
+            1,
+        );
         retry.set_header(auth_header, &resp.to_header_value());
         self.calls[idx].invite = Some(retry.clone());
-        self.stack.send_request(now, retry, self.cfg.proxy, idx as u64);
+        self.stack
+            .send_request(now, retry, self.cfg.proxy, idx as u64);
     }
 
     fn handle_register_response(&mut self, now: Time, msg: Message, ctx: u64, request: Message) {
@@ -434,14 +487,27 @@ impl UserAgent {
             }
             401 | 407 if self.register_auth < 2 => {
                 self.register_auth += 1;
-                let header = if status == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
-                let Some(challenge) = msg.header(header).and_then(|h| Challenge::parse(h).ok()) else {
+                let header = if status == 401 {
+                    "WWW-Authenticate"
+                } else {
+                    "Proxy-Authenticate"
+                };
+                let Some(challenge) = msg.header(header).and_then(|h| Challenge::parse(h).ok())
+                else {
                     self.events.push_back(UaEvent::RegisterFailed { status });
                     return;
                 };
                 let uri = request.request_uri().unwrap_or("").to_string();
                 let cnonce = self.stack.random_hex(1);
-                let resp = authorize(&challenge, &self.cfg.username, &self.cfg.password, "REGISTER", &uri, &cnonce, 1);
+                let resp = authorize(
+                    &challenge,
+                    &self.cfg.username,
+                    &self.cfg.password,
+                    "REGISTER",
+                    &uri,
+                    &cnonce,
+                    1,
+                );
                 let expires = request.expires().unwrap_or(3600);
                 self.send_register(now, expires, Some(resp.to_header_value()));
             }
@@ -468,7 +534,14 @@ impl UserAgent {
         let codecs = self.sdp_codecs();
         let sid = self.stack.next_u64() >> 1;
         let ip = self.cfg.rtp_addr.ip().to_string();
-        make_offer(&ip, self.cfg.rtp_addr.port(), &codecs, Direction::SendRecv, sid, sid)
+        make_offer(
+            &ip,
+            self.cfg.rtp_addr.port(),
+            &codecs,
+            Direction::SendRecv,
+            sid,
+            sid,
+        )
     }
 
     fn sdp_codecs(&self) -> Vec<SdpCodec> {
@@ -489,7 +562,9 @@ impl UserAgent {
     /// sender (new SSRC) starts on the 20 ms grid from `now`.
     fn start_media(&mut self, now: Time, idx: CallIdx, remote: &SessionDescription) {
         let Some(audio) = remote.audio() else { return };
-        let Some(codec) = audio.codecs.iter().find_map(|c| codec_of(c)) else { return };
+        let Some(codec) = audio.codecs.iter().find_map(|c| codec_of(c)) else {
+            return;
+        };
         let remote_addr = remote
             .rtp_address()
             .and_then(|(ip, port)| Some(SocketAddr::new(ip.parse().ok()?, port)));
@@ -503,7 +578,8 @@ impl UserAgent {
                 let seq0 = self.stack.next_u64() as u16;
                 let ts0 = self.stack.next_u64() as u32;
                 let source = Source::Signature(self.cfg.signature);
-                self.calls[idx].sender = Some(MediaSender::new(ssrc, seq0, ts0, codec, source, now));
+                self.calls[idx].sender =
+                    Some(MediaSender::new(ssrc, seq0, ts0, codec, source, now));
             }
         }
     }
@@ -517,4 +593,3 @@ pub fn codec_of(c: &SdpCodec) -> Option<Codec> {
         _ => None,
     }
 }
-
