@@ -137,9 +137,7 @@ impl Script {
                 if devices.iter().all(|&d| scene.devices[d].is_registered()) {
                     return Ok(self.next(now));
                 }
-                timed_out
-                    .then(|| Err("registration did not succeed within 5 s".into()))
-                    .unwrap_or(Ok(false))
+                if timed_out { Err("registration did not succeed within 5 s".into()) } else { Ok(false) }
             }
             Wait::Ringing {
                 device,
@@ -155,9 +153,7 @@ impl Script {
                     return Ok(true);
                 }
                 self.call_failed(scene, customer_call)?;
-                timed_out
-                    .then(|| Err("the device never rang".into()))
-                    .unwrap_or(Ok(false))
+                if timed_out { Err("the device never rang".into()) } else { Ok(false) }
             }
             Wait::Answered {
                 device,
@@ -170,9 +166,7 @@ impl Script {
                     return Ok(self.next(now));
                 }
                 self.call_failed(scene, customer_call)?;
-                timed_out
-                    .then(|| Err("the call was not answered".into()))
-                    .unwrap_or(Ok(false))
+                if timed_out { Err("the call was not answered".into()) } else { Ok(false) }
             }
             Wait::Until(t) => Ok(now >= t && self.next(now)),
             Wait::Flip { flip } => {

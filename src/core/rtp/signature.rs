@@ -170,7 +170,7 @@ impl AudioSource {
         let mut t = self.clock;
         let mut steps = chord_steps(t);
         for sample in out.iter_mut() {
-            if t % HOLD_MUSIC_CHORD_SAMPLES == 0 {
+            if t.is_multiple_of(HOLD_MUSIC_CHORD_SAMPLES) {
                 steps = chord_steps(t);
             }
             let mut acc = 0.0;

@@ -119,8 +119,8 @@ pub(crate) fn parse(data: &[u8]) -> Result<Message, ParseError> {
         let Some(l) = line_at(hb, pos) else { break };
         line_no += 1;
         let first = hb.get(l.start).copied();
-        if matches!(first, Some(b' ' | b'\t')) {
-            if let Some((h, _, end, folded)) = &mut cur {
+        if matches!(first, Some(b' ' | b'\t'))
+            && let Some((h, _, end, folded)) = &mut cur {
                 // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
                 *end = l.end;
                 *folded = true;
@@ -128,7 +128,6 @@ pub(crate) fn parse(data: &[u8]) -> Result<Message, ParseError> {
                 pos = l.next;
                 continue;
             }
-        }
         if let Some(c) = cur.take() {
             headers.push(finish(&head, c));
         }

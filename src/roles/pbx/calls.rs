@@ -127,6 +127,7 @@ impl Pbx {
         Some(idx)
     }
 
+    #[allow(clippy::too_many_arguments)] // each is one fact about the fork; a struct would only rename them
     fn invite_device(
         &mut self,
         now: Time,

@@ -89,7 +89,7 @@ pub struct Pbx {
 impl Pbx {
     pub fn new(cfg: PbxConfig) -> Pbx {
         let stack = SipStack::new(cfg.sip_addr, cfg.seed);
-        let rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_0f_9b);
+        let rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_0f9b);
         let registrar = Registrar::new(&cfg.domain, &cfg.users);
         let relay = Relay::new(&cfg.rtp_addrs);
         Pbx {

@@ -53,6 +53,7 @@ impl Relay {
         self.by_addr.get(&addr).and_then(|&i| self.ports[i].leg)
     }
 
+    #[cfg(test)]
     pub fn free_ports(&self) -> usize {
         self.ports.iter().filter(|p| p.leg.is_none()).count()
     }

@@ -119,17 +119,15 @@ impl Call {
         let identity = msg
             .p_asserted_identity()
             .map(|pai| pai.to_string())
-            .or_else(|| msg.header(identity_header).map(|h| strip_tag(h)));
-        if let Some(identity) = identity {
-            if self.identities.last().map(|s| &s.identity) != Some(&identity) {
+            .or_else(|| msg.header(identity_header).map(strip_tag));
+        if let Some(identity) = identity
+            && self.identities.last().map(|s| &s.identity) != Some(&identity) {
                 self.identities.push(SeenIdentity { at: now, identity });
             }
-        }
-        if let Some(sid) = msg.session_id() {
-            if self.session_ids.last().map(String::as_str) != Some(sid) {
+        if let Some(sid) = msg.session_id()
+            && self.session_ids.last().map(String::as_str) != Some(sid) {
                 self.session_ids.push(sid.to_string());
             }
-        }
     }
 
     pub fn end(&mut self, now: Time, cause: EndCause) {

@@ -21,13 +21,12 @@ pub(super) fn handle_request(
     match (method.as_str(), to_tag) {
         ("ACK", _) => {
             // ACK for our 2xx: the call is confirmed on both sides.
-            if let Some(idx) = find_dialog(ua, &msg) {
-                if ua.calls[idx].state == CallState::Confirmed
+            if let Some(idx) = find_dialog(ua, &msg)
+                && ua.calls[idx].state == CallState::Confirmed
                     && ua.calls[idx].answered_at.is_some()
                 {
                     ua.events.push_back(UaEvent::Confirmed { call: idx });
                 }
-            }
         }
         ("CANCEL", _) => handle_cancel(ua, now, &msg, &key),
         ("INVITE", None) => handle_new_invite(ua, now, msg, key),

@@ -297,15 +297,14 @@ impl UserAgent {
             let (Some(sender), Some(to)) = (call.sender.as_mut(), call.remote_media) else {
                 continue;
             };
-            if sender.poll_timeout() <= now {
-                if let Some(data) = sender.handle_timeout(now) {
+            if sender.poll_timeout() <= now
+                && let Some(data) = sender.handle_timeout(now) {
                     self.out.push_back(Transmit {
                         from: rtp,
                         to,
                         data,
                     });
                 }
-            }
         }
     }
 
@@ -521,12 +520,11 @@ impl UserAgent {
             return;
         }
         let idx = ctx as usize;
-        if let Some(call) = self.calls.get_mut(idx) {
-            if call.state == CallState::Calling {
+        if let Some(call) = self.calls.get_mut(idx)
+            && call.state == CallState::Calling {
                 call.end(now, EndCause::Rejected(status, reason.to_string()));
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
-        }
     }
 
     /// Our SDP offer: the configured codecs plus telephone-event (RFC 4733).
@@ -562,7 +560,7 @@ impl UserAgent {
     /// sender (new SSRC) starts on the 20 ms grid from `now`.
     fn start_media(&mut self, now: Time, idx: CallIdx, remote: &SessionDescription) {
         let Some(audio) = remote.audio() else { return };
-        let Some(codec) = audio.codecs.iter().find_map(|c| codec_of(c)) else {
+        let Some(codec) = audio.codecs.iter().find_map(codec_of) else {
             return;
         };
         let remote_addr = remote
