@@ -497,3 +497,75 @@ fn structural_mistakes() {
         "duplicate device keys are one error"
     );
 }
+
+#[test]
+fn yaml_shape_errors_are_worded_for_yaml_users() {
+    let cases = [
+        (
+            "  - register: desk\n",
+            "s/t.yaml:6:15: error: expected a list here, e.g. `[desk, mobile]`",
+        ),
+        ("  - hangup:\n", "s/t.yaml:6:11: error: missing value"),
+        (
+            "  - flip: mobile\n",
+            "s/t.yaml:6:11: error: expected a mapping (`key: value` entries) here",
+        ),
+        (
+            "  - talk: [1]\n",
+            "s/t.yaml:6:11: error: expected a single value here, e.g. `2s` or `desk`",
+        ),
+        (
+            "  - flip: { to: mobile, method: refer, answer_after_rings: two }\n",
+            "s/t.yaml:6:60: error: expected a whole number, 0 or more",
+        ),
+        (
+            "  - flip: { to: mobile, method: refer, to: desk }\n",
+            "s/t.yaml:6:40: error: duplicate key `to`",
+        ),
+        (
+            "  -\n",
+            "s/t.yaml:6:4: error: empty step (write `- name: value`, e.g. `- talk: 2s`)",
+        ),
+        (
+            "  - {}\n",
+            "s/t.yaml:6:6: error: a step is written `- name: value`, e.g. `- talk: 2s`",
+        ),
+        (
+            "  - flip: { to: mobile }\n",
+            "s/t.yaml:6:13: error: missing field `method`",
+        ),
+    ];
+    for (steps, want) in cases {
+        assert_eq!(errors(&with_steps(steps)), [want], "steps: {steps:?}");
+    }
+    assert_eq!(
+        errors(""),
+        ["s/t.yaml:1:1: error: the file is empty or ends too early"]
+    );
+}
+
+#[test]
+fn aliases_report_where_they_are_used() {
+    let plan = compile(&with_steps("  - talk: &t 2s\n  - talk: *t\n")).unwrap();
+    assert_eq!(
+        plan.steps,
+        [
+            StepPlan::Talk {
+                duration: Duration::from_secs(2),
+                line: 6
+            },
+            StepPlan::Talk {
+                duration: Duration::from_secs(2),
+                line: 7
+            },
+        ]
+    );
+    assert_eq!(
+        errors(&with_steps("  - talk: &t 2x\n  - talk: *t\n")),
+        [
+            // The anchored scalar starts after `&t `.
+            "s/t.yaml:6:14: error: bad duration `2x` (write a number and a unit, e.g. `2s`, `500ms`, `1m`)",
+            "s/t.yaml:7:11: error: bad duration `2x` (write a number and a unit, e.g. `2s`, `500ms`, `1m`)",
+        ]
+    );
+}
