@@ -99,6 +99,7 @@ fn checklist_file_compiles_to_the_expected_plan() {
             ..Expectations::default()
         },
     };
+    assert_eq!(plan.flip_expectations(), [expected.expect.clone()]);
     assert_eq!(plan, expected);
     assert_eq!(plan.device_id("mobile"), Some(1));
 }
@@ -287,6 +288,8 @@ fn an_expected_refusal_leaves_the_call_on_the_old_device() {
         &plan.steps[2],
         StepPlan::Flip { expect: Some(e), .. } if e.flip == Some(Outcome::Blocked)
     ));
+    let per_flip: Vec<_> = plan.flip_expectations().iter().map(|e| e.flip).collect();
+    assert_eq!(per_flip, [Some(Outcome::Blocked), None, None]);
     assert!(matches!(
         plan.steps[4],
         StepPlan::Flip {

@@ -32,6 +32,21 @@ impl Plan {
         self.devices.iter().position(|d| d.name == name)
     }
 
+    /// The effective expectations of each flip step, in step order: the scenario's
+    /// `expect:` overridden by the step's own. The runner zips these with its flip reports.
+    pub fn flip_expectations(&self) -> Vec<Expectations> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                StepPlan::Flip { expect, .. } => Some(match expect {
+                    Some(e) => self.expect.merged_with(e),
+                    None => self.expect.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// `customer` or the device's name, as reports print a party.
     pub fn party_name(&self, party: Party) -> &str {
         match party {
