@@ -85,13 +85,19 @@ pub fn number(v: f64) -> String {
 
 fn check_bound(name: &str, b: &Bound, measured: Option<f64>) -> ExpectationResult {
     let expected = bound_text(b);
-    let Some(v) = measured else {
+    // NaN compares false with everything, so without this guard it would pass any bound;
+    // JSON cannot carry it either. A non-finite measurement is a harness bug, not a pass.
+    let Some(v) = measured.filter(|v| v.is_finite()) else {
+        let detail = match measured {
+            Some(v) => format!("invalid measurement {v}"),
+            None => "not measured".to_string(),
+        };
         return ExpectationResult {
             name: name.to_string(),
             verdict: Verdict::Fail,
             expected,
             measured: Value::Null,
-            detail: "not measured".to_string(),
+            detail,
         };
     };
     let (verdict, detail) = match (b.min, b.max) {
@@ -295,6 +301,32 @@ mod tests {
             assert_eq!(res.detail, "not measured");
         }
         assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn a_non_finite_measurement_never_passes() {
+        let mut flip = moved_flip();
+        flip.other_audio_ms = f64::NAN;
+        flip.customer_gap_ms = Some(f64::INFINITY);
+        let r = check_flip(
+            &Expectations {
+                customer_gap_ms: Some(Bound::default()),
+                other_audio_ms: Some(Bound::at_most(0.0)),
+                ..Default::default()
+            },
+            &flip,
+        );
+        let got: Vec<_> = r
+            .iter()
+            .map(|r| (r.verdict, r.measured.clone(), r.detail.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Verdict::Fail, Value::Null, "invalid measurement inf"),
+                (Verdict::Fail, Value::Null, "invalid measurement NaN"),
+            ]
+        );
     }
 
     #[test]

@@ -99,6 +99,7 @@ fn checklist_file_compiles_to_the_expected_plan() {
             ..Expectations::default()
         },
     };
+    assert_eq!(plan.flip_expectations(), std::slice::from_ref(&expected.expect));
     assert_eq!(plan, expected);
     assert_eq!(plan.device_id("mobile"), Some(1));
 }
@@ -287,6 +288,8 @@ fn an_expected_refusal_leaves_the_call_on_the_old_device() {
         &plan.steps[2],
         StepPlan::Flip { expect: Some(e), .. } if e.flip == Some(Outcome::Blocked)
     ));
+    let per_flip: Vec<_> = plan.flip_expectations().iter().map(|e| e.flip).collect();
+    assert_eq!(per_flip, [Some(Outcome::Blocked), None, None]);
     assert!(matches!(
         plan.steps[4],
         StepPlan::Flip {
@@ -495,5 +498,77 @@ fn structural_mistakes() {
         errors("name: t\ndevices:\n  desk: {}\n  desk: {}\nsteps: []\n").len(),
         1,
         "duplicate device keys are one error"
+    );
+}
+
+#[test]
+fn yaml_shape_errors_are_worded_for_yaml_users() {
+    let cases = [
+        (
+            "  - register: desk\n",
+            "s/t.yaml:6:15: error: expected a list here, e.g. `[desk, mobile]`",
+        ),
+        ("  - hangup:\n", "s/t.yaml:6:11: error: missing value"),
+        (
+            "  - flip: mobile\n",
+            "s/t.yaml:6:11: error: expected a mapping (`key: value` entries) here",
+        ),
+        (
+            "  - talk: [1]\n",
+            "s/t.yaml:6:11: error: expected a single value here, e.g. `2s` or `desk`",
+        ),
+        (
+            "  - flip: { to: mobile, method: refer, answer_after_rings: two }\n",
+            "s/t.yaml:6:60: error: expected a whole number, 0 or more",
+        ),
+        (
+            "  - flip: { to: mobile, method: refer, to: desk }\n",
+            "s/t.yaml:6:40: error: duplicate key `to`",
+        ),
+        (
+            "  -\n",
+            "s/t.yaml:6:4: error: empty step (write `- name: value`, e.g. `- talk: 2s`)",
+        ),
+        (
+            "  - {}\n",
+            "s/t.yaml:6:6: error: a step is written `- name: value`, e.g. `- talk: 2s`",
+        ),
+        (
+            "  - flip: { to: mobile }\n",
+            "s/t.yaml:6:13: error: missing field `method`",
+        ),
+    ];
+    for (steps, want) in cases {
+        assert_eq!(errors(&with_steps(steps)), [want], "steps: {steps:?}");
+    }
+    assert_eq!(
+        errors(""),
+        ["s/t.yaml:1:1: error: the file is empty or ends too early"]
+    );
+}
+
+#[test]
+fn aliases_report_where_they_are_used() {
+    let plan = compile(&with_steps("  - talk: &t 2s\n  - talk: *t\n")).unwrap();
+    assert_eq!(
+        plan.steps,
+        [
+            StepPlan::Talk {
+                duration: Duration::from_secs(2),
+                line: 6
+            },
+            StepPlan::Talk {
+                duration: Duration::from_secs(2),
+                line: 7
+            },
+        ]
+    );
+    assert_eq!(
+        errors(&with_steps("  - talk: &t 2x\n  - talk: *t\n")),
+        [
+            // The anchored scalar starts after `&t `.
+            "s/t.yaml:6:14: error: bad duration `2x` (write a number and a unit, e.g. `2s`, `500ms`, `1m`)",
+            "s/t.yaml:7:11: error: bad duration `2x` (write a number and a unit, e.g. `2s`, `500ms`, `1m`)",
+        ]
     );
 }

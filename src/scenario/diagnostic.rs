@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 /// `path/to/file.yaml:12:5: error: unknown step `tlak` (did you mean `talk`?)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The file as given by the user (not canonicalised, so messages match what they typed).
     pub file: PathBuf,
     /// 1-based; 0 when the error is about the file as a whole (missing, unreadable).
     pub line: usize,
     /// 1-based; 0 when unknown.
     pub column: usize,
+    /// What is wrong, without position or hint.
     pub message: String,
     /// A hint shown in parentheses after the message, e.g. ``did you mean `talk`?``.
     pub suggestion: Option<String>,

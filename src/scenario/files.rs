@@ -6,11 +6,32 @@ use std::path::{Path, PathBuf};
 use super::compile::compile_scenario;
 use super::diagnostic::Diagnostic;
 use super::plan::Plan;
+use super::target::{Target, compile_target, declares_kind};
 
 /// Reads, parses and compiles one scenario file.
 pub fn load_scenario(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
     let text = read_file(path)?;
     compile_scenario(path, &text)
+}
+
+/// A file given to `flipcheck validate`, compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckedFile {
+    /// A scenario (no top-level `kind:`).
+    Scenario(Plan),
+    /// A target profile (top-level `kind:`).
+    Target(Target),
+}
+
+/// Reads and compiles a scenario or a target profile, telling them apart by the top-level
+/// `kind:` key that only target profiles have.
+pub fn load_any(path: &Path) -> Result<CheckedFile, Vec<Diagnostic>> {
+    let text = read_file(path)?;
+    if declares_kind(&text) {
+        compile_target(path, &text).map(CheckedFile::Target)
+    } else {
+        compile_scenario(path, &text).map(CheckedFile::Scenario)
+    }
 }
 
 /// Reads a whole file as UTF-8; a failure is a diagnostic at line 0.
@@ -116,6 +137,28 @@ mod tests {
         let txt = s.file("odd.txt");
         let got = collect_scenarios(&[z.clone(), txt.clone(), s.0.clone(), z.clone()]).unwrap();
         assert_eq!(got, vec![z, txt, a]);
+    }
+
+    /// The checked-in examples under `scenarios/` and `targets/` must stay valid.
+    #[test]
+    fn shipped_examples_compile_and_are_told_apart() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let scenarios = collect_scenarios(&[root.join("scenarios")]).unwrap();
+        assert!(!scenarios.is_empty());
+        for f in &scenarios {
+            match load_any(f) {
+                Ok(CheckedFile::Scenario(_)) => {}
+                other => panic!("{}: {other:?}", f.display()),
+            }
+        }
+        let targets = collect_scenarios(&[root.join("targets")]).unwrap();
+        assert_eq!(targets.len(), 3);
+        for f in &targets {
+            match load_any(f) {
+                Ok(CheckedFile::Target(_)) => {}
+                other => panic!("{}: {other:?}", f.display()),
+            }
+        }
     }
 
     #[test]

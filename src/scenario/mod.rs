@@ -24,7 +24,7 @@ mod target_tests;
 pub use compile::{DEFAULT_USER, compile_scenario};
 pub use diagnostic::{Diagnostic, Diagnostics, nearest};
 pub(crate) use files::read_file;
-pub use files::{collect_scenarios, load_scenario};
+pub use files::{CheckedFile, collect_scenarios, load_any, load_scenario};
 pub use plan::{
     Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
     PartyPlan, Plan, ReplacesSupport, StepPlan,

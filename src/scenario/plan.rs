@@ -10,13 +10,17 @@ use crate::report::{Continuity, DialogContinuity, Keyword, Outcome, SessionConti
 /// A compiled scenario.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
+    /// The scenario's `name:`, used in reports.
     pub name: String,
+    /// The file it was compiled from, as given (reports print it).
     pub file: PathBuf,
     /// The identity under test; the target maps it to an account.
     pub user: String,
     /// The user's devices in file order; [`DeviceId`] indexes this.
     pub devices: Vec<DevicePlan>,
+    /// The far end.
     pub customer: PartyPlan,
+    /// Steps in file order.
     pub steps: Vec<StepPlan>,
     /// Expectations for every flip; a flip step's own `expect:` overrides them per field.
     pub expect: Expectations,
@@ -26,6 +30,29 @@ impl Plan {
     /// The device called `name`, if the scenario declares it.
     pub fn device_id(&self, name: &str) -> Option<DeviceId> {
         self.devices.iter().position(|d| d.name == name)
+    }
+
+    /// The effective expectations of each flip step, in step order: the scenario's
+    /// `expect:` overridden by the step's own. The runner zips these with its flip reports.
+    pub fn flip_expectations(&self) -> Vec<Expectations> {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                StepPlan::Flip { expect, .. } => Some(match expect {
+                    Some(e) => self.expect.merged_with(e),
+                    None => self.expect.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `customer` or the device's name, as reports print a party.
+    pub fn party_name(&self, party: Party) -> &str {
+        match party {
+            Party::Customer => "customer",
+            Party::Device(id) => self.devices.get(id).map_or("?", |d| d.name.as_str()),
+        }
     }
 }
 
@@ -53,16 +80,22 @@ pub type DeviceId = usize;
 /// Someone who can call or hang up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Party {
+    /// The far end.
     Customer,
+    /// One of the user's devices.
     Device(DeviceId),
 }
 
 /// Audio codecs a party can offer. Written `PCMU`, `PCMA`, `G722`, `opus` (any case).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodecName {
+    /// G.711 μ-law, 8 kHz (RFC 3551 §4.5.14).
     Pcmu,
+    /// G.711 A-law, 8 kHz (RFC 3551 §4.5.14).
     Pcma,
+    /// G.722 wideband, 16 kHz audio with an 8 kHz RTP clock (RFC 3551 §4.5.2).
     G722,
+    /// Opus, 48 kHz RTP clock (RFC 7587).
     Opus,
 }
 
@@ -94,10 +127,15 @@ impl Keyword for CodecName {
 /// Network impairment presets (DESIGN.md "Words").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkProfile {
+    /// Wired office network: negligible latency, jitter and loss.
     Lan,
+    /// Home or office Wi-Fi: some jitter, occasional loss bursts.
     Wifi,
+    /// 4G cellular: tens of ms latency, moderate jitter.
     Lte,
+    /// 3G cellular (`3g` in YAML): high latency and jitter, noticeable loss.
     ThreeG,
+    /// A saturated link: queueing delay, bursty loss, reordering.
     Congested,
 }
 
@@ -159,7 +197,9 @@ pub enum FlipMethod {
     Replaces,
     /// The current device sends REFER toward the user's own AOR (RFC 3515).
     Refer,
+    /// Park the call from the current device, pick up the slot from the new one.
     ParkPickup,
+    /// Cross-extension pickup (admin only).
     DirectedPickup,
     /// The current device keys a code in-call; the platform rings the target (a push).
     DtmfPush,
@@ -380,5 +420,31 @@ mod tests {
             NetworkProfile::from_word("3g"),
             Some(NetworkProfile::ThreeG)
         );
+    }
+
+    #[test]
+    fn parties_print_by_name() {
+        let plan = Plan {
+            name: "p".into(),
+            file: PathBuf::from("p.yaml"),
+            user: "alice".into(),
+            devices: vec![DevicePlan {
+                name: "desk".into(),
+                codecs: vec![CodecName::Pcmu],
+                network: NetworkProfile::Lan,
+            }],
+            customer: PartyPlan {
+                codecs: vec![CodecName::Pcmu],
+                network: NetworkProfile::Lan,
+                replaces: ReplacesSupport::Accept,
+            },
+            steps: vec![],
+            expect: Expectations::default(),
+        };
+        assert_eq!(plan.party_name(Party::Customer), "customer");
+        assert_eq!(plan.party_name(Party::Device(0)), "desk");
+        assert_eq!(plan.party_name(Party::Device(7)), "?");
+        assert_eq!(plan.device_id("desk"), Some(0));
+        assert_eq!(plan.device_id("mobile"), None);
     }
 }

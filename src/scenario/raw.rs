@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use super::diagnostic::Diagnostic;
 use super::yaml::{self, Spanned, YamlErrorKind};
 
-/// Step names, in the order of [`RawStep`]'s variants (a test keeps the two in step).
+/// Step names as written in scenario files (`- talk: 2s`), in documentation order.
 pub const STEP_NAMES: &[&str] = &["register", "call", "talk", "flip", "hangup"];
 
 /// A whole scenario file.
@@ -192,6 +192,11 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Dia
                 } else {
                     with_nearest_or_list(d, &field, &expected)
                 }
+            }
+            YamlErrorKind::UnknownVariant { variant, .. }
+                if variant == "~" || variant.is_empty() =>
+            {
+                at("empty step".to_string()).with_hint("write `- name: value`, e.g. `- talk: 2s`")
             }
             YamlErrorKind::UnknownVariant { variant, expected } => {
                 let noun = if expected == STEP_NAMES {

@@ -212,6 +212,11 @@ pub fn compile_target(file: &Path, text: &str) -> Result<Target, Vec<Diagnostic>
     }
 }
 
+/// Whether `text` is a target profile: only target profiles have a top-level `kind:`.
+pub(crate) fn declares_kind(text: &str) -> bool {
+    crate::scenario::yaml::from_str::<RawKind>(text).is_ok_and(|k| k.kind.is_some())
+}
+
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by_key(|d| (d.line, d.column));
     diags

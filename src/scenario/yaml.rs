@@ -108,6 +108,39 @@ fn convert(err: serde_saphyr::Error) -> YamlError {
         serde_saphyr::Error::ExpectedMappingEndAfterEnumVariantValue { .. } => {
             YamlErrorKind::ExtraKeyAfterVariant
         }
+        // The library's wording names Rust types and parser events; users wrote YAML.
+        // Externally tagged enums are only used for steps.
+        serde_saphyr::Error::ExpectedStringKeyForExternallyTaggedEnum { .. }
+        | serde_saphyr::Error::ExternallyTaggedEnumExpectedScalarOrMapping { .. } => {
+            YamlErrorKind::Other("a step is written `- name: value`, e.g. `- talk: 2s`".into())
+        }
+        serde_saphyr::Error::NullIntoString { .. } => YamlErrorKind::Other("missing value".into()),
+        serde_saphyr::Error::Eof { .. } => {
+            YamlErrorKind::Other("the file is empty or ends too early".into())
+        }
+        serde_saphyr::Error::Unexpected { expected, .. } => YamlErrorKind::Other(
+            match *expected {
+                "sequence start" => "expected a list here, e.g. `[desk, mobile]`",
+                "mapping start" => "expected a mapping (`key: value` entries) here",
+                "string scalar" => "expected a single value here, e.g. `2s` or `desk`",
+                other => return unexpected(other, line, column),
+            }
+            .into(),
+        ),
+        serde_saphyr::Error::InvalidScalar { ty, .. } => YamlErrorKind::Other(match *ty {
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => {
+                "expected a whole number, 0 or more".to_string()
+            }
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => {
+                "expected a whole number".to_string()
+            }
+            "floating point" | "f32" | "f64" => "expected a number".to_string(),
+            other => format!("invalid {other}"),
+        }),
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => YamlErrorKind::Other(match key {
+            Some(k) => format!("duplicate key `{}`", sanitize(Cow::Borrowed(k))),
+            None => "duplicate key".to_string(),
+        }),
         other => {
             // The formatter gives the message without the "at line X, column Y" suffix,
             // which we print ourselves in `file:line:column` form.
@@ -116,6 +149,14 @@ fn convert(err: serde_saphyr::Error) -> YamlError {
         }
     };
     YamlError { kind, line, column }
+}
+
+fn unexpected(expected: &str, line: usize, column: usize) -> YamlError {
+    YamlError {
+        kind: YamlErrorKind::Other(format!("expected {expected}")),
+        line,
+        column,
+    }
 }
 
 /// Escapes control characters: the message may quote bytes from a user's file and is
