@@ -8,10 +8,13 @@ use anyhow::{Context, bail};
 
 use super::{EXIT_ERROR, EXIT_OK, target};
 use crate::cli::PbxArgs;
+use crate::core::Time;
 use crate::driver::{self, LiveAddrs};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks, default_users};
+use crate::roles::{Actor, Transmit};
 use crate::runner::AddrAlloc;
 use crate::scenario::{Target, load_target};
+use std::net::SocketAddr;
 
 pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let password = match args.password.clone() {
@@ -25,10 +28,12 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let quirks = match &args.config {
         Some(path) => match load_target(path) {
             Ok(Target::Embedded(t)) => target::quirks_of(&t),
-            Ok(Target::External(_)) => bail!(
-                "{}: `flipcheck pbx --config` takes a `kind: embedded` file",
-                path.display()
-            ),
+            Ok(Target::External(_)) => {
+                bail!(
+                    "{}: `flipcheck pbx --config` takes a `kind: embedded` file",
+                    path.display()
+                )
+            }
             Err(diags) => {
                 diags.iter().for_each(|d| eprintln!("{d}"));
                 return Ok(EXIT_ERROR);
@@ -53,7 +58,21 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         quirks,
         seed: super::run::random_seed(),
     };
-    let mut pbx = Pbx::new(cfg);
+    let cdr = match &args.cdr {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut server = PbxServer {
+        pbx: Pbx::new(cfg),
+        cdr,
+        written: 0,
+    };
     eprintln!("flipcheck pbx listening on udp {sip_addr} (domain {domain})");
     eprintln!(
         "accounts: alice bob carol supervisor customer; flip by dialling *11 from another device of the same user; Ctrl-C stops"
@@ -62,20 +81,66 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let limit = Duration::from_secs(10 * 365 * 24 * 3600);
-    runtime.block_on(driver::run(&mut pbx, addrs.sockets, limit))?;
-    if let Some(path) = &args.cdr {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        for line in &pbx.cdrs {
-            writeln!(file, "{line}")?;
-        }
-    }
+    runtime.block_on(driver::run(&mut server, addrs.sockets, limit))?;
+    server.flush();
     eprintln!(
         "flipcheck pbx stopped after {} call session(s)",
-        pbx.cdrs.len()
+        server.pbx.cdrs.len()
     );
     Ok(EXIT_OK)
+}
+
+/// The PBX as a server: after every input, each newly ended call session's CDR line is
+/// appended to the CDR file at once (a crash loses nothing already ended) and announced.
+struct PbxServer {
+    pbx: Pbx,
+    cdr: Option<std::fs::File>,
+    written: usize,
+}
+
+impl PbxServer {
+    fn flush(&mut self) {
+        for line in &self.pbx.cdrs[self.written..] {
+            eprintln!("call session ended: {line}");
+            if let Some(file) = self.cdr.as_mut() {
+                if let Err(e) = writeln!(file, "{line}") {
+                    eprintln!("warning: cannot append to the CDR file: {e}");
+                }
+            }
+        }
+        self.written = self.pbx.cdrs.len();
+    }
+
+    fn after_input(&mut self) {
+        if self.pbx.cdrs.len() > self.written {
+            self.flush();
+        }
+    }
+}
+
+impl Actor for PbxServer {
+    fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.pbx.handle_datagram(now, local, from, data);
+        self.after_input();
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        self.pbx.handle_timeout(now);
+        self.after_input();
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.pbx.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Time {
+        self.pbx.poll_timeout()
+    }
+    fn addresses(&self) -> Vec<SocketAddr> {
+        self.pbx.addresses()
+    }
+    fn is_done(&self) -> bool {
+        self.pbx.is_stopped()
+    }
+    fn shutdown(&mut self, now: Time) {
+        self.pbx.shutdown(now);
+        self.after_input();
+    }
 }

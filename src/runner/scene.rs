@@ -247,9 +247,10 @@ impl Actor for Scene {
     fn handle_timeout(&mut self, now: Time) {
         self.last_now = now;
         if let Some(pbx) = self.pbx.as_mut()
-            && pbx.poll_timeout() <= now {
-                pbx.handle_timeout(now);
-            }
+            && pbx.poll_timeout() <= now
+        {
+            pbx.handle_timeout(now);
+        }
         if self.customer.poll_timeout() <= now {
             self.customer.handle_timeout(now);
         }

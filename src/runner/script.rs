@@ -137,7 +137,11 @@ impl Script {
                 if devices.iter().all(|&d| scene.devices[d].is_registered()) {
                     return Ok(self.next(now));
                 }
-                if timed_out { Err("registration did not succeed within 5 s".into()) } else { Ok(false) }
+                if timed_out {
+                    Err("registration did not succeed within 5 s".into())
+                } else {
+                    Ok(false)
+                }
             }
             Wait::Ringing {
                 device,
@@ -153,7 +157,11 @@ impl Script {
                     return Ok(true);
                 }
                 self.call_failed(scene, customer_call)?;
-                if timed_out { Err("the device never rang".into()) } else { Ok(false) }
+                if timed_out {
+                    Err("the device never rang".into())
+                } else {
+                    Ok(false)
+                }
             }
             Wait::Answered {
                 device,
@@ -166,7 +174,11 @@ impl Script {
                     return Ok(self.next(now));
                 }
                 self.call_failed(scene, customer_call)?;
-                if timed_out { Err("the call was not answered".into()) } else { Ok(false) }
+                if timed_out {
+                    Err("the call was not answered".into())
+                } else {
+                    Ok(false)
+                }
             }
             Wait::Until(t) => Ok(now >= t && self.next(now)),
             Wait::Flip { flip } => {

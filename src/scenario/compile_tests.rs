@@ -99,7 +99,10 @@ fn checklist_file_compiles_to_the_expected_plan() {
             ..Expectations::default()
         },
     };
-    assert_eq!(plan.flip_expectations(), std::slice::from_ref(&expected.expect));
+    assert_eq!(
+        plan.flip_expectations(),
+        std::slice::from_ref(&expected.expect)
+    );
     assert_eq!(plan, expected);
     assert_eq!(plan.device_id("mobile"), Some(1));
 }

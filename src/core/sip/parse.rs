@@ -120,14 +120,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<Message, ParseError> {
         line_no += 1;
         let first = hb.get(l.start).copied();
         if matches!(first, Some(b' ' | b'\t'))
-            && let Some((h, _, end, folded)) = &mut cur {
-                // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
-                *end = l.end;
-                *folded = true;
-                h.raw = h.raw.map(|(a, _)| (a, l.next));
-                pos = l.next;
-                continue;
-            }
+            && let Some((h, _, end, folded)) = &mut cur
+        {
+            // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
+            *end = l.end;
+            *folded = true;
+            h.raw = h.raw.map(|(a, _)| (a, l.next));
+            pos = l.next;
+            continue;
+        }
         if let Some(c) = cur.take() {
             headers.push(finish(&head, c));
         }

@@ -181,13 +181,15 @@ impl SipStack {
             return;
         };
         let source = entry.source;
-        if key.method == "INVITE" && (200..300).contains(&status)
-            && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq()) {
-                let rt = TwoXxRetransmitter::new(now, data.clone(), self.cfg);
-                let mut e = TwoXxEntry { rt, dest: source };
-                drain_two_xx(&mut e, &mut self.out);
-                self.two_xx.insert((call_id.to_string(), cseq.seq), e);
-            }
+        if key.method == "INVITE"
+            && (200..300).contains(&status)
+            && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq())
+        {
+            let rt = TwoXxRetransmitter::new(now, data.clone(), self.cfg);
+            let mut e = TwoXxEntry { rt, dest: source };
+            drain_two_xx(&mut e, &mut self.out);
+            self.two_xx.insert((call_id.to_string(), cseq.seq), e);
+        }
         entry.tx.send_response(now, status, data);
         while let Some(data) = entry.tx.poll_transmit() {
             // The 2xx itself is already queued by the retransmitter above.
@@ -297,14 +299,16 @@ impl SipStack {
             }
         }
         // A retransmitted 2xx after the INVITE transaction ended: ACK it again.
-        if (200..300).contains(&status) && cseq_method == "INVITE"
+        if (200..300).contains(&status)
+            && cseq_method == "INVITE"
             && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq())
-                && let Some(ack) = self.acks.get(&(call_id.to_string(), cseq.seq)) {
-                    self.out.push_back(Outgoing {
-                        to: ack.dest,
-                        data: ack.data.clone(),
-                    });
-                }
+            && let Some(ack) = self.acks.get(&(call_id.to_string(), cseq.seq))
+        {
+            self.out.push_back(Outgoing {
+                to: ack.dest,
+                data: ack.data.clone(),
+            });
+        }
     }
 
     /// Fires every timer that is due; idempotent for the same `now`.

@@ -59,6 +59,8 @@ impl Pbx {
             moh: None,
             flips: 0,
             told_ringing: false,
+            rtp_to_customer: 0,
+            rtp_to_device: 0,
         });
         self.respond_in_session(now, &key, &msg, 100, None);
         let caller_from = msg.from_addr().map(|f| NameAddr {

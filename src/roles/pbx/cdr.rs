@@ -25,6 +25,8 @@ impl Pbx {
             "end_ms": s.ended_at.map(ms),
             "flips": s.flips,
             "segments": segments,
+            "rtp_to_customer": s.rtp_to_customer,
+            "rtp_to_device": s.rtp_to_device,
         })
         .to_string()
     }

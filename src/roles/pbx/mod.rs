@@ -78,7 +78,7 @@ pub struct Pbx {
     /// Call-ID → leg, for every dialog the PBX is in (including replaced ones).
     call_ids: HashMap<String, usize>,
     out: VecDeque<Transmit>,
-    /// One JSON line per ended call session (DESIGN.md: the CDR).
+    /// One JSON line per ended call session (DESIGN.md: the CDR), oldest first.
     pub cdrs: Vec<String>,
     /// Malformed datagrams received, with the peer.
     pub malformed: Vec<String>,
@@ -228,6 +228,8 @@ impl Pbx {
             None
         };
         let Some(peer) = peer else { return };
+        let to_customer = peer == session.caller;
+        let session_idx = self.legs[leg_idx].session;
         let (from_codec, peer) = (self.legs[leg_idx].codec, &self.legs[peer]);
         if peer.state != LegState::Confirmed {
             return;
@@ -239,6 +241,12 @@ impl Pbx {
                 to,
                 data,
             });
+            let s = &mut self.sessions[session_idx];
+            if to_customer {
+                s.rtp_to_customer += 1;
+            } else {
+                s.rtp_to_device += 1;
+            }
         }
     }
 

@@ -10,16 +10,17 @@ use rand::rngs::StdRng;
 
 use crate::core::Time;
 use crate::core::sip::{
-    Algorithm, Challenge, DigestResponse, Message, NonceBook, NonceCheck, response_to, uri_user,
-    verify,
+    Algorithm, Challenge, DigestResponse, Message, NonceBook, NonceCheck, response_to, uri_addr,
+    uri_user, verify,
 };
 
 /// One registered contact of a user.
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub contact: String,
-    /// Where the REGISTER came from: requests for this contact go there (RFC 5626-style
-    /// symmetric routing, which also works behind NAT and with ephemeral ports).
+    /// Where requests for this contact go: the Contact URI's address (RFC 3261 §10.3),
+    /// or the REGISTER's source when the Contact names no IP address (a host name, or a
+    /// private address the phone cannot be reached at is out of scope on loopback).
     pub addr: SocketAddr,
     pub expires_at: Time,
 }
@@ -138,7 +139,7 @@ impl Registrar {
                     let expires_at = now + Duration::from_secs(expires.into());
                     list.push(Binding {
                         contact: contact.uri.clone(),
-                        addr: source,
+                        addr: uri_addr(&contact.uri).unwrap_or(source),
                         expires_at,
                     });
                 }

@@ -67,6 +67,9 @@ pub struct Session {
     pub moh: Option<(MediaSender, Time)>,
     pub flips: u32,
     pub told_ringing: bool,
+    /// RTP packets the relay forwarded toward the customer and toward the device.
+    pub rtp_to_customer: u64,
+    pub rtp_to_device: u64,
 }
 
 impl Session {

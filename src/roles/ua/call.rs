@@ -121,13 +121,15 @@ impl Call {
             .map(|pai| pai.to_string())
             .or_else(|| msg.header(identity_header).map(strip_tag));
         if let Some(identity) = identity
-            && self.identities.last().map(|s| &s.identity) != Some(&identity) {
-                self.identities.push(SeenIdentity { at: now, identity });
-            }
+            && self.identities.last().map(|s| &s.identity) != Some(&identity)
+        {
+            self.identities.push(SeenIdentity { at: now, identity });
+        }
         if let Some(sid) = msg.session_id()
-            && self.session_ids.last().map(String::as_str) != Some(sid) {
-                self.session_ids.push(sid.to_string());
-            }
+            && self.session_ids.last().map(String::as_str) != Some(sid)
+        {
+            self.session_ids.push(sid.to_string());
+        }
     }
 
     pub fn end(&mut self, now: Time, cause: EndCause) {

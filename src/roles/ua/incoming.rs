@@ -23,10 +23,10 @@ pub(super) fn handle_request(
             // ACK for our 2xx: the call is confirmed on both sides.
             if let Some(idx) = find_dialog(ua, &msg)
                 && ua.calls[idx].state == CallState::Confirmed
-                    && ua.calls[idx].answered_at.is_some()
-                {
-                    ua.events.push_back(UaEvent::Confirmed { call: idx });
-                }
+                && ua.calls[idx].answered_at.is_some()
+            {
+                ua.events.push_back(UaEvent::Confirmed { call: idx });
+            }
         }
         ("CANCEL", _) => handle_cancel(ua, now, &msg, &key),
         ("INVITE", None) => handle_new_invite(ua, now, msg, key),

@@ -298,13 +298,14 @@ impl UserAgent {
                 continue;
             };
             if sender.poll_timeout() <= now
-                && let Some(data) = sender.handle_timeout(now) {
-                    self.out.push_back(Transmit {
-                        from: rtp,
-                        to,
-                        data,
-                    });
-                }
+                && let Some(data) = sender.handle_timeout(now)
+            {
+                self.out.push_back(Transmit {
+                    from: rtp,
+                    to,
+                    data,
+                });
+            }
         }
     }
 
@@ -521,10 +522,11 @@ impl UserAgent {
         }
         let idx = ctx as usize;
         if let Some(call) = self.calls.get_mut(idx)
-            && call.state == CallState::Calling {
-                call.end(now, EndCause::Rejected(status, reason.to_string()));
-                self.events.push_back(UaEvent::Ended { call: idx });
-            }
+            && call.state == CallState::Calling
+        {
+            call.end(now, EndCause::Rejected(status, reason.to_string()));
+            self.events.push_back(UaEvent::Ended { call: idx });
+        }
     }
 
     /// Our SDP offer: the configured codecs plus telephone-event (RFC 4733).
