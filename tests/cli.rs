@@ -2,13 +2,14 @@
 //! separately started `flipcheck pbx`, with broken input. Live tests assert only what load
 //! cannot change (outcomes, continuity verdicts, exit codes), never timing.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_flipcheck");
+use common::BIN;
 const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
@@ -118,9 +119,7 @@ fn unreachable_external_target_is_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("ext.yaml");
     // A port nobody listens on: registration gets no answer.
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port();
-    drop(socket);
+    let port = common::free_udp_port();
     std::fs::write(&target, format!("kind: external\nname: nobody\nregistrar: sip:127.0.0.1:{port};transport=udp\nusers: {{ alice: {{ username: alice, password_env: T_PW }} }}\ncustomer: {{ username: customer, password_env: T_PW }}\n")).unwrap();
     let out = dir.path().join("out.json");
     let (code, _, stderr) = run(
@@ -158,40 +157,9 @@ fn missing_password_env_is_a_clear_error() {
     assert!(stderr.contains("FLIPCHECK_TEST_UNSET_PW"), "{stderr}");
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `flipcheck pbx` on an ephemeral port and returns it with its address.
-fn start_pbx(password: &str) -> (Server, String) {
-    let mut child = Command::new(BIN)
-        .args(["pbx", "--listen", "127.0.0.1:0"])
-        .env("FLIPCHECK_PBX_PASSWORD", password)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pbx");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let first = lines.next().expect("pbx prints its address").unwrap();
-    let addr = first
-        .split("udp ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .expect("address in banner")
-        .to_string();
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), addr)
-}
-
 #[test]
 fn external_target_through_standalone_pbx() {
-    let (_server, addr) = start_pbx("ext-secret");
+    let (_server, addr) = common::start_pbx("ext-secret", &[]);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("ext.yaml");
     std::fs::write(&target, format!("kind: external\nname: standalone flipcheck pbx\nregistrar: sip:{addr};transport=udp\nusers: {{ alice: {{ username: alice, password_env: EXT_PW }} }}\ncustomer: {{ username: customer, password_env: EXT_PW }}\nflip: {{ feature_code: \"*11\" }}\n")).unwrap();

@@ -1,0 +1,61 @@
+//! Helpers shared by the binary-level tests: a standalone `flipcheck pbx` on an ephemeral
+//! port that is killed when the test ends, and free loopback ports for peers.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_flipcheck");
+
+/// A child process killed (and reaped) when dropped, so no test leaves a server behind.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Server {
+    /// Asks the server to stop as Ctrl-C would, and waits for it.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        self.0.wait().expect("wait for the server")
+    }
+}
+
+/// Starts `flipcheck pbx --listen 127.0.0.1:0 [extra]` and returns it with its SIP address.
+pub fn start_pbx(password: &str, extra: &[&str]) -> (Server, String) {
+    let mut child = Command::new(BIN)
+        .args(["pbx", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("FLIPCHECK_PBX_PASSWORD", password)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start flipcheck pbx");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let banner = lines
+        .next()
+        .expect("the pbx prints its address")
+        .expect("utf-8 banner");
+    let addr = banner
+        .split("udp ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in banner: {banner}"))
+        .to_string();
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (Server(child), addr)
+}
+
+/// A UDP port on 127.0.0.1 that was free a moment ago.
+pub fn free_udp_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    socket.local_addr().expect("local address").port()
+}
