@@ -202,6 +202,13 @@ pub(crate) fn is_token_char(c: u8) -> bool {
         )
 }
 
+/// ASCII case-insensitive prefix test that never slices `s` (it may be any UTF-8).
+pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
 /// True if `s` is a non-empty RFC 3261 token.
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token_char)

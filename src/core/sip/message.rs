@@ -336,10 +336,21 @@ impl Message {
             .map(|h| (h.name.get(&self.head), h.value.get(&self.head)))
     }
 
+    /// Called before any change to the header list.
     fn edited(&mut self) {
         if self.end_of_head == EndOfHead::Missing {
             self.end_of_head = EndOfHead::Canonical;
         }
+        // A continuation line with no header before it (kept as malformed) would fold into
+        // whatever header comes to precede it after an edit, changing that header's value;
+        // it has no meaning of its own, so it goes.
+        let head = &self.head;
+        self.headers.retain(|h| {
+            !(h.malformed
+                && h.raw
+                    .and_then(|(a, _)| head.as_bytes().get(a))
+                    .is_some_and(|c| *c == b' ' || *c == b'\t'))
+        });
     }
 
     /// Appends a header line (after all others, before the body). The value is written

@@ -2,7 +2,7 @@
 //! folding, and the Content-Length body.
 
 use super::error::ParseError;
-use super::header::{is_wsp, names_match};
+use super::header::{is_wsp, names_match, starts_with_ci};
 use super::message::{EndOfHead, Header, Message, Span, StartLine};
 
 /// One line of input: `start..end` is its content, `next` is where the following line
@@ -250,7 +250,7 @@ fn parse_start_line(line: &str, line_no: usize) -> Result<StartLine, ParseError>
     let t = line.trim_start_matches(is_wsp);
     let first_end = t.find([' ', '\t']).unwrap_or(t.len());
     let first = &t[..first_end];
-    if first.len() >= 4 && first[..4].eq_ignore_ascii_case("SIP/") {
+    if starts_with_ci(first, "SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         let rest = t[first_end..].trim_start_matches(is_wsp);
         let code_end = rest.find([' ', '\t']).unwrap_or(rest.len());
@@ -290,7 +290,7 @@ fn parse_start_line(line: &str, line_no: usize) -> Result<StartLine, ParseError>
     if uri.is_empty() {
         return Err(bad("no Request-URI"));
     }
-    if version.len() < 4 || !version[..4].eq_ignore_ascii_case("SIP/") {
+    if !starts_with_ci(version, "SIP/") {
         return Err(bad("no SIP version at the end"));
     }
     Ok(StartLine::Request {

@@ -8,6 +8,7 @@
 use super::addr::{CSeq, NameAddr, Replaces, Via};
 use super::header::{
     count_raw_elements, find_top_level, is_list_header, is_token, is_wsp, names_match,
+    starts_with_ci,
 };
 use super::message::{EndOfHead, Message, StartLine};
 use super::parse::parse_decimal;
@@ -339,9 +340,7 @@ fn check_value(msg: &Message, name: &str, v: &str, line: usize, out: &mut Out) {
             Err(e) => bad(out, e.to_string()),
             Ok(na) => {
                 check_name_addr_syntax(name, v, line, out);
-                if na.uri.len() > 4 && na.uri[..4].eq_ignore_ascii_case("sip:")
-                    || na.uri.len() > 5 && na.uri[..5].eq_ignore_ascii_case("sips:")
-                {
+                if starts_with_ci(&na.uri, "sip:") || starts_with_ci(&na.uri, "sips:") {
                     if let Err(e) = SipUri::parse(&na.uri) {
                         bad(out, e.to_string());
                     }
