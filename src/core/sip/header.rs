@@ -104,7 +104,8 @@ pub fn names_match(a: &str, b: &str) -> bool {
     canonical_name(a).eq_ignore_ascii_case(canonical_name(b))
 }
 
-/// True if the header's values form a comma list (see [`LIST_HEADERS`]).
+/// True if the header's values form a comma list (Via, Contact, Route, Supported, ...;
+/// not the authentication headers, Date, or unknown headers).
 pub fn is_list_header(name: &str) -> bool {
     let name = canonical_name(name);
     LIST_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))

@@ -110,7 +110,9 @@ pub(crate) fn parse(data: &[u8]) -> Result<Message, ParseError> {
     };
     let start = parse_start_line(head.get(sl.start..sl.end).unwrap_or(""), line_no)?;
 
-    let mut headers: Vec<Header> = Vec::new();
+    // One allocation for the header list: there are at most as many headers as lines.
+    let mut headers: Vec<Header> =
+        Vec::with_capacity(hb[sl.next..].iter().filter(|&&c| c == b'\n').count());
     // The header being collected: (header, value start, content end of its last line).
     let mut cur: Option<(Header, usize, usize, bool)> = None;
     let body_start = eoh.map_or(head_end, |(a, _)| a);
@@ -119,15 +121,15 @@ pub(crate) fn parse(data: &[u8]) -> Result<Message, ParseError> {
         let Some(l) = line_at(hb, pos) else { break };
         line_no += 1;
         let first = hb.get(l.start).copied();
-        if matches!(first, Some(b' ' | b'\t')) {
-            if let Some((h, _, end, folded)) = &mut cur {
-                // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
-                *end = l.end;
-                *folded = true;
-                h.raw = h.raw.map(|(a, _)| (a, l.next));
-                pos = l.next;
-                continue;
-            }
+        if matches!(first, Some(b' ' | b'\t'))
+            && let Some((h, _, end, folded)) = &mut cur
+        {
+            // RFC 3261 §7.3.1: a line starting with whitespace continues the previous one.
+            *end = l.end;
+            *folded = true;
+            h.raw = h.raw.map(|(a, _)| (a, l.next));
+            pos = l.next;
+            continue;
         }
         if let Some(c) = cur.take() {
             headers.push(finish(&head, c));

@@ -32,6 +32,12 @@ pub struct Finding {
     pub message: String,
 }
 
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.rule, self.message)
+    }
+}
+
 /// Rules that are warnings; every other rule is an error.
 const WARNING_RULES: &[&str] = &[
     "trailing-octets",
@@ -340,10 +346,10 @@ fn check_value(msg: &Message, name: &str, v: &str, line: usize, out: &mut Out) {
             Err(e) => bad(out, e.to_string()),
             Ok(na) => {
                 check_name_addr_syntax(name, v, line, out);
-                if starts_with_ci(&na.uri, "sip:") || starts_with_ci(&na.uri, "sips:") {
-                    if let Err(e) = SipUri::parse(&na.uri) {
-                        bad(out, e.to_string());
-                    }
+                if (starts_with_ci(&na.uri, "sip:") || starts_with_ci(&na.uri, "sips:"))
+                    && let Err(e) = SipUri::parse(&na.uri)
+                {
+                    bad(out, e.to_string());
                 }
                 if names_match(name, "Contact")
                     && let Some(e) = na.param("expires")
@@ -405,40 +411,33 @@ fn check_value(msg: &Message, name: &str, v: &str, line: usize, out: &mut Out) {
                 }
             }
         },
-        "call-id" => {
-            if v.is_empty() || v.contains([' ', '\t']) {
-                out.add(
-                    "bad-call-id",
-                    format!("line {line}: Call-ID {v:?} (RFC 3261 §20.8)"),
-                );
-            }
+        "call-id" if (v.is_empty() || v.contains([' ', '\t'])) => {
+            out.add(
+                "bad-call-id",
+                format!("line {line}: Call-ID {v:?} (RFC 3261 §20.8)"),
+            );
         }
-        "max-forwards" => {
-            if !parse_decimal(v).is_some_and(|n| n <= 255) {
-                out.add(
-                    "bad-max-forwards",
-                    format!("line {line}: Max-Forwards {v:?} is not 0-255 (RFC 3261 §20.22)"),
-                );
-            }
+        "max-forwards" if parse_decimal(v).is_none_or(|n| n > 255) => {
+            out.add(
+                "bad-max-forwards",
+                format!("line {line}: Max-Forwards {v:?} is not 0-255 (RFC 3261 §20.22)"),
+            );
         }
-        "expires" | "min-expires" => {
+        "expires" | "min-expires"
             if parse_decimal(v)
                 .and_then(|n| u32::try_from(n).ok())
-                .is_none()
-            {
-                out.add(
-                    "bad-expires",
-                    format!("line {line}: {name} {v:?} is not 0..2^32-1 (RFC 3261 §20.19)"),
-                );
-            }
+                .is_none() =>
+        {
+            out.add(
+                "bad-expires",
+                format!("line {line}: {name} {v:?} is not 0..2^32-1 (RFC 3261 §20.19)"),
+            );
         }
-        "content-length" => {
-            if parse_decimal(v).is_none() {
-                out.add(
+        "content-length" if parse_decimal(v).is_none() => {
+            out.add(
                     "bad-content-length",
                     format!("line {line}: Content-Length {v:?} is not a non-negative number (RFC 3261 §20.14)"),
                 );
-            }
         }
         "retry-after" => {
             let secs = v.split([' ', '\t', ';', '(']).next().unwrap_or("");
@@ -461,15 +460,11 @@ fn check_value(msg: &Message, name: &str, v: &str, line: usize, out: &mut Out) {
                 );
             }
         }
-        "date" => {
-            if !is_rfc1123_date(v) {
-                out.add(
-                    "bad-date",
-                    format!(
-                        "line {line}: Date {v:?} is not an RFC 1123 date in GMT (RFC 3261 §20.17)"
-                    ),
-                );
-            }
+        "date" if !is_rfc1123_date(v) => {
+            out.add(
+                "bad-date",
+                format!("line {line}: Date {v:?} is not an RFC 1123 date in GMT (RFC 3261 §20.17)"),
+            );
         }
         "replaces" => {
             if let Err(e) = Replaces::parse(v) {
