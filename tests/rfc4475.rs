@@ -131,6 +131,11 @@ fn dblreq_keeps_only_the_first_message() {
     let raw = load("dblreq.dat");
     let m = parse("dblreq.dat");
     assert_eq!(m.method(), Some("REGISTER"));
+    assert_eq!(
+        m.call_id(),
+        Some("dblreq.0ha0isndaksdj99sdfafnl3lk233412"),
+        "via I:"
+    );
     assert_eq!(m.body(), b"");
     // RFC 4475 §3.1.1.8: the second request (after a CRLF) is not part of the message.
     assert!(
@@ -194,6 +199,11 @@ fn esc01_uris_stay_escaped() {
     assert_eq!(
         flipcheck::core::sip::unescape(ruri.user.as_deref().unwrap()),
         b"sips:user@example.com"
+    );
+    assert_eq!(
+        m.call_id(),
+        Some("esc01.239409asdfakjkn23onasd0-3234"),
+        "via i:"
     );
     assert_eq!(m.to_addr().unwrap().uri, "sip:%75se%72@example.com");
     assert_eq!(m.content_type(), Some("application/sdp"));
