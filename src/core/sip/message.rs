@@ -375,6 +375,7 @@ impl Message {
                     i += 1;
                     i - 1 == first || !matches(head, h, name)
                 });
+                // retain kept index `first` and everything before it, so it is in bounds
                 self.headers[first] = Header::built(name, value);
             }
         }
