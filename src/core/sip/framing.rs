@@ -18,6 +18,13 @@ pub const MAX_STREAM_MESSAGE: usize = 64 * 1024;
 /// and should be closed.
 pub fn frame(buf: &[u8]) -> Result<Option<usize>, ParseError> {
     let prefix = leading_crlf_len(buf);
+    if prefix > MAX_STREAM_MESSAGE {
+        // Keep-alives come one CRLFCRLF at a time (RFC 5626 §4.4.1); this many is abuse.
+        return Err(ParseError::TooLarge {
+            size: prefix,
+            limit: MAX_STREAM_MESSAGE,
+        });
+    }
     if prefix >= buf.len() {
         return Ok(None);
     }
@@ -140,5 +147,7 @@ mod tests {
         ));
         let big = vec![b'a'; MAX_STREAM_MESSAGE + 1];
         assert!(matches!(frame(&big), Err(ParseError::TooLarge { .. })));
+        let crlfs = b"\r\n".repeat(MAX_STREAM_MESSAGE);
+        assert!(matches!(frame(&crlfs), Err(ParseError::TooLarge { .. })));
     }
 }

@@ -104,7 +104,8 @@ pub fn names_match(a: &str, b: &str) -> bool {
     canonical_name(a).eq_ignore_ascii_case(canonical_name(b))
 }
 
-/// True if the header's values form a comma list (see [`LIST_HEADERS`]).
+/// True if the header's values form a comma list (Via, Contact, Route, Supported, ...;
+/// not the authentication headers, Date, or unknown headers).
 pub fn is_list_header(name: &str) -> bool {
     let name = canonical_name(name);
     LIST_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
@@ -200,6 +201,13 @@ pub(crate) fn is_token_char(c: u8) -> bool {
             c,
             b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
         )
+}
+
+/// ASCII case-insensitive prefix test that never slices `s` (it may be any UTF-8).
+pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// True if `s` is a non-empty RFC 3261 token.

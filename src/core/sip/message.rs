@@ -23,6 +23,24 @@ pub enum StartLine {
     },
 }
 
+impl std::fmt::Display for StartLine {
+    /// The canonical line without CRLF: `INVITE sip:a@b SIP/2.0`, `SIP/2.0 200 OK`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartLine::Request {
+                method,
+                uri,
+                version,
+            } => write!(f, "{method} {uri} {version}"),
+            StartLine::Response {
+                version,
+                code,
+                reason,
+            } => write!(f, "{version} {code} {reason}"),
+        }
+    }
+}
+
 /// Text that lives either in the parsed header section or in its own allocation.
 #[derive(Clone, Debug)]
 pub(crate) enum Span {
@@ -174,29 +192,7 @@ impl Message {
         match self.start_raw {
             Some((a, b)) => out.extend_from_slice(raw(a, b)),
             None => {
-                match &self.start {
-                    StartLine::Request {
-                        method,
-                        uri,
-                        version,
-                    } => {
-                        for (i, p) in [method, uri, version].into_iter().enumerate() {
-                            if i > 0 {
-                                out.push(b' ');
-                            }
-                            out.extend_from_slice(p.as_bytes());
-                        }
-                    }
-                    StartLine::Response {
-                        version,
-                        code,
-                        reason,
-                    } => {
-                        out.extend_from_slice(version.as_bytes());
-                        out.extend_from_slice(format!(" {code} ").as_bytes());
-                        out.extend_from_slice(reason.as_bytes());
-                    }
-                }
+                out.extend_from_slice(self.start.to_string().as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
         }
@@ -336,10 +332,21 @@ impl Message {
             .map(|h| (h.name.get(&self.head), h.value.get(&self.head)))
     }
 
+    /// Called before any change to the header list.
     fn edited(&mut self) {
         if self.end_of_head == EndOfHead::Missing {
             self.end_of_head = EndOfHead::Canonical;
         }
+        // A continuation line with no header before it (kept as malformed) would fold into
+        // whatever header comes to precede it after an edit, changing that header's value;
+        // it has no meaning of its own, so it goes.
+        let head = &self.head;
+        self.headers.retain(|h| {
+            !(h.malformed
+                && h.raw
+                    .and_then(|(a, _)| head.as_bytes().get(a))
+                    .is_some_and(|c| *c == b' ' || *c == b'\t'))
+        });
     }
 
     /// Appends a header line (after all others, before the body). The value is written
@@ -368,6 +375,7 @@ impl Message {
                     i += 1;
                     i - 1 == first || !matches(head, h, name)
                 });
+                // retain kept index `first` and everything before it, so it is in bounds
                 self.headers[first] = Header::built(name, value);
             }
         }

@@ -2,7 +2,7 @@
 //! folding, and the Content-Length body.
 
 use super::error::ParseError;
-use super::header::{is_wsp, names_match};
+use super::header::{is_wsp, names_match, starts_with_ci};
 use super::message::{EndOfHead, Header, Message, Span, StartLine};
 
 /// One line of input: `start..end` is its content, `next` is where the following line
@@ -110,7 +110,9 @@ pub(crate) fn parse(data: &[u8]) -> Result<Message, ParseError> {
     };
     let start = parse_start_line(head.get(sl.start..sl.end).unwrap_or(""), line_no)?;
 
-    let mut headers: Vec<Header> = Vec::new();
+    // One allocation for the header list: there are at most as many headers as lines.
+    let mut headers: Vec<Header> =
+        Vec::with_capacity(hb[sl.next..].iter().filter(|&&c| c == b'\n').count());
     // The header being collected: (header, value start, content end of its last line).
     let mut cur: Option<(Header, usize, usize, bool)> = None;
     let body_start = eoh.map_or(head_end, |(a, _)| a);
@@ -250,7 +252,7 @@ fn parse_start_line(line: &str, line_no: usize) -> Result<StartLine, ParseError>
     let t = line.trim_start_matches(is_wsp);
     let first_end = t.find([' ', '\t']).unwrap_or(t.len());
     let first = &t[..first_end];
-    if first.len() >= 4 && first[..4].eq_ignore_ascii_case("SIP/") {
+    if starts_with_ci(first, "SIP/") {
         // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
         let rest = t[first_end..].trim_start_matches(is_wsp);
         let code_end = rest.find([' ', '\t']).unwrap_or(rest.len());
@@ -290,7 +292,7 @@ fn parse_start_line(line: &str, line_no: usize) -> Result<StartLine, ParseError>
     if uri.is_empty() {
         return Err(bad("no Request-URI"));
     }
-    if version.len() < 4 || !version[..4].eq_ignore_ascii_case("SIP/") {
+    if !starts_with_ci(version, "SIP/") {
         return Err(bad("no SIP version at the end"));
     }
     Ok(StartLine::Request {
