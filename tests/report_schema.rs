@@ -186,18 +186,35 @@ fn schema_rejects_contract_breaks() {
 fn real_sim_reports_validate() {
     use flipcheck::roles::pbx::PbxQuirks;
     use flipcheck::runner::{self, TargetSetup};
-    let plan = load_scenario(std::path::Path::new("scenarios/checklist/flip-feature-code.yaml"))
-        .expect("checklist compiles");
+    let plan = load_scenario(std::path::Path::new(
+        "scenarios/checklist/flip-feature-code.yaml",
+    ))
+    .expect("checklist compiles");
     let quirks = [
         PbxQuirks::default(),
-        PbxQuirks { drop_customer_on_flip: true, ..Default::default() },
-        PbxQuirks { new_dialog_on_flip: true, ..Default::default() },
-        PbxQuirks { hold_music_during_flip: true, ..Default::default() },
-        PbxQuirks { change_caller_id_on_flip: true, ..Default::default() },
+        PbxQuirks {
+            drop_customer_on_flip: true,
+            ..Default::default()
+        },
+        PbxQuirks {
+            new_dialog_on_flip: true,
+            ..Default::default()
+        },
+        PbxQuirks {
+            hold_music_during_flip: true,
+            ..Default::default()
+        },
+        PbxQuirks {
+            change_caller_id_on_flip: true,
+            ..Default::default()
+        },
     ];
     let mut report = Report {
         flipcheck_version: "test".into(),
-        target: TargetInfo { kind: "embedded".into(), name: "embedded".into() },
+        target: TargetInfo {
+            kind: "embedded".into(),
+            name: "embedded".into(),
+        },
         seed: 5,
         started_at: "2026-11-26T00:00:00Z".into(),
         finished_at: "2026-11-26T00:00:01Z".into(),
@@ -206,16 +223,24 @@ fn real_sim_reports_validate() {
         scenarios: Vec::new(),
     };
     for q in quirks {
-        let setup = TargetSetup::Embedded { quirks: q, password: "pw".into() };
+        let setup = TargetSetup::Embedded {
+            quirks: q,
+            password: "pw".into(),
+        };
         let scene = runner::simulate(&plan, &setup, 5, false).expect("sim runs");
-        report.scenarios.push(runner::scenario_report(&plan, &scene, 1.0));
+        report
+            .scenarios
+            .push(runner::scenario_report(&plan, &scene, 1.0));
     }
     report.recompute_summary();
     let mut out = Vec::new();
     json::render(&report, &mut out).unwrap();
     let value: Value = serde_json::from_slice(&out).unwrap();
     let validator = validator();
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(report.summary.passed, 1);
     assert_eq!(report.summary.failed, 4);

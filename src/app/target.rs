@@ -6,17 +6,21 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use anyhow::{Context, anyhow, bail};
 
 use crate::core::sip::SipUri;
+use crate::report::Keyword;
 use crate::roles::pbx::PbxQuirks;
 use crate::runner::TargetSetup;
-use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target};
+use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, Transport};
 
 /// The embedded PBX's password: `FLIPCHECK_PBX_PASSWORD`, else the loopback-only default.
 pub fn embedded_password() -> String {
     std::env::var("FLIPCHECK_PBX_PASSWORD").unwrap_or_else(|_| "flipcheck".to_string())
 }
 
-pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
+/// The PBX switches a target file asks for. Quirks the PBX does not model yet are named
+/// in the returned list so the caller can say so instead of silently ignoring them.
+pub fn quirks_of(t: &EmbeddedTarget) -> (PbxQuirks, Vec<&'static str>) {
     let mut q = PbxQuirks::default();
+    let mut ignored = Vec::new();
     for quirk in &t.quirks {
         match quirk {
             Quirk::DropCustomerOnFlip => q.drop_customer_on_flip = true,
@@ -25,17 +29,24 @@ pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
             Quirk::ChangeCallerIdOnFlip => q.change_caller_id_on_flip = true,
             Quirk::NewSessionIdOnFlip => q.new_session_id_on_flip = true,
             // Accepted in files now; the PBX behaviours arrive with their features.
-            _ => {}
+            other => ignored.push(other.as_str()),
         }
     }
-    q
+    (q, ignored)
+}
+
+/// Prints a warning for each quirk the PBX does not model yet.
+pub fn warn_ignored(ignored: &[&str]) {
+    for quirk in ignored {
+        eprintln!("warning: quirk `{quirk}` has no effect yet in this build");
+    }
 }
 
 /// Resolves a target for one scenario's user.
 pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
     match target {
         Target::Embedded(t) => Ok(TargetSetup::Embedded {
-            quirks: quirks_of(t),
+            quirks: quirks_of(t).0,
             password: embedded_password(),
         }),
         Target::External(t) => external(t, user),
@@ -43,6 +54,16 @@ pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
 }
 
 fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
+    let registrar = t
+        .registrar_address()
+        .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
+    if registrar.transport != Transport::Udp {
+        bail!(
+            "target `{}`: transport {} is not supported yet in this build; use transport=udp",
+            t.name,
+            registrar.transport.as_str()
+        );
+    }
     let uri = SipUri::parse(&t.registrar)
         .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
     let host = uri

@@ -107,18 +107,20 @@ impl Pbx {
         if quirks.new_session_id_on_flip {
             self.sessions[session].uuid = self.new_uuid();
         }
+        // What the customer is shown from now on: the user, or with the quirk the new
+        // device's own contact (as platforms that leak device identities do).
+        let identity = if quirks.change_caller_id_on_flip {
+            format!("<{}>", self.legs[new_leg].contact)
+        } else {
+            format!(
+                "<{}>",
+                self.aor(&self.sessions[session].callee_user.clone())
+            )
+        };
         if quirks.new_dialog_on_flip {
-            self.replace_customer_dialog(now, caller);
+            self.replace_customer_dialog(now, caller, &identity);
         } else if quirks.change_caller_id_on_flip || quirks.new_session_id_on_flip {
             // Connected-line update (as Asterisk sends it): an UPDATE without SDP.
-            let identity = if quirks.change_caller_id_on_flip {
-                format!("<{}>", self.legs[new_leg].contact)
-            } else {
-                format!(
-                    "<{}>",
-                    self.aor(&self.sessions[session].callee_user.clone())
-                )
-            };
             self.send_update(now, caller, &identity);
         }
     }
@@ -141,7 +143,7 @@ impl Pbx {
 
     /// Quirk `new_dialog_on_flip`: move the customer to a new dialog with an INVITE carrying
     /// `Replaces` (RFC 3891), the way a proxy-based platform flips.
-    fn replace_customer_dialog(&mut self, now: Time, caller: usize) {
+    fn replace_customer_dialog(&mut self, now: Time, caller: usize, identity: &str) {
         let Some(old) = self.legs[caller].dialog.clone() else {
             return;
         };
@@ -169,7 +171,7 @@ impl Pbx {
             ),
         );
         msg.push_header("Require", "replaces");
-        msg.push_header("P-Asserted-Identity", &format!("<{}>", self.aor(&callee)));
+        msg.push_header("P-Asserted-Identity", identity);
         msg.push_header("Session-ID", &self.sessions[session].uuid.clone());
         let codec = self.legs[caller]
             .codec
