@@ -167,10 +167,9 @@ impl AudioSource {
     }
 
     fn hold_music(&mut self, out: &mut [i16; SAMPLES_PER_FRAME]) {
-        let mut t = self.clock;
-        let mut steps = chord_steps(t);
-        for sample in out.iter_mut() {
-            if t % HOLD_MUSIC_CHORD_SAMPLES == 0 {
+        let mut steps = chord_steps(self.clock);
+        for (t, sample) in (self.clock..).zip(out.iter_mut()) {
+            if t.is_multiple_of(HOLD_MUSIC_CHORD_SAMPLES) {
                 steps = chord_steps(t);
             }
             let mut acc = 0.0;
@@ -179,7 +178,6 @@ impl AudioSource {
                 *v = (v.0 * c - v.1 * s, v.0 * s + v.1 * c);
             }
             *sample = (acc * HOLD_MUSIC_VOICE_AMPLITUDE) as i16;
-            t += 1;
         }
         // Rotation by a rounded cos/sin drifts off the unit circle; renormalise per frame.
         for v in &mut self.voices {

@@ -9,7 +9,9 @@
 //! - a jump of more than [`MAX_DROPOUT`] forward or [`MAX_MISORDER`] back (A.1 would wait
 //!   for a second packet to confirm it; we start at once so no packet goes uncounted);
 //! - a backward step that is not a plausible late packet: its timestamp is not behind the
-//!   highest packet's by a plausible amount (a reordered packet is older in both);
+//!   highest packet's by a plausible amount (a reordered packet is older in both), or it
+//!   travelled over a second longer than the packet before it (a new stream that reuses
+//!   numbers and timestamps the old one already sent);
 //! - a forward gap whose timestamp went backwards or jumped by more than a minute (a real
 //!   loss of k packets moves the timestamp on by about k packet times);
 //! - a repeat of the highest sequence number with a different timestamp.
@@ -32,6 +34,9 @@ pub const DUPLICATE_WINDOW: u64 = 1024;
 /// A late packet's timestamp may lag the highest packet's by this many seconds more than
 /// its sequence lag explains (silence suppression between the two).
 const LATE_TS_SLACK_S: u64 = 2;
+/// A packet that travelled this many seconds longer than the previous one is not late but
+/// from a new stream reusing old numbers.
+const MAX_LATE_S: f64 = 1.0;
 /// A forward gap whose timestamp moved on by more than this is a new source, not loss.
 const GAP_TS_LIMIT_S: u64 = 60;
 /// Extended sequence numbers start one cycle up so a late packet before the first one
@@ -171,6 +176,7 @@ impl ReceiveStats {
     /// Accounts for one RTP packet that arrived at `now`.
     pub fn on_packet(&mut self, now: Time, seq: u16, rtp_ts: u32, ssrc: u32) -> PacketFate {
         let rate = u64::from(self.clock_rate);
+        let arrival = self.arrival(now);
         let idx = match self.sources.iter().position(|s| s.ssrc == ssrc) {
             Some(i) => i,
             None => {
@@ -188,7 +194,7 @@ impl ReceiveStats {
                 self.epochs += 1;
                 let i = self.sources.len() - 1;
                 self.current = Some(i);
-                self.update_jitter(i, now, rtp_ts);
+                self.update_jitter(i, arrival, rtp_ts);
                 return PacketFate::InOrder;
             }
         };
@@ -224,9 +230,15 @@ impl ReceiveStats {
             let back = u64::from(u16::MAX - udelta) + 1;
             let lag = u64::from(e.max_ts.wrapping_sub(rtp_ts));
             let plausible_lag = back * u64::from(e.ts_step) + LATE_TS_SLACK_S * rate;
+            // How much later than the previous packet this one travelled: a reordered or
+            // duplicated packet is delayed by milliseconds, a new stream that happens to
+            // reuse old numbers by however long the old one ran.
+            let delay = src.last_transit.map_or(0.0, |(prev_arrival, prev_ts)| {
+                (arrival - prev_arrival) - f64::from(rtp_ts.wrapping_sub(prev_ts) as i32)
+            });
             // max_ext >= EXT_OFFSET > back, so this cannot underflow.
             let ext = e.max_ext - back;
-            if dts <= 0 && lag <= plausible_lag {
+            if dts <= 0 && lag <= plausible_lag && delay <= rate as f64 * MAX_LATE_S {
                 if e.is_seen(ext) {
                     PacketFate::Duplicate
                 } else {
@@ -251,16 +263,20 @@ impl ReceiveStats {
             PacketFate::InOrder => {}
         }
         if fate != PacketFate::Duplicate {
-            self.update_jitter(idx, now, rtp_ts);
+            self.update_jitter(idx, arrival, rtp_ts);
         }
         fate
     }
 
+    /// Arrival time in RTP timestamp units (RFC 3550 A.8).
+    fn arrival(&self, now: Time) -> f64 {
+        now.as_micros() as f64 * f64::from(self.clock_rate) / 1e6
+    }
+
     /// RFC 3550 A.8: J += (|D| - J) / 16, with D the change in transit time.
-    fn update_jitter(&mut self, idx: usize, now: Time, rtp_ts: u32) {
+    fn update_jitter(&mut self, idx: usize, arrival: f64, rtp_ts: u32) {
         let rate = f64::from(self.clock_rate);
         let src = &mut self.sources[idx];
-        let arrival = now.as_micros() as f64 * rate / 1e6;
         if let Some((prev_arrival, prev_ts)) = src.last_transit {
             let d = (arrival - prev_arrival) - f64::from(rtp_ts.wrapping_sub(prev_ts) as i32);
             // A transit change of over a second is a timestamp discontinuity (a B2BUA
@@ -332,11 +348,10 @@ impl ReceiveStats {
         let lost_interval = expected_interval.saturating_sub(received_interval);
         src.prior_expected = expected;
         src.prior_received = received;
-        let fraction_lost = if expected_interval == 0 {
-            0
-        } else {
-            ((lost_interval << 8) / expected_interval).min(255) as u8
-        };
+        // RFC 3550 A.3: zero when nothing was expected or nothing lost.
+        let fraction_lost = (lost_interval << 8)
+            .checked_div(expected_interval)
+            .map_or(0, |f| f.min(255) as u8);
         ReportBlockData {
             ssrc: src.ssrc,
             fraction_lost,
@@ -346,5 +361,280 @@ impl ReceiveStats {
             lsr: 0,
             dlsr: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds packets given as (seq, ts) arriving on time every 20 ms from t = 0.
+    fn feed(stats: &mut ReceiveStats, ssrc: u32, packets: &[(u16, u32)]) -> Vec<PacketFate> {
+        let base = stats.received() + stats.duplicates();
+        packets
+            .iter()
+            .enumerate()
+            .map(|(i, &(seq, ts))| {
+                let now = Time::from_millis(20 * (base + i as u64));
+                stats.on_packet(now, seq, ts, ssrc)
+            })
+            .collect()
+    }
+
+    /// A run of `n` consecutive packets from `seq0`, timestamps 160 apart from `ts0`.
+    fn run(seq0: u16, ts0: u32, n: usize) -> Vec<(u16, u32)> {
+        (0..n)
+            .map(|i| {
+                (
+                    seq0.wrapping_add(i as u16),
+                    ts0.wrapping_add(160 * i as u32),
+                )
+            })
+            .collect()
+    }
+
+    fn counts(s: &ReceiveStats) -> (u64, u64, i64, u64, u64) {
+        (
+            s.received(),
+            s.expected(),
+            s.lost(),
+            s.late(),
+            s.duplicates(),
+        )
+    }
+
+    #[test]
+    fn clean_stream() {
+        let mut s = ReceiveStats::new(8000);
+        let fates = feed(&mut s, 1, &run(1000, 5, 100));
+        assert!(fates.iter().all(|&f| f == PacketFate::InOrder));
+        assert_eq!(counts(&s), (100, 100, 0, 0, 0));
+        assert_eq!(s.jitter_ms(), 0.0);
+        assert_eq!(s.epochs(), 1);
+        assert_eq!(s.current_ssrc(), Some(1));
+    }
+
+    #[test]
+    fn loss() {
+        let mut s = ReceiveStats::new(8000);
+        let mut p = run(0, 0, 60);
+        p.retain(|&(seq, _)| ![10, 11, 50].contains(&seq));
+        feed(&mut s, 1, &p);
+        assert_eq!(counts(&s), (57, 60, 3, 0, 0));
+        assert_eq!(s.epochs(), 1);
+    }
+
+    #[test]
+    fn reorder_is_late_not_loss() {
+        let mut s = ReceiveStats::new(8000);
+        let p = run(0, 0, 6);
+        let order = [p[0], p[1], p[3], p[2], p[4], p[5]];
+        let fates = feed(&mut s, 1, &order);
+        assert_eq!(fates[3], PacketFate::Late);
+        assert_eq!(counts(&s), (6, 6, 0, 1, 0));
+    }
+
+    #[test]
+    fn first_packet_reordered_extends_the_epoch_back() {
+        let mut s = ReceiveStats::new(8000);
+        let p = run(100, 0, 4);
+        let fates = feed(&mut s, 1, &[p[1], p[0], p[2], p[3]]);
+        assert_eq!(
+            fates,
+            [
+                PacketFate::InOrder,
+                PacketFate::Late,
+                PacketFate::InOrder,
+                PacketFate::InOrder
+            ]
+        );
+        assert_eq!(counts(&s), (4, 4, 0, 1, 0));
+    }
+
+    #[test]
+    fn duplicates_are_not_received_twice() {
+        let mut s = ReceiveStats::new(8000);
+        let p = run(0, 0, 5);
+        let fates = feed(&mut s, 1, &[p[0], p[1], p[1], p[2], p[1], p[3], p[4], p[4]]);
+        use PacketFate::*;
+        assert_eq!(
+            fates,
+            [
+                InOrder, InOrder, Duplicate, InOrder, Duplicate, InOrder, InOrder, Duplicate
+            ]
+        );
+        assert_eq!(counts(&s), (5, 5, 0, 0, 3));
+    }
+
+    #[test]
+    fn wraparound_at_65535() {
+        let mut s = ReceiveStats::new(8000);
+        let mut p = run(65530, u32::MAX - 800, 12);
+        assert_eq!(p[6].0, 0);
+        p.remove(7); // seq 1 lost, just after the wrap
+        feed(&mut s, 1, &p);
+        assert_eq!(counts(&s), (11, 12, 1, 0, 0));
+        assert_eq!(s.epochs(), 1);
+        let rb = s.report_block();
+        assert_eq!(rb.ext_highest_seq, 65536 + 5);
+        assert_eq!(rb.cumulative_lost, 1);
+    }
+
+    #[test]
+    fn late_packet_across_the_wrap() {
+        let mut s = ReceiveStats::new(8000);
+        let p = run(65534, 0, 4); // 65534, 65535, 0, 1
+        let fates = feed(&mut s, 1, &[p[0], p[2], p[1], p[3]]);
+        assert_eq!(fates[2], PacketFate::Late);
+        assert_eq!(counts(&s), (4, 4, 0, 1, 0));
+    }
+
+    #[test]
+    fn ssrc_change_is_a_new_source_without_loss() {
+        let mut s = ReceiveStats::new(8000);
+        feed(&mut s, 1, &run(0, 0, 50));
+        feed(&mut s, 2, &run(40_000, 123_456, 50));
+        assert_eq!(counts(&s), (100, 100, 0, 0, 0));
+        assert_eq!(s.ssrc_count(), 2);
+        assert_eq!(s.current_ssrc(), Some(2));
+        assert_eq!(s.epochs(), 2);
+        // The old source coming back carries on where it was.
+        feed(&mut s, 1, &run(50, 8000, 10));
+        assert_eq!(counts(&s), (110, 110, 0, 0, 0));
+        assert_eq!(s.epochs(), 2);
+    }
+
+    #[test]
+    fn rtpengine_seq_reset_is_a_new_epoch_not_negative_loss() {
+        // FIELD-NOTES: same SSRC, sequence jumps back 61 -> 0 at the flip; the new device's
+        // timestamps are its own.
+        for new_ts0 in [7_777_777u32, 61 * 160 + 160, 0, u32::MAX - 100] {
+            let mut s = ReceiveStats::new(8000);
+            feed(&mut s, 1, &run(0, 0, 62));
+            let fates = feed(&mut s, 1, &run(0, new_ts0, 50));
+            assert!(
+                fates.iter().all(|&f| f == PacketFate::InOrder),
+                "ts0 {new_ts0}: {fates:?}"
+            );
+            assert_eq!(counts(&s), (112, 112, 0, 0, 0), "ts0 {new_ts0}");
+            assert_eq!(s.epochs(), 2);
+        }
+    }
+
+    #[test]
+    fn loss_inside_each_epoch_still_counts() {
+        let mut s = ReceiveStats::new(8000);
+        let mut a = run(0, 0, 62);
+        a.remove(30);
+        let mut b = run(0, 9_000_000, 50);
+        b.remove(20);
+        b.remove(20);
+        feed(&mut s, 1, &a);
+        feed(&mut s, 1, &b);
+        assert_eq!(counts(&s), (109, 112, 3, 0, 0));
+    }
+
+    #[test]
+    fn big_jumps_start_epochs() {
+        // B2BUA passing a new device's RTP through: sequence and timestamp both jump.
+        for jump_to in [
+            30_000u16,
+            61 + MAX_DROPOUT,
+            61u16.wrapping_sub(MAX_MISORDER + 1),
+        ] {
+            let mut s = ReceiveStats::new(8000);
+            feed(&mut s, 1, &run(0, 0, 62));
+            feed(&mut s, 1, &run(jump_to, 400_000, 20));
+            assert_eq!(counts(&s), (82, 82, 0, 0, 0), "to {jump_to}");
+            assert_eq!(s.epochs(), 2);
+        }
+    }
+
+    #[test]
+    fn forward_gap_with_consistent_timestamps_is_loss() {
+        let mut s = ReceiveStats::new(8000);
+        let p = run(0, 0, 80);
+        feed(&mut s, 1, &p[..62]);
+        feed(&mut s, 1, &p[72..]);
+        assert_eq!(counts(&s), (70, 80, 10, 0, 0));
+        assert_eq!(s.epochs(), 1);
+    }
+
+    #[test]
+    fn forward_gap_with_timestamps_going_back_is_a_new_epoch() {
+        let mut s = ReceiveStats::new(8000);
+        feed(&mut s, 1, &run(0, 100_000, 62));
+        feed(&mut s, 1, &run(100, 5_000, 20));
+        assert_eq!(counts(&s), (82, 82, 0, 0, 0));
+        assert_eq!(s.epochs(), 2);
+    }
+
+    #[test]
+    fn repeated_highest_seq_with_new_timestamp_is_a_new_epoch() {
+        let mut s = ReceiveStats::new(8000);
+        feed(&mut s, 1, &run(0, 0, 10));
+        let fates = feed(&mut s, 1, &run(9, 50_000, 5));
+        assert_eq!(fates[0], PacketFate::InOrder);
+        assert_eq!(counts(&s), (15, 15, 0, 0, 0));
+    }
+
+    #[test]
+    fn jitter_follows_rfc3550_a8() {
+        // Odd packets arrive 10 ms late: |D| is 80 timestamp units on every step after the
+        // first, so J converges to 80 units = 10 ms.
+        let mut s = ReceiveStats::new(8000);
+        let mut expect = 0.0f64;
+        for i in 0..300u64 {
+            let now = Time::from_millis(20 * i + if i % 2 == 1 { 10 } else { 0 });
+            s.on_packet(now, i as u16, 160 * i as u32, 1);
+            if i > 0 {
+                expect += (80.0 - expect) / 16.0;
+            }
+            assert!((s.jitter_ms() - expect / 8.0).abs() < 1e-9, "packet {i}");
+        }
+        assert!((s.jitter_ms() - 10.0).abs() < 1e-3);
+        assert_eq!(s.report_block().jitter, 79);
+    }
+
+    #[test]
+    fn jitter_ignores_a_timestamp_splice() {
+        let mut s = ReceiveStats::new(8000);
+        feed(&mut s, 1, &run(0, 0, 50));
+        // Same sequence space, timestamps jump by 10 s (a B2BUA splicing sources).
+        feed(&mut s, 1, &run(50, 50 * 160 + 80_000, 50));
+        assert_eq!(s.jitter_ms(), 0.0);
+        assert_eq!(counts(&s), (100, 100, 0, 0, 0));
+    }
+
+    #[test]
+    fn report_block_fraction_lost_per_interval() {
+        let mut s = ReceiveStats::new(8000);
+        assert_eq!(s.report_block(), ReportBlockData::default());
+        let mut p = run(0, 0, 110);
+        p.retain(|&(seq, _)| seq % 11 != 5); // 10 lost
+        feed(&mut s, 42, &p);
+        let rb = s.report_block();
+        assert_eq!(rb.ssrc, 42);
+        assert_eq!(rb.fraction_lost, (10 * 256 / 110) as u8);
+        assert_eq!(rb.cumulative_lost, 10);
+        assert_eq!(rb.ext_highest_seq, 109);
+        // Next interval: no new loss.
+        feed(&mut s, 42, &run(110, 110 * 160, 10));
+        let rb = s.report_block();
+        assert_eq!(rb.fraction_lost, 0);
+        assert_eq!(rb.cumulative_lost, 10);
+        assert_eq!(rb.ext_highest_seq, 119);
+    }
+
+    #[test]
+    fn duplicate_window_forgets_old_packets() {
+        let mut s = ReceiveStats::new(8000);
+        feed(&mut s, 1, &run(0, 0, 2000));
+        // Seq 1950 (50 back) is a duplicate; a forward step over the window clears it.
+        assert_eq!(
+            feed(&mut s, 1, &[(1950, 1950 * 160)])[0],
+            PacketFate::Duplicate
+        );
+        assert_eq!(counts(&s), (2000, 2000, 0, 0, 1));
     }
 }

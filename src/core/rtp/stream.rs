@@ -46,7 +46,10 @@ pub struct MediaSender {
     max_lateness: Duration,
     total_lateness: Duration,
     pcm: [i16; SAMPLES_PER_FRAME],
+    /// The encoded payload of the latest packet.
     payload: Vec<u8>,
+    /// Whether `payload` can be sent again as it is (see `handle_timeout_into`).
+    payload_valid: bool,
 }
 
 impl MediaSender {
@@ -70,6 +73,7 @@ impl MediaSender {
             total_lateness: Duration::ZERO,
             pcm: [0; SAMPLES_PER_FRAME],
             payload: Vec::with_capacity(SAMPLES_PER_FRAME),
+            payload_valid: false,
         }
     }
 
@@ -110,12 +114,20 @@ impl MediaSender {
             self.audio.skip_frames(behind);
             self.slot += behind;
         }
-        self.audio.next_frame(&mut self.pcm);
-        if self.muted {
-            self.pcm = [0; SAMPLES_PER_FRAME];
+        // A signature or silence repeats the same frame (its tones complete whole cycles in
+        // 20 ms), so its encoded payload is reused until the source, codec or mute changes.
+        let repeats = self.muted || self.audio.source() != Source::HoldMusic;
+        if repeats && self.payload_valid {
+            self.audio.skip_frames(1);
+        } else {
+            self.audio.next_frame(&mut self.pcm);
+            if self.muted {
+                self.pcm = [0; SAMPLES_PER_FRAME];
+            }
+            self.payload.clear();
+            self.codec.encode(&self.pcm, &mut self.payload);
+            self.payload_valid = repeats;
         }
-        self.payload.clear();
-        self.codec.encode(&self.pcm, &mut self.payload);
         let header = RtpHeader {
             payload_type: self.codec.payload_type(),
             sequence: self.seq,
@@ -140,6 +152,7 @@ impl MediaSender {
     /// Changes what the party sends from the next packet on.
     pub fn set_source(&mut self, s: Source) {
         self.audio.set(s);
+        self.payload_valid = false;
     }
 
     /// The current source.
@@ -150,6 +163,7 @@ impl MediaSender {
     /// Changes the codec (after a re-INVITE); timing and numbering carry on.
     pub fn set_codec(&mut self, c: Codec) {
         self.codec = c;
+        self.payload_valid = false;
     }
 
     /// The current codec.
@@ -160,6 +174,7 @@ impl MediaSender {
     /// Muted senders keep sending on time, with silence.
     pub fn set_muted(&mut self, m: bool) {
         self.muted = m;
+        self.payload_valid = false;
     }
 
     /// Whether the sender is muted.
@@ -336,5 +351,239 @@ impl MediaReceiver {
     /// RTCP packets received (and ignored).
     pub fn rtcp_packets(&self) -> u64 {
         self.rtcp_packets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rtp::{build_rtp, build_sender_report, signature::MAX_PARTIES};
+    use proptest::prelude::*;
+
+    fn ms(v: u64) -> Time {
+        Time::from_millis(v)
+    }
+
+    fn sender(source: Source) -> MediaSender {
+        MediaSender::new(0xfeed, 65530, u32::MAX - 320, Codec::Pcmu, source, ms(100))
+    }
+
+    fn receiver() -> MediaReceiver {
+        MediaReceiver::new(Arc::new(Classifier::new()))
+    }
+
+    #[test]
+    fn one_second_on_the_grid_is_fifty_packets() {
+        let mut s = sender(Source::Signature(0));
+        assert_eq!(s.poll_timeout(), ms(100));
+        assert_eq!(s.handle_timeout(ms(99)), None);
+        let mut packets = Vec::new();
+        let mut now = ms(100);
+        while now < ms(1100) {
+            packets.extend(s.handle_timeout(now));
+            // Idempotent: a second call at the same instant sends nothing.
+            assert_eq!(s.handle_timeout(now), None);
+            now += PACKET_INTERVAL;
+        }
+        assert_eq!(packets.len(), 50);
+        assert_eq!(s.packets_sent(), 50);
+        assert_eq!(s.octets_sent(), 50 * 160);
+        assert_eq!(s.poll_timeout(), ms(1100));
+        assert_eq!(
+            (s.late_sends(), s.max_lateness(), s.lateness()),
+            (0, Duration::ZERO, Duration::ZERO)
+        );
+        for (i, p) in packets.iter().enumerate() {
+            let (h, payload) = parse_rtp(p).unwrap();
+            assert_eq!(h.ssrc, 0xfeed);
+            assert_eq!(h.payload_type, 0);
+            assert_eq!(h.sequence, 65530u16.wrapping_add(i as u16));
+            assert_eq!(h.timestamp, (u32::MAX - 320).wrapping_add(160 * i as u32));
+            assert_eq!(h.marker, i == 0);
+            assert_eq!(payload.len(), 160);
+        }
+    }
+
+    #[test]
+    fn grid_does_not_drift_with_slightly_late_calls() {
+        let mut s = sender(Source::Silence);
+        for n in 0..100u64 {
+            let due = s.poll_timeout();
+            assert_eq!(due, ms(100 + 20 * n));
+            // Every call 7 ms late: still on the absolute grid.
+            assert!(s.handle_timeout(due + Duration::from_millis(7)).is_some());
+        }
+        assert_eq!(s.late_sends(), 0);
+        assert_eq!(s.max_lateness(), Duration::from_millis(7));
+        assert_eq!(s.total_lateness(), Duration::from_millis(700));
+    }
+
+    #[test]
+    fn a_late_call_sends_one_packet_and_skips_the_grid() {
+        let mut s = sender(Source::Signature(1));
+        let first = s.handle_timeout(ms(100)).unwrap();
+        // Next due at 120; called at 195: slots 120, 140, 160 are skipped, 180 is sent.
+        let late = s.handle_timeout(ms(195)).unwrap();
+        assert_eq!(s.handle_timeout(ms(195)), None);
+        assert_eq!(s.late_sends(), 3);
+        assert_eq!(s.max_lateness(), Duration::from_millis(75));
+        assert_eq!(s.poll_timeout(), ms(200));
+        let (h0, _) = parse_rtp(&first).unwrap();
+        let (h1, _) = parse_rtp(&late).unwrap();
+        assert_eq!(h1.sequence, h0.sequence.wrapping_add(1));
+        assert_eq!(h1.timestamp, h0.timestamp.wrapping_add(4 * 160));
+        assert!(s.handle_timeout(ms(200)).is_some());
+        assert_eq!(s.packets_sent(), 3);
+    }
+
+    #[test]
+    fn mute_source_codec_and_stop() {
+        let c = Classifier::new();
+        let mut s = sender(Source::Signature(2));
+        let heard = |p: Vec<u8>| -> (u8, FrameClass) {
+            let (h, payload) = parse_rtp(&p).unwrap();
+            let mut pcm = Vec::new();
+            Codec::from_payload_type(h.payload_type)
+                .unwrap()
+                .decode(payload, &mut pcm);
+            (h.payload_type, c.classify(&pcm))
+        };
+        let mut now = ms(100);
+        let mut next = |s: &mut MediaSender| {
+            let p = s.handle_timeout(now).unwrap();
+            now += PACKET_INTERVAL;
+            heard(p)
+        };
+        assert_eq!(next(&mut s), (0, FrameClass::Party(2)));
+        s.set_muted(true);
+        assert!(s.is_muted());
+        assert_eq!(next(&mut s), (0, FrameClass::Silence));
+        s.set_muted(false);
+        s.set_codec(Codec::Pcma);
+        assert_eq!(next(&mut s), (8, FrameClass::Party(2)));
+        s.set_source(Source::HoldMusic);
+        assert_eq!(s.source(), Source::HoldMusic);
+        assert_eq!(next(&mut s), (8, FrameClass::Other));
+        s.set_source(Source::Signature(5));
+        assert_eq!(next(&mut s), (8, FrameClass::Party(5)));
+        s.stop();
+        assert!(s.is_stopped());
+        assert_eq!(s.poll_timeout(), Time::NEVER);
+        assert_eq!(s.handle_timeout(ms(10_000)), None);
+    }
+
+    #[test]
+    fn sender_to_receiver_every_party() {
+        let classifier = Arc::new(Classifier::new());
+        for party in 0..MAX_PARTIES as u8 {
+            for codec in [Codec::Pcmu, Codec::Pcma] {
+                let mut s = MediaSender::new(7, 0, 0, codec, Source::Signature(party), ms(0));
+                let mut r = MediaReceiver::new(classifier.clone());
+                for n in 0..25 {
+                    let p = s.handle_timeout(ms(20 * n)).unwrap();
+                    r.handle_packet(ms(20 * n + 30), &p).unwrap();
+                }
+                assert_eq!(r.frames().len(), 25);
+                assert!(
+                    r.frames()
+                        .iter()
+                        .all(|f| f.class == FrameClass::Party(party))
+                );
+                assert_eq!(r.last_payload_type(), Some(codec.payload_type()));
+                assert_eq!((r.stats().received(), r.stats().lost()), (25, 0));
+            }
+        }
+    }
+
+    #[test]
+    fn receiver_survives_a_b2bua_rewrite() {
+        // Desk (party 1) then mobile (party 2) reach the customer through a B2BUA that
+        // changes SSRC, sequence numbers and payload type at the flip.
+        let mut desk = MediaSender::new(1, 100, 0, Codec::Pcmu, Source::Signature(1), ms(0));
+        let mut mobile = MediaSender::new(2, 9000, 5, Codec::Pcma, Source::Signature(2), ms(1000));
+        let mut r = receiver();
+        for n in 0..50 {
+            r.handle_packet(ms(20 * n + 5), &desk.handle_timeout(ms(20 * n)).unwrap())
+                .unwrap();
+        }
+        for n in 50..100 {
+            r.handle_packet(ms(20 * n + 5), &mobile.handle_timeout(ms(20 * n)).unwrap())
+                .unwrap();
+        }
+        let f = r.frames();
+        assert_eq!(f.len(), 100);
+        assert_eq!(f[49].class, FrameClass::Party(1));
+        assert_eq!((f[49].ssrc, f[49].seq, f[49].payload_type), (1, 149, 0));
+        assert_eq!(f[50].class, FrameClass::Party(2));
+        assert_eq!((f[50].ssrc, f[50].seq, f[50].payload_type), (2, 9000, 8));
+        assert_eq!(f[50].at, ms(1005));
+        assert_eq!(r.ssrcs_seen(), 2);
+        assert_eq!(r.payload_type_changes(), 1);
+        assert_eq!(
+            (r.stats().received(), r.stats().expected(), r.stats().lost()),
+            (100, 100, 0)
+        );
+    }
+
+    #[test]
+    fn other_payload_types_rtcp_duplicates_and_garbage() {
+        let mut r = receiver();
+        let hdr = |pt, seq| RtpHeader {
+            payload_type: pt,
+            sequence: seq,
+            timestamp: 160 * seq as u32,
+            ssrc: 3,
+            marker: false,
+        };
+        // Telephone-event (dynamic PT 101) is other audio; comfort noise is silence.
+        r.handle_packet(ms(0), &build_rtp(&hdr(101, 0), &[1, 0, 0, 160]))
+            .unwrap();
+        r.handle_packet(ms(20), &build_rtp(&hdr(COMFORT_NOISE_PT, 1), &[40]))
+            .unwrap();
+        // An empty G.711 payload carries no audio.
+        r.handle_packet(ms(40), &build_rtp(&hdr(0, 2), &[]))
+            .unwrap();
+        // A duplicate is counted but not heard twice.
+        r.handle_packet(ms(41), &build_rtp(&hdr(0, 2), &[]))
+            .unwrap();
+        r.handle_packet(ms(50), &build_sender_report(3, 0, 0, 0, 0, None))
+            .unwrap();
+        assert!(r.handle_packet(ms(60), &[0x80, 0, 1]).is_err());
+        assert!(r.handle_packet(ms(60), &[]).is_err());
+        let classes: Vec<_> = r.frames().iter().map(|f| f.class).collect();
+        assert_eq!(
+            classes,
+            [FrameClass::Other, FrameClass::Silence, FrameClass::Silence]
+        );
+        assert_eq!(r.rtcp_packets(), 1);
+        assert_eq!(r.stats().duplicates(), 1);
+        assert_eq!(r.last_payload_type(), Some(0));
+        assert_eq!(r.take_frames().len(), 3);
+        assert!(r.frames().is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn handle_packet_never_panics(packets in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..200), 0..20)) {
+            let mut r = receiver();
+            for (i, p) in packets.iter().enumerate() {
+                let _ = r.handle_packet(ms(i as u64), p);
+            }
+            prop_assert!(r.stats().lost() >= 0);
+        }
+
+        #[test]
+        fn handle_packet_never_panics_on_rtp_like_input(
+            packets in proptest::collection::vec((any::<u16>(), any::<u32>(), any::<u32>(), 0u8..3,
+                proptest::collection::vec(any::<u8>(), 0..200)), 0..40)) {
+            let mut r = receiver();
+            for (i, (seq, ts, ssrc, pt, payload)) in packets.iter().enumerate() {
+                let h = RtpHeader { payload_type: [0, 8, 13][*pt as usize], sequence: *seq, timestamp: *ts, ssrc: *ssrc % 3, marker: false };
+                prop_assert!(r.handle_packet(ms(i as u64), &build_rtp(&h, payload)).is_ok());
+            }
+            prop_assert!(r.stats().lost() >= 0);
+            prop_assert!(r.stats().received() <= r.stats().expected());
+        }
     }
 }
