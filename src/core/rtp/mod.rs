@@ -31,5 +31,7 @@ pub use rtcp::{
 pub use signature::{
     AudioSource, MAX_PARTIES, Signature, Source, signature, signatures, try_signature,
 };
-pub use stats::{DUPLICATE_WINDOW, MAX_DROPOUT, MAX_MISORDER, PacketFate, ReceiveStats};
+pub use stats::{
+    DUPLICATE_WINDOW, MAX_DROPOUT, MAX_MISORDER, MAX_SOURCES, PacketFate, ReceiveStats,
+};
 pub use stream::{COMFORT_NOISE_PT, HeardFrame, MediaReceiver, MediaSender, PACKET_INTERVAL};

@@ -147,7 +147,9 @@ impl AudioSource {
             Source::Silence => *out = [0; SAMPLES_PER_FRAME],
             Source::HoldMusic => self.hold_music(out),
         }
-        self.clock += SAMPLES_PER_FRAME as u64;
+        // Wrapping: only the chord schedule reads the clock, and a wrap after 73 million
+        // years of audio (or a skip to Time::NEVER) just changes chord early.
+        self.clock = self.clock.wrapping_add(SAMPLES_PER_FRAME as u64);
     }
 
     /// Moves time on by `frames` frames without producing them (a sender that skipped
@@ -163,12 +165,14 @@ impl AudioSource {
                 self.next_frame(&mut scratch);
             }
         }
-        self.clock += (frames - synthesised) * SAMPLES_PER_FRAME as u64;
+        let rest = (frames - synthesised).wrapping_mul(SAMPLES_PER_FRAME as u64);
+        self.clock = self.clock.wrapping_add(rest);
     }
 
     fn hold_music(&mut self, out: &mut [i16; SAMPLES_PER_FRAME]) {
         let mut steps = chord_steps(self.clock);
-        for (t, sample) in (self.clock..).zip(out.iter_mut()) {
+        for (i, sample) in out.iter_mut().enumerate() {
+            let t = self.clock.wrapping_add(i as u64);
             if t.is_multiple_of(HOLD_MUSIC_CHORD_SAMPLES) {
                 steps = chord_steps(t);
             }

@@ -11,7 +11,8 @@
 //! - a backward step that is not a plausible late packet: its timestamp is not behind the
 //!   highest packet's by a plausible amount (a reordered packet is older in both), or it
 //!   travelled over a second longer than the packet before it (a new stream that reuses
-//!   numbers and timestamps the old one already sent);
+//!   numbers and timestamps the old one already sent). So a packet is late only if it is at
+//!   most [`MAX_MISORDER`] packets *and* about a second behind;
 //! - a forward gap whose timestamp went backwards or jumped by more than a minute (a real
 //!   loss of k packets moves the timestamp on by about k packet times);
 //! - a repeat of the highest sequence number with a different timestamp.
@@ -37,6 +38,8 @@ const LATE_TS_SLACK_S: u64 = 2;
 /// A packet that travelled this many seconds longer than the previous one is not late but
 /// from a new stream reusing old numbers.
 const MAX_LATE_S: f64 = 1.0;
+/// Sources tracked at once; the least recently heard is retired beyond this.
+pub const MAX_SOURCES: usize = 16;
 /// A forward gap whose timestamp moved on by more than this is a new source, not loss.
 const GAP_TS_LIMIT_S: u64 = 60;
 /// Extended sequence numbers start one cycle up so a late packet before the first one
@@ -131,6 +134,8 @@ struct SourceStats {
     jitter: f64,
     prior_expected: u64,
     prior_received: u64,
+    /// Value of `ReceiveStats::packets` at this source's latest packet.
+    last_packet: u64,
 }
 
 impl SourceStats {
@@ -153,11 +158,17 @@ impl SourceStats {
 pub struct ReceiveStats {
     clock_rate: u32,
     sources: Vec<SourceStats>,
+    /// Totals of sources dropped to keep `sources` at most [`MAX_SOURCES`] long.
+    retired_expected: u64,
+    retired_received: u64,
+    ssrcs_seen: usize,
     /// Index of the source of the latest packet.
     current: Option<usize>,
     late: u64,
     duplicates: u64,
     epochs: u64,
+    /// Packets seen, duplicates included: a logical clock for retiring sources.
+    packets: u64,
 }
 
 impl ReceiveStats {
@@ -166,10 +177,14 @@ impl ReceiveStats {
         ReceiveStats {
             clock_rate: clock_rate.max(1),
             sources: Vec::new(),
+            retired_expected: 0,
+            retired_received: 0,
+            ssrcs_seen: 0,
             current: None,
             late: 0,
             duplicates: 0,
             epochs: 0,
+            packets: 0,
         }
     }
 
@@ -180,6 +195,10 @@ impl ReceiveStats {
         let idx = match self.sources.iter().position(|s| s.ssrc == ssrc) {
             Some(i) => i,
             None => {
+                if self.sources.len() >= MAX_SOURCES {
+                    self.retire_oldest();
+                }
+                self.ssrcs_seen += 1;
                 self.sources.push(SourceStats {
                     ssrc,
                     // 20 ms until learned otherwise.
@@ -190,16 +209,21 @@ impl ReceiveStats {
                     jitter: 0.0,
                     prior_expected: 0,
                     prior_received: 0,
+                    last_packet: 0,
                 });
                 self.epochs += 1;
+                self.packets += 1;
                 let i = self.sources.len() - 1;
+                self.sources[i].last_packet = self.packets;
                 self.current = Some(i);
                 self.update_jitter(i, arrival, rtp_ts);
                 return PacketFate::InOrder;
             }
         };
         self.current = Some(idx);
+        self.packets += 1;
         let src = &mut self.sources[idx];
+        src.last_packet = self.packets;
         let e = &mut src.epoch;
         let max_seq = (e.max_ext & 0xffff) as u16;
         let udelta = seq.wrapping_sub(max_seq);
@@ -273,6 +297,18 @@ impl ReceiveStats {
         now.as_micros() as f64 * f64::from(self.clock_rate) / 1e6
     }
 
+    /// Drops the source heard least recently, keeping its counts in the totals. Bounds the
+    /// work per packet when garbage arrives with a new SSRC each time.
+    fn retire_oldest(&mut self) {
+        let Some(i) = (0..self.sources.len()).min_by_key(|&i| self.sources[i].last_packet) else {
+            return;
+        };
+        let old = self.sources.swap_remove(i);
+        self.retired_expected += old.expected();
+        self.retired_received += old.received();
+        self.current = None;
+    }
+
     /// RFC 3550 A.8: J += (|D| - J) / 16, with D the change in transit time.
     fn update_jitter(&mut self, idx: usize, arrival: f64, rtp_ts: u32) {
         let rate = f64::from(self.clock_rate);
@@ -290,12 +326,12 @@ impl ReceiveStats {
 
     /// Unique packets received (duplicates excluded), over all sources and epochs.
     pub fn received(&self) -> u64 {
-        self.sources.iter().map(SourceStats::received).sum()
+        self.retired_received + self.sources.iter().map(SourceStats::received).sum::<u64>()
     }
 
     /// Packets expected (RFC 3550 A.3), summed over epochs.
     pub fn expected(&self) -> u64 {
-        self.sources.iter().map(SourceStats::expected).sum()
+        self.retired_expected + self.sources.iter().map(SourceStats::expected).sum::<u64>()
     }
 
     /// Packets lost: expected - received, never negative (see the module docs).
@@ -318,9 +354,9 @@ impl ReceiveStats {
         self.epochs
     }
 
-    /// Distinct SSRCs heard.
+    /// Distinct SSRCs heard (an SSRC that comes back after being retired counts again).
     pub fn ssrc_count(&self) -> usize {
-        self.sources.len()
+        self.ssrcs_seen
     }
 
     /// SSRC of the latest packet.
@@ -341,6 +377,7 @@ impl ReceiveStats {
         let Some(i) = self.current else {
             return ReportBlockData::default();
         };
+        // `current` is cleared whenever a source is removed, so `i` is in bounds.
         let src = &mut self.sources[i];
         let (expected, received) = (src.expected(), src.received());
         let expected_interval = expected - src.prior_expected;
@@ -627,14 +664,46 @@ mod tests {
     }
 
     #[test]
+    fn many_ssrcs_are_bounded_and_still_counted() {
+        let mut s = ReceiveStats::new(8000);
+        for ssrc in 0..100u32 {
+            feed(&mut s, ssrc, &run(ssrc as u16 * 7, ssrc * 1000, 3));
+        }
+        assert_eq!(counts(&s), (300, 300, 0, 0, 0));
+        assert_eq!(s.ssrc_count(), 100);
+        assert_eq!(s.current_ssrc(), Some(99));
+        // The most recent sources are still tracked: their next packet continues the epoch.
+        feed(&mut s, 99, &[(99 * 7 + 4, 99 * 1000 + 640)]);
+        assert_eq!(counts(&s), (301, 302, 1, 0, 0));
+        assert_eq!(s.epochs(), 100);
+    }
+
+    #[test]
     fn duplicate_window_forgets_old_packets() {
         let mut s = ReceiveStats::new(8000);
         feed(&mut s, 1, &run(0, 0, 2000));
-        // Seq 1950 (50 back) is a duplicate; a forward step over the window clears it.
+        // Seq 1950 (50 back) is a duplicate.
         assert_eq!(
             feed(&mut s, 1, &[(1950, 1950 * 160)])[0],
             PacketFate::Duplicate
         );
         assert_eq!(counts(&s), (2000, 2000, 0, 0, 1));
+        // After forward gaps (smaller and larger than the window), a late packet whose slot
+        // held an old sequence number is late, not a duplicate.
+        for gap in [500u16, 1500] {
+            let mut s = ReceiveStats::new(8000);
+            feed(&mut s, 1, &run(0, 0, 1000));
+            let top = 999 + gap;
+            // Arrival times follow the timestamps, as after a real outage.
+            let at = |seq: u16| Time::from_millis(20 * u64::from(seq) + 1);
+            s.on_packet(at(top), top, u32::from(top) * 160, 1);
+            let late = top - 20;
+            let fate = s.on_packet(at(top), late, u32::from(late) * 160, 1);
+            assert_eq!(fate, PacketFate::Late, "gap {gap}");
+            assert_eq!(
+                counts(&s),
+                (1002, 1000 + u64::from(gap), i64::from(gap) - 2, 1, 0)
+            );
+        }
     }
 }

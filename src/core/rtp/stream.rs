@@ -108,11 +108,12 @@ impl MediaSender {
         let behind = (now - due).as_micros() as u64 / PACKET_INTERVAL_US;
         let lateness = now - due;
         self.max_lateness = self.max_lateness.max(lateness);
-        self.total_lateness += lateness;
+        // Saturating: a driver passing Time::NEVER must not be able to overflow anything.
+        self.total_lateness = self.total_lateness.saturating_add(lateness);
         if behind > 0 {
-            self.late_sends += behind;
+            self.late_sends = self.late_sends.saturating_add(behind);
             self.audio.skip_frames(behind);
-            self.slot += behind;
+            self.slot = self.slot.saturating_add(behind);
         }
         // A signature or silence repeats the same frame (its tones complete whole cycles in
         // 20 ms), so its encoded payload is reused until the source, codec or mute changes.
@@ -138,7 +139,7 @@ impl MediaSender {
         };
         write_rtp(&header, &self.payload, out);
         self.seq = self.seq.wrapping_add(1);
-        self.slot += 1;
+        self.slot = self.slot.saturating_add(1);
         self.packets_sent += 1;
         self.octets_sent += self.payload.len() as u64;
         true
@@ -437,6 +438,17 @@ mod tests {
     }
 
     #[test]
+    fn absurd_times_do_not_panic() {
+        for source in [Source::Signature(0), Source::HoldMusic] {
+            let mut s = sender(source);
+            assert!(s.handle_timeout(Time::NEVER).is_some());
+            assert!(s.late_sends() > 1 << 40);
+            let _ = s.handle_timeout(Time::NEVER);
+            assert_eq!(s.poll_timeout(), Time::NEVER);
+        }
+    }
+
+    #[test]
     fn mute_source_codec_and_stop() {
         let c = Classifier::new();
         let mut s = sender(Source::Signature(2));
@@ -523,6 +535,49 @@ mod tests {
             (r.stats().received(), r.stats().expected(), r.stats().lost()),
             (100, 100, 0)
         );
+    }
+
+    #[test]
+    fn rtpengine_style_flip_keeps_ssrc_and_resets_seq() {
+        // FIELD-NOTES: through rtpengine the customer sees one SSRC, and the sequence number
+        // jumps back 61 -> 0 at the flip. The relay is modelled by rewriting the SSRC only.
+        let mut desk = MediaSender::new(11, 0, 1000, Codec::Pcmu, Source::Signature(1), ms(0));
+        let mut mobile = MediaSender::new(22, 0, 777, Codec::Pcmu, Source::Signature(2), ms(1240));
+        let mut r = receiver();
+        let relay = |p: Vec<u8>| -> Vec<u8> {
+            let (mut h, payload) = parse_rtp(&p).unwrap();
+            h.ssrc = 0x5151;
+            build_rtp(&h, payload)
+        };
+        for n in 0..62 {
+            let p = relay(desk.handle_timeout(ms(20 * n)).unwrap());
+            r.handle_packet(ms(20 * n + 3), &p).unwrap();
+        }
+        for n in 62..112 {
+            let p = relay(mobile.handle_timeout(ms(20 * n)).unwrap());
+            r.handle_packet(ms(20 * n + 3), &p).unwrap();
+        }
+        let f = r.frames();
+        assert_eq!(f.len(), 112);
+        assert_eq!((f[61].seq, f[61].class), (61, FrameClass::Party(1)));
+        assert_eq!((f[62].seq, f[62].class), (0, FrameClass::Party(2)));
+        let st = r.stats();
+        assert_eq!(
+            (st.received(), st.expected(), st.lost(), st.late()),
+            (112, 112, 0, 0)
+        );
+        assert_eq!((st.epochs(), r.ssrcs_seen()), (2, 1));
+    }
+
+    #[test]
+    fn hold_music_is_heard_as_other() {
+        let mut s = MediaSender::new(1, 0, 0, Codec::Pcma, Source::HoldMusic, ms(0));
+        let mut r = receiver();
+        for n in 0..100 {
+            r.handle_packet(ms(20 * n), &s.handle_timeout(ms(20 * n)).unwrap())
+                .unwrap();
+        }
+        assert!(r.frames().iter().all(|f| f.class == FrameClass::Other));
     }
 
     #[test]
