@@ -51,7 +51,7 @@ pub const SIGNATURE_TONE_AMPLITUDE: f64 = 5000.0;
 
 /// Hold-music notes (equal temperament, A4 = 440 Hz), all below 400 Hz and none a multiple
 /// of 50 Hz: chords of three notes each.
-pub const HOLD_MUSIC_CHORDS: [[f64; 3]; 4] = [
+const HOLD_MUSIC_CHORDS: [[f64; 3]; 4] = [
     [261.63, 329.63, 392.00], // C4 E4 G4
     [220.00, 261.63, 329.63], // A3 C4 E4
     [174.61, 220.00, 261.63], // F3 A3 C4
@@ -59,9 +59,9 @@ pub const HOLD_MUSIC_CHORDS: [[f64; 3]; 4] = [
 ];
 /// How long each chord lasts, in samples (470 ms). Not a multiple of a frame on purpose, so
 /// chord changes fall at every offset inside a frame.
-pub const HOLD_MUSIC_CHORD_SAMPLES: u64 = 3760;
+const HOLD_MUSIC_CHORD_SAMPLES: u64 = 3760;
 /// Peak amplitude of each hold-music voice (about -19 dBov for the chord).
-pub const HOLD_MUSIC_VOICE_AMPLITUDE: f64 = 3000.0;
+const HOLD_MUSIC_VOICE_AMPLITUDE: f64 = 3000.0;
 
 /// The signature of `party`. Party numbers wrap at [`MAX_PARTIES`]; callers that take party
 /// numbers from outside should check them with [`try_signature`] first.
