@@ -8,28 +8,33 @@
 //! rest.
 
 mod classifier;
+mod epoch;
 mod error;
 mod g711;
 mod packet;
+mod receiver;
 mod rtcp;
+mod sender;
 mod signature;
 mod stats;
-mod stream;
 
 pub use classifier::{
     Classifier, FrameAnalysis, FrameClass, PARTY_MAJORITY, PARTY_MIN_TONE, SILENCE_DBOV,
 };
+pub use epoch::{DUPLICATE_WINDOW, MAX_DROPOUT, MAX_MISORDER, PacketFate};
 pub use error::RtpError;
 pub use g711::{
     Codec, G711_CLOCK_RATE, SAMPLES_PER_FRAME, decode_alaw, decode_ulaw, encode_alaw, encode_ulaw,
 };
 pub use packet::{RtpHeader, build_rtp, is_rtcp, parse_rtp, write_rtp};
+pub use receiver::{COMFORT_NOISE_PT, HeardFrame, MediaReceiver};
 pub use rtcp::{
     ReportBlockData, RtcpKind, RtcpSummary, SenderInfo, build_receiver_report, build_sender_report,
     parse_rtcp,
 };
+pub use sender::{MediaSender, PACKET_INTERVAL};
 pub use signature::{
-    AudioSource, MAX_PARTIES, Signature, Source, signature, signatures, try_signature,
+    AudioSource, MAX_PARTIES, SIGNATURE_TONE_AMPLITUDE, Signature, Source, signature, signatures,
+    try_signature,
 };
-pub use stats::{DUPLICATE_WINDOW, MAX_DROPOUT, MAX_MISORDER, PacketFate, ReceiveStats};
-pub use stream::{COMFORT_NOISE_PT, HeardFrame, MediaReceiver, MediaSender, PACKET_INTERVAL};
+pub use stats::{MAX_SOURCES, ReceiveStats};

@@ -51,7 +51,7 @@ pub const SIGNATURE_TONE_AMPLITUDE: f64 = 5000.0;
 
 /// Hold-music notes (equal temperament, A4 = 440 Hz), all below 400 Hz and none a multiple
 /// of 50 Hz: chords of three notes each.
-pub const HOLD_MUSIC_CHORDS: [[f64; 3]; 4] = [
+const HOLD_MUSIC_CHORDS: [[f64; 3]; 4] = [
     [261.63, 329.63, 392.00], // C4 E4 G4
     [220.00, 261.63, 329.63], // A3 C4 E4
     [174.61, 220.00, 261.63], // F3 A3 C4
@@ -59,9 +59,9 @@ pub const HOLD_MUSIC_CHORDS: [[f64; 3]; 4] = [
 ];
 /// How long each chord lasts, in samples (470 ms). Not a multiple of a frame on purpose, so
 /// chord changes fall at every offset inside a frame.
-pub const HOLD_MUSIC_CHORD_SAMPLES: u64 = 3760;
+const HOLD_MUSIC_CHORD_SAMPLES: u64 = 3760;
 /// Peak amplitude of each hold-music voice (about -19 dBov for the chord).
-pub const HOLD_MUSIC_VOICE_AMPLITUDE: f64 = 3000.0;
+const HOLD_MUSIC_VOICE_AMPLITUDE: f64 = 3000.0;
 
 /// The signature of `party`. Party numbers wrap at [`MAX_PARTIES`]; callers that take party
 /// numbers from outside should check them with [`try_signature`] first.
@@ -147,7 +147,9 @@ impl AudioSource {
             Source::Silence => *out = [0; SAMPLES_PER_FRAME],
             Source::HoldMusic => self.hold_music(out),
         }
-        self.clock += SAMPLES_PER_FRAME as u64;
+        // Wrapping: only the chord schedule reads the clock, and a wrap after 73 million
+        // years of audio (or a skip to Time::NEVER) just changes chord early.
+        self.clock = self.clock.wrapping_add(SAMPLES_PER_FRAME as u64);
     }
 
     /// Moves time on by `frames` frames without producing them (a sender that skipped
@@ -163,13 +165,14 @@ impl AudioSource {
                 self.next_frame(&mut scratch);
             }
         }
-        self.clock += (frames - synthesised) * SAMPLES_PER_FRAME as u64;
+        let rest = (frames - synthesised).wrapping_mul(SAMPLES_PER_FRAME as u64);
+        self.clock = self.clock.wrapping_add(rest);
     }
 
     fn hold_music(&mut self, out: &mut [i16; SAMPLES_PER_FRAME]) {
-        let mut t = self.clock;
-        let mut steps = chord_steps(t);
-        for sample in out.iter_mut() {
+        let mut steps = chord_steps(self.clock);
+        for (i, sample) in out.iter_mut().enumerate() {
+            let t = self.clock.wrapping_add(i as u64);
             if t.is_multiple_of(HOLD_MUSIC_CHORD_SAMPLES) {
                 steps = chord_steps(t);
             }
@@ -179,7 +182,6 @@ impl AudioSource {
                 *v = (v.0 * c - v.1 * s, v.0 * s + v.1 * c);
             }
             *sample = (acc * HOLD_MUSIC_VOICE_AMPLITUDE) as i16;
-            t += 1;
         }
         // Rotation by a rounded cos/sin drifts off the unit circle; renormalise per frame.
         for v in &mut self.voices {

@@ -1,24 +1,18 @@
-//! Sans-IO media endpoints: a [`MediaSender`] that paces one party's RTP on an absolute 20 ms
-//! grid, and a [`MediaReceiver`] that decodes, classifies and accounts every packet a party
-//! hears. Neither owns a socket or reads a clock; the driver passes `now` in and sends the
+//! The sans-IO RTP sender of one party: paces G.711 packets carrying the party's audio on
+//! an absolute 20 ms grid. It owns no socket and reads no clock; the driver asks
+//! [`MediaSender::poll_timeout`] when to call [`MediaSender::handle_timeout`] and sends the
 //! bytes that come out (str0m's `handle_timeout`/`poll_timeout` pattern).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::classifier::{Classifier, FrameClass};
-use super::error::RtpError;
 use super::g711::{Codec, G711_CLOCK_RATE, SAMPLES_PER_FRAME};
-use super::packet::{RtpHeader, is_rtcp, parse_rtp, write_rtp};
+use super::packet::{RtpHeader, write_rtp};
 use super::signature::{AudioSource, Source};
-use super::stats::{PacketFate, ReceiveStats};
 use crate::core::Time;
 
 /// Packet interval: 20 ms, the RFC 3551 §4.2 default for G.711.
 pub const PACKET_INTERVAL: Duration = Duration::from_millis(20);
 const PACKET_INTERVAL_US: u64 = 20_000;
-/// RTP payload type of comfort noise (RFC 3389): heard as silence.
-pub const COMFORT_NOISE_PT: u8 = 13;
 
 /// Sends one party's audio as RTP every 20 ms.
 ///
@@ -46,7 +40,10 @@ pub struct MediaSender {
     max_lateness: Duration,
     total_lateness: Duration,
     pcm: [i16; SAMPLES_PER_FRAME],
+    /// The encoded payload of the latest packet.
     payload: Vec<u8>,
+    /// Whether `payload` can be sent again as it is (see `handle_timeout_into`).
+    payload_valid: bool,
 }
 
 impl MediaSender {
@@ -70,6 +67,7 @@ impl MediaSender {
             total_lateness: Duration::ZERO,
             pcm: [0; SAMPLES_PER_FRAME],
             payload: Vec::with_capacity(SAMPLES_PER_FRAME),
+            payload_valid: false,
         }
     }
 
@@ -104,18 +102,27 @@ impl MediaSender {
         let behind = (now - due).as_micros() as u64 / PACKET_INTERVAL_US;
         let lateness = now - due;
         self.max_lateness = self.max_lateness.max(lateness);
-        self.total_lateness += lateness;
+        // Saturating: a driver passing Time::NEVER must not be able to overflow anything.
+        self.total_lateness = self.total_lateness.saturating_add(lateness);
         if behind > 0 {
-            self.late_sends += behind;
+            self.late_sends = self.late_sends.saturating_add(behind);
             self.audio.skip_frames(behind);
-            self.slot += behind;
+            self.slot = self.slot.saturating_add(behind);
         }
-        self.audio.next_frame(&mut self.pcm);
-        if self.muted {
-            self.pcm = [0; SAMPLES_PER_FRAME];
+        // A signature or silence repeats the same frame (its tones complete whole cycles in
+        // 20 ms), so its encoded payload is reused until the source, codec or mute changes.
+        let repeats = self.muted || self.audio.source() != Source::HoldMusic;
+        if repeats && self.payload_valid {
+            self.audio.skip_frames(1);
+        } else {
+            self.audio.next_frame(&mut self.pcm);
+            if self.muted {
+                self.pcm = [0; SAMPLES_PER_FRAME];
+            }
+            self.payload.clear();
+            self.codec.encode(&self.pcm, &mut self.payload);
+            self.payload_valid = repeats;
         }
-        self.payload.clear();
-        self.codec.encode(&self.pcm, &mut self.payload);
         let header = RtpHeader {
             payload_type: self.codec.payload_type(),
             sequence: self.seq,
@@ -126,7 +133,7 @@ impl MediaSender {
         };
         write_rtp(&header, &self.payload, out);
         self.seq = self.seq.wrapping_add(1);
-        self.slot += 1;
+        self.slot = self.slot.saturating_add(1);
         self.packets_sent += 1;
         self.octets_sent += self.payload.len() as u64;
         true
@@ -140,6 +147,7 @@ impl MediaSender {
     /// Changes what the party sends from the next packet on.
     pub fn set_source(&mut self, s: Source) {
         self.audio.set(s);
+        self.payload_valid = false;
     }
 
     /// The current source.
@@ -150,6 +158,7 @@ impl MediaSender {
     /// Changes the codec (after a re-INVITE); timing and numbering carry on.
     pub fn set_codec(&mut self, c: Codec) {
         self.codec = c;
+        self.payload_valid = false;
     }
 
     /// The current codec.
@@ -160,6 +169,7 @@ impl MediaSender {
     /// Muted senders keep sending on time, with silence.
     pub fn set_muted(&mut self, m: bool) {
         self.muted = m;
+        self.payload_valid = false;
     }
 
     /// Whether the sender is muted.
@@ -214,127 +224,127 @@ impl MediaSender {
     }
 }
 
-/// One packet's worth of audio as a receiver heard it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HeardFrame {
-    /// Arrival time of the packet.
-    pub at: Time,
-    /// What the packet's audio was.
-    pub class: FrameClass,
-    /// SSRC, sequence number and payload type as received (after any B2BUA rewrite).
-    pub ssrc: u32,
-    /// Sequence number as received.
-    pub seq: u16,
-    /// Payload type as received.
-    pub payload_type: u8,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rtp::{Classifier, FrameClass, parse_rtp};
 
-/// Everything one party receives: decodes and classifies each packet, keeps the timeline of
-/// [`HeardFrame`]s and the RFC 3550 statistics. It keys nothing on SSRC, sequence number or
-/// payload type, so it carries on through B2BUA rewrites and re-INVITEs.
-#[derive(Debug, Clone)]
-pub struct MediaReceiver {
-    classifier: Arc<Classifier>,
-    stats: ReceiveStats,
-    frames: Vec<HeardFrame>,
-    last_payload_type: Option<u8>,
-    payload_type_changes: u64,
-    rtcp_packets: u64,
-    pcm: Vec<i16>,
-}
+    fn ms(v: u64) -> Time {
+        Time::from_millis(v)
+    }
 
-impl MediaReceiver {
-    /// A receiver sharing `classifier` with the others.
-    pub fn new(classifier: Arc<Classifier>) -> Self {
-        MediaReceiver {
-            classifier,
-            stats: ReceiveStats::new(G711_CLOCK_RATE),
-            frames: Vec::new(),
-            last_payload_type: None,
-            payload_type_changes: 0,
-            rtcp_packets: 0,
-            pcm: Vec::with_capacity(SAMPLES_PER_FRAME),
+    fn sender(source: Source) -> MediaSender {
+        MediaSender::new(0xfeed, 65530, u32::MAX - 320, Codec::Pcmu, source, ms(100))
+    }
+
+    #[test]
+    fn one_second_on_the_grid_is_fifty_packets() {
+        let mut s = sender(Source::Signature(0));
+        assert_eq!(s.poll_timeout(), ms(100));
+        assert_eq!(s.handle_timeout(ms(99)), None);
+        let mut packets = Vec::new();
+        let mut now = ms(100);
+        while now < ms(1100) {
+            packets.extend(s.handle_timeout(now));
+            // Idempotent: a second call at the same instant sends nothing.
+            assert_eq!(s.handle_timeout(now), None);
+            now += PACKET_INTERVAL;
+        }
+        assert_eq!(packets.len(), 50);
+        assert_eq!(s.packets_sent(), 50);
+        assert_eq!(s.octets_sent(), 50 * 160);
+        assert_eq!(s.poll_timeout(), ms(1100));
+        assert_eq!(
+            (s.late_sends(), s.max_lateness(), s.lateness()),
+            (0, Duration::ZERO, Duration::ZERO)
+        );
+        for (i, p) in packets.iter().enumerate() {
+            let (h, payload) = parse_rtp(p).unwrap();
+            assert_eq!(h.ssrc, 0xfeed);
+            assert_eq!(h.payload_type, 0);
+            assert_eq!(h.sequence, 65530u16.wrapping_add(i as u16));
+            assert_eq!(h.timestamp, (u32::MAX - 320).wrapping_add(160 * i as u32));
+            assert_eq!(h.marker, i == 0);
+            assert_eq!(payload.len(), 160);
         }
     }
 
-    /// Takes one datagram that arrived at `now`. RTCP is counted and otherwise ignored; an
-    /// RTP packet becomes a [`HeardFrame`]: PCMU/PCMA are decoded and classified, comfort
-    /// noise is silence, any other payload type is "other audio". Duplicates are counted in
-    /// the statistics but not added to the timeline. Malformed datagrams are returned as
-    /// errors and change nothing.
-    pub fn handle_packet(&mut self, now: Time, bytes: &[u8]) -> Result<(), RtpError> {
-        if is_rtcp(bytes) {
-            self.rtcp_packets += 1;
-            return Ok(());
+    #[test]
+    fn grid_does_not_drift_with_slightly_late_calls() {
+        let mut s = sender(Source::Silence);
+        for n in 0..100u64 {
+            let due = s.poll_timeout();
+            assert_eq!(due, ms(100 + 20 * n));
+            // Every call 7 ms late: still on the absolute grid.
+            assert!(s.handle_timeout(due + Duration::from_millis(7)).is_some());
         }
-        let (h, payload) = parse_rtp(bytes)?;
-        let fate = self.stats.on_packet(now, h.sequence, h.timestamp, h.ssrc);
-        if self
-            .last_payload_type
-            .is_some_and(|pt| pt != h.payload_type)
-        {
-            self.payload_type_changes += 1;
+        assert_eq!(s.late_sends(), 0);
+        assert_eq!(s.max_lateness(), Duration::from_millis(7));
+        assert_eq!(s.total_lateness(), Duration::from_millis(700));
+    }
+
+    #[test]
+    fn a_late_call_sends_one_packet_and_skips_the_grid() {
+        let mut s = sender(Source::Signature(1));
+        let first = s.handle_timeout(ms(100)).unwrap();
+        // Next due at 120; called at 195: slots 120, 140, 160 are skipped, 180 is sent.
+        let late = s.handle_timeout(ms(195)).unwrap();
+        assert_eq!(s.handle_timeout(ms(195)), None);
+        assert_eq!(s.late_sends(), 3);
+        assert_eq!(s.max_lateness(), Duration::from_millis(75));
+        assert_eq!(s.poll_timeout(), ms(200));
+        let (h0, _) = parse_rtp(&first).unwrap();
+        let (h1, _) = parse_rtp(&late).unwrap();
+        assert_eq!(h1.sequence, h0.sequence.wrapping_add(1));
+        assert_eq!(h1.timestamp, h0.timestamp.wrapping_add(4 * 160));
+        assert!(s.handle_timeout(ms(200)).is_some());
+        assert_eq!(s.packets_sent(), 3);
+    }
+
+    #[test]
+    fn absurd_times_do_not_panic() {
+        for source in [Source::Signature(0), Source::HoldMusic] {
+            let mut s = sender(source);
+            assert!(s.handle_timeout(Time::NEVER).is_some());
+            assert!(s.late_sends() > 1 << 40);
+            let _ = s.handle_timeout(Time::NEVER);
+            assert_eq!(s.poll_timeout(), Time::NEVER);
         }
-        self.last_payload_type = Some(h.payload_type);
-        if fate == PacketFate::Duplicate {
-            return Ok(());
-        }
-        let class = match Codec::from_payload_type(h.payload_type) {
-            Some(codec) => {
-                self.pcm.clear();
-                codec.decode(payload, &mut self.pcm);
-                self.classifier.classify(&self.pcm)
-            }
-            None if h.payload_type == COMFORT_NOISE_PT => FrameClass::Silence,
-            None => FrameClass::Other,
+    }
+
+    #[test]
+    fn mute_source_codec_and_stop() {
+        let c = Classifier::new();
+        let mut s = sender(Source::Signature(2));
+        let heard = |p: Vec<u8>| -> (u8, FrameClass) {
+            let (h, payload) = parse_rtp(&p).unwrap();
+            let mut pcm = Vec::new();
+            Codec::from_payload_type(h.payload_type)
+                .unwrap()
+                .decode(payload, &mut pcm);
+            (h.payload_type, c.classify(&pcm))
         };
-        self.frames.push(HeardFrame {
-            at: now,
-            class,
-            ssrc: h.ssrc,
-            seq: h.sequence,
-            payload_type: h.payload_type,
-        });
-        Ok(())
-    }
-
-    /// The timeline of classified packets, in arrival order.
-    pub fn frames(&self) -> &[HeardFrame] {
-        &self.frames
-    }
-
-    /// Removes and returns the timeline so far (for long runs that stream it out).
-    pub fn take_frames(&mut self) -> Vec<HeardFrame> {
-        std::mem::take(&mut self.frames)
-    }
-
-    /// RFC 3550 receive statistics.
-    pub fn stats(&self) -> &ReceiveStats {
-        &self.stats
-    }
-
-    /// Mutable statistics, for [`ReceiveStats::report_block`].
-    pub fn stats_mut(&mut self) -> &mut ReceiveStats {
-        &mut self.stats
-    }
-
-    /// Payload type of the latest RTP packet.
-    pub fn last_payload_type(&self) -> Option<u8> {
-        self.last_payload_type
-    }
-
-    /// How often the payload type changed between consecutive packets.
-    pub fn payload_type_changes(&self) -> u64 {
-        self.payload_type_changes
-    }
-
-    /// Distinct SSRCs heard.
-    pub fn ssrcs_seen(&self) -> usize {
-        self.stats.ssrc_count()
-    }
-
-    /// RTCP packets received (and ignored).
-    pub fn rtcp_packets(&self) -> u64 {
-        self.rtcp_packets
+        let mut now = ms(100);
+        let mut next = |s: &mut MediaSender| {
+            let p = s.handle_timeout(now).unwrap();
+            now += PACKET_INTERVAL;
+            heard(p)
+        };
+        assert_eq!(next(&mut s), (0, FrameClass::Party(2)));
+        s.set_muted(true);
+        assert!(s.is_muted());
+        assert_eq!(next(&mut s), (0, FrameClass::Silence));
+        s.set_muted(false);
+        s.set_codec(Codec::Pcma);
+        assert_eq!(next(&mut s), (8, FrameClass::Party(2)));
+        s.set_source(Source::HoldMusic);
+        assert_eq!(s.source(), Source::HoldMusic);
+        assert_eq!(next(&mut s), (8, FrameClass::Other));
+        s.set_source(Source::Signature(5));
+        assert_eq!(next(&mut s), (8, FrameClass::Party(5)));
+        s.stop();
+        assert!(s.is_stopped());
+        assert_eq!(s.poll_timeout(), Time::NEVER);
+        assert_eq!(s.handle_timeout(ms(10_000)), None);
     }
 }
