@@ -106,11 +106,10 @@ impl PbxServer {
     fn flush(&mut self) {
         for line in &self.pbx.cdrs[self.written..] {
             eprintln!("call session ended: {line}");
-            if let Some(file) = self.cdr.as_mut() {
-                if let Err(e) = writeln!(file, "{line}") {
+            if let Some(file) = self.cdr.as_mut()
+                && let Err(e) = writeln!(file, "{line}") {
                     eprintln!("warning: cannot append to the CDR file: {e}");
                 }
-            }
         }
         self.written = self.pbx.cdrs.len();
     }
