@@ -107,9 +107,10 @@ impl PbxServer {
         for line in &self.pbx.cdrs[self.written..] {
             eprintln!("call session ended: {line}");
             if let Some(file) = self.cdr.as_mut()
-                && let Err(e) = writeln!(file, "{line}") {
-                    eprintln!("warning: cannot append to the CDR file: {e}");
-                }
+                && let Err(e) = writeln!(file, "{line}")
+            {
+                eprintln!("warning: cannot append to the CDR file: {e}");
+            }
         }
         self.written = self.pbx.cdrs.len();
     }

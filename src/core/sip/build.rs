@@ -2,7 +2,7 @@
 //! responses that copy what the request carried, and the few address conversions the roles
 //! need. Kept separate from the codec so the codec stays a faithful byte-level model.
 
-use std::net::{IpAddr, SocketAddr};
+use ::core::net::{IpAddr, SocketAddr};
 
 use super::{Message, NameAddr, SipUri};
 

@@ -1,7 +1,7 @@
 //! SIP dialogs, RFC 3261 §12: the state two UAs share after an INVITE succeeds, and the
 //! construction of requests inside it (§12.2.1.1).
 
-use std::net::SocketAddr;
+use ::core::net::SocketAddr;
 
 use super::build::{uri_addr, via_value};
 use super::{Message, NameAddr};

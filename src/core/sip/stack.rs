@@ -2,8 +2,8 @@
 //! in, datagrams, transaction-user events and the next deadline out. Both the simulated
 //! devices and the embedded PBX are transaction users on top of this.
 
+use ::core::net::SocketAddr;
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
