@@ -227,3 +227,41 @@ fn sim_runs_are_identical_for_a_seed() {
     assert_eq!(reports[0]["mode"], "sim");
     assert_eq!(first_flip(&reports[0])["outcome"], "moved");
 }
+
+#[test]
+fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("partial.json");
+    let mut child = Command::new(BIN)
+        .args(["run", SCENARIO, "--json", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Well inside the scenario (it runs about 7.5 s), after the flip has started.
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flipcheck did not stop after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let report = json(&out);
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["verdict"], "error");
+    assert_eq!(scenario["error"], "interrupted");
+    assert_eq!(report["summary"]["errors"], 1);
+}

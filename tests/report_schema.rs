@@ -91,6 +91,7 @@ fn realistic_report() -> Report {
                 .flat_map(|f| check_flip(&plan.expect, f))
                 .collect(),
             flips,
+            pacer: None,
         };
         s.recompute_verdict();
         s

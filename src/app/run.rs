@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use super::{EXIT_ERROR, target};
 use crate::cli::RunArgs;
 use crate::core::Time;
-use crate::driver::{self, LiveAddrs};
+use crate::driver::{self, DriverStats, LiveAddrs};
 use crate::report::{self, Report, Summary, TargetInfo};
 use crate::runner::{self, Scene, TargetSetup};
 use crate::scenario::{
@@ -102,23 +102,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             .unwrap_or_default();
         let outcome = if args.sim {
             runner::simulate(plan, &setup, scenario_seed, args.pcap.is_some())
-                .map(|s| (s, false))
+                .map(|s| (s, None))
                 .map_err(anyhow::Error::from)
         } else {
             runtime.block_on(run_live(plan, &setup, scenario_seed, args.pcap.is_some()))
         };
-        let (scene, was_interrupted) =
+        let (scene, stats) =
             outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
-        interrupted |= was_interrupted;
+        interrupted |= stats.as_ref().is_some_and(|s| s.interrupted);
         let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
         let duration_ms = if args.sim {
             scene.script.finished_at.map_or(0.0, Time::as_millis_f64)
         } else {
             wall_ms
         };
-        report
-            .scenarios
-            .push(runner::scenario_report(plan, &scene, duration_ms));
+        let mut scenario = runner::scenario_report(plan, &scene, duration_ms);
+        scenario.pacer = stats.as_ref().map(DriverStats::pacer_report);
+        report.scenarios.push(scenario);
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -165,7 +165,7 @@ async fn run_live(
     setup: &TargetSetup,
     seed: u64,
     capture: bool,
-) -> anyhow::Result<(Scene, bool)> {
+) -> anyhow::Result<(Scene, Option<DriverStats>)> {
     let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let mut scene =
         Scene::new(plan, setup, seed, &mut addrs).context("cannot bind loopback sockets")?;
@@ -179,7 +179,7 @@ async fn run_live(
             runner::time_limit(plan)
         ));
     }
-    Ok((scene, stats.interrupted))
+    Ok((scene, Some(stats)))
 }
 
 /// A seed when none is given: from the wall clock and the process id. Only here, at the

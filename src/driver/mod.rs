@@ -13,6 +13,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::core::Time;
+use crate::report::PacerReport;
 use crate::roles::Actor;
 use crate::runner::AddrAlloc;
 
@@ -57,8 +58,16 @@ pub struct DriverStats {
 }
 
 impl DriverStats {
-    pub fn lateness_p99_ms(&self) -> f64 {
-        self.lateness_us.value_at_quantile(0.99) as f64 / 1000.0
+    /// The pacer's punctuality in report form.
+    pub fn pacer_report(&self) -> PacerReport {
+        let ms = |us: u64| us as f64 / 1000.0;
+        PacerReport {
+            wakeups: self.lateness_us.len(),
+            lateness_p50_ms: ms(self.lateness_us.value_at_quantile(0.5)),
+            lateness_p99_ms: ms(self.lateness_us.value_at_quantile(0.99)),
+            lateness_max_ms: ms(self.lateness_us.max()),
+            send_errors: self.send_errors,
+        }
     }
 }
 

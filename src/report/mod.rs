@@ -15,5 +15,6 @@ pub(crate) mod test_fixtures;
 pub use check::{bound_text, check_flip, number};
 pub use model::{
     CodecReport, Continuity, DialogContinuity, Evidence, ExpectationResult, FlipReport, Keyword,
-    Outcome, Refusal, Report, ScenarioReport, SessionContinuity, Summary, TargetInfo, Verdict,
+    Outcome, PacerReport, Refusal, Report, ScenarioReport, SessionContinuity, Summary, TargetInfo,
+    Verdict,
 };

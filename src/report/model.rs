@@ -168,9 +168,23 @@ pub struct ScenarioReport {
     pub duration_ms: f64,
     pub expectations: Vec<ExpectationResult>,
     pub flips: Vec<FlipReport>,
+    /// How punctually the live driver's media pacer woke up (absent in virtual time, where
+    /// every deadline is met exactly). Large figures mean the harness itself was saturated
+    /// and its audio measurements are suspect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacer: Option<PacerReport>,
 }
 
-/// One expectation checked against one measurement.
+/// The live driver's own timing: lateness of each wake-up behind its deadline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PacerReport {
+    pub wakeups: u64,
+    pub lateness_p50_ms: f64,
+    pub lateness_p99_ms: f64,
+    pub lateness_max_ms: f64,
+    /// Datagrams the kernel refused to send.
+    pub send_errors: u64,
+}
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExpectationResult {
     /// The expectation's key in the scenario file, e.g. `customer_gap_ms`.
@@ -308,6 +322,7 @@ mod tests {
             duration_ms: 1.0,
             expectations: vec![],
             flips: vec![],
+            pacer: None,
         }
     }
 

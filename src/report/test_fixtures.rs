@@ -63,6 +63,7 @@ fn scenario(name: &str, file: &str, flips: Vec<FlipReport>, error: Option<&str>)
         duration_ms: 4210.5,
         expectations: flips.iter().flat_map(|f| check_flip(&expect, f)).collect(),
         flips,
+        pacer: None,
     };
     s.recompute_verdict();
     s

@@ -69,5 +69,6 @@ pub fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> Scenario
         duration_ms: (duration_ms * 1000.0).round() / 1000.0,
         expectations,
         flips,
+        pacer: None,
     }
 }

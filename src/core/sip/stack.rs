@@ -10,7 +10,7 @@ use rand::{RngCore, SeedableRng};
 
 use super::build::{BRANCH_COOKIE, response_to, via_value};
 use super::transaction::{
-    ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
+    ClientState, ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
 };
 use super::{Message, ParseError};
 use crate::core::Time;
@@ -284,7 +284,13 @@ impl SipStack {
             .and_then(|v| v.branch().map(str::to_string))
             .unwrap_or_default();
         let cseq_method = msg.cseq().map(|c| c.method).unwrap_or_default();
-        if let Some(entry) = self.clients.get_mut(&(branch, cseq_method.clone())) {
+        // A terminated transaction (an INVITE after its 2xx) matches nothing any more: a
+        // retransmitted 2xx must reach the ACK resend below (RFC 3261 §13.2.2.4).
+        let key = (branch, cseq_method.clone());
+        if self.clients.get(&key).is_some_and(|e| e.tx.is_terminated()) {
+            self.clients.remove(&key);
+        }
+        if let Some(entry) = self.clients.get_mut(&key) {
             {
                 let ack = (cseq_method == "INVITE" && status >= 300)
                     .then(|| non_2xx_ack(&entry.request, &msg).to_bytes());
@@ -391,8 +397,16 @@ impl SipStack {
     }
 
     /// Whether any transaction is still running (used to let a run drain before it ends).
+    /// A transaction in Completed only absorbs retransmissions (Timer D/K); it does not
+    /// keep the endpoint busy.
     pub fn is_idle(&self) -> bool {
-        self.clients.is_empty() && self.two_xx.is_empty()
+        let waiting = self.clients.values().any(|e| {
+            matches!(
+                e.tx.state(),
+                ClientState::Calling | ClientState::Trying | ClientState::Proceeding
+            )
+        });
+        !waiting && self.two_xx.is_empty()
     }
 }
 
@@ -439,4 +453,128 @@ pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {
     }
     ack.push_header("Content-Length", "0");
     ack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::sip::cancel_for;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    /// Moves every queued datagram of `from` into `to`.
+    fn pump(now: Time, from: &mut SipStack, to: &mut SipStack) -> Vec<Message> {
+        let mut sent = Vec::new();
+        while let Some(out) = from.poll_transmit() {
+            assert_eq!(out.to, to.local());
+            sent.push(Message::parse(&out.data).unwrap());
+            to.handle_datagram(now, from.local(), &out.data);
+        }
+        sent
+    }
+
+    fn invite(uac: &mut SipStack) -> Message {
+        let mut msg = Message::request("INVITE", "sip:bob@127.0.0.1:5070");
+        let branch = uac.new_branch();
+        msg.push_header("Via", &via_value(uac.local(), &branch));
+        msg.push_header("From", "<sip:alice@h>;tag=a1");
+        msg.push_header("To", "<sip:bob@h>");
+        msg.push_header("Call-ID", "c1");
+        msg.push_header("CSeq", "1 INVITE");
+        msg.push_header("Max-Forwards", "70");
+        msg.push_header("Content-Length", "0");
+        msg
+    }
+
+    #[test]
+    fn cancel_is_its_own_transaction_and_the_487_is_acked() {
+        let (mut uac, mut uas) = (SipStack::new(addr(5060), 1), SipStack::new(addr(5070), 2));
+        let now = Time::ZERO;
+        let inv = invite(&mut uac);
+        uac.send_request(now, inv.clone(), uas.local(), 7);
+        pump(now, &mut uac, &mut uas);
+        let Some(SipEvent::Request { msg, key, .. }) = uas.poll_event() else {
+            panic!()
+        };
+        uas.respond(now, &key, &msg, 180, Some("b1"));
+        pump(now, &mut uas, &mut uac);
+        assert!(matches!(
+            uac.poll_event(),
+            Some(SipEvent::Response { ctx: 7, .. })
+        ));
+
+        // CANCEL shares the INVITE's branch (RFC 3261 §9.1).
+        uac.send_request(now, cancel_for(&inv), uas.local(), 8);
+        pump(now, &mut uac, &mut uas);
+        let Some(SipEvent::Request {
+            msg: cancel,
+            key: ckey,
+            ..
+        }) = uas.poll_event()
+        else {
+            panic!()
+        };
+        assert_eq!(ckey.method, "CANCEL");
+        uas.respond(now, &ckey, &cancel, 200, None);
+        uas.respond(now, &key, &msg, 487, Some("b1"));
+        pump(now, &mut uas, &mut uac);
+        let mut statuses = Vec::new();
+        while let Some(ev) = uac.poll_event() {
+            if let SipEvent::Response { msg, ctx, .. } = ev {
+                statuses.push((ctx, msg.status().unwrap()));
+            }
+        }
+        assert_eq!(statuses, vec![(8, 200), (7, 487)]);
+        let acks = pump(now, &mut uac, &mut uas);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks[0].method(), Some("ACK"));
+        assert_eq!(
+            acks[0].top_via().unwrap().branch(),
+            inv.top_via().unwrap().branch()
+        );
+        // The ACK reached the INVITE server transaction: no 487 retransmission follows.
+        uas.handle_timeout(Time::from_millis(600));
+        assert!(uas.poll_transmit().is_none());
+        // Both client transactions are Completed or gone: the UAC is idle.
+        assert!(uac.is_idle());
+    }
+
+    #[test]
+    fn retransmitted_2xx_is_acked_again() {
+        let (mut uac, mut uas) = (SipStack::new(addr(5060), 1), SipStack::new(addr(5070), 2));
+        let now = Time::ZERO;
+        let inv = invite(&mut uac);
+        uac.send_request(now, inv, uas.local(), 1);
+        pump(now, &mut uac, &mut uas);
+        let Some(SipEvent::Request { msg, key, .. }) = uas.poll_event() else {
+            panic!()
+        };
+        uas.respond(now, &key, &msg, 200, Some("b1"));
+        pump(now, &mut uas, &mut uac);
+        let Some(SipEvent::Response { msg: ok, .. }) = uac.poll_event() else {
+            panic!()
+        };
+        let mut ack = Message::request("ACK", "sip:bob@127.0.0.1:5070");
+        for h in ["From", "To", "Call-ID"] {
+            ack.push_header(h, ok.header(h).unwrap());
+        }
+        ack.push_header("CSeq", "1 ACK");
+        ack.push_header("Content-Length", "0");
+        // Lose the ACK: the UAS retransmits the 2xx at T1 and the UAC ACKs it again.
+        uac.send_request(now, ack, uas.local(), 1);
+        assert!(uac.poll_transmit().is_some());
+        let t1 = Time::from_millis(500);
+        assert_eq!(uas.poll_timeout(), t1, "2xx retransmission due at T1");
+        uas.handle_timeout(t1);
+        let again = pump(t1, &mut uas, &mut uac);
+        assert_eq!(again[0].status(), Some(200));
+        let acks = pump(t1, &mut uac, &mut uas);
+        assert_eq!(acks[0].method(), Some("ACK"));
+        // Now ACKed: no more retransmissions.
+        uas.handle_timeout(Time::from_millis(1500));
+        assert!(uas.poll_transmit().is_none());
+        assert!(uas.is_idle());
+    }
 }
