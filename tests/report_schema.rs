@@ -92,6 +92,7 @@ fn realistic_report() -> Report {
                 .collect(),
             flips,
             pacer: None,
+            sip_findings: Vec::new(),
         };
         s.recompute_verdict();
         s

@@ -1,5 +1,6 @@
 //! `flipcheck run`: scenarios in, a report out, an exit code from its verdicts.
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
@@ -10,10 +11,12 @@ use super::{EXIT_ERROR, target};
 use crate::cli::RunArgs;
 use crate::core::Time;
 use crate::driver::{self, DriverStats, LiveAddrs};
+use crate::report::Keyword;
 use crate::report::{self, Report, Summary, TargetInfo};
 use crate::runner::{self, Scene, TargetSetup};
 use crate::scenario::{
-    EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target,
+    CodecName, EmbeddedTarget, NetworkProfile, Plan, Target, collect_scenarios, load_scenario,
+    load_target,
 };
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
@@ -45,6 +48,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     if bad > 0 {
         return Ok(EXIT_ERROR);
+    }
+    for plan in &plans {
+        warn_unmodelled(plan);
     }
     let target = match &args.target {
         Some(path) => match load_target(path) {
@@ -93,7 +99,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let mut interrupted = false;
+    // Progress only where someone watches; logs and pipes get the report alone.
+    let progress = std::io::stderr().is_terminal();
     for (i, plan) in plans.iter().enumerate() {
+        if progress {
+            eprintln!(
+                "[{}/{}] {} ({})",
+                i + 1,
+                plans.len(),
+                plan.name,
+                plan.file.display()
+            );
+        }
         let scenario_seed = seed.wrapping_add(i as u64);
         let setup = target::setup(&target, &plan.user)?;
         let started = Instant::now();
@@ -150,6 +167,39 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_ERROR);
     }
     Ok(report.exit_code())
+}
+
+/// Says which parts of a scenario this build accepts but does not model yet, so nobody
+/// mistakes a LAN-only run for an LTE test.
+fn warn_unmodelled(plan: &Plan) {
+    let parties = plan
+        .devices
+        .iter()
+        .map(|d| (d.name.as_str(), &d.codecs, d.network))
+        .chain(std::iter::once((
+            "customer",
+            &plan.customer.codecs,
+            plan.customer.network,
+        )));
+    for (name, codecs, network) in parties {
+        if network != NetworkProfile::Lan {
+            eprintln!(
+                "warning: {}: network profile `{}` of {name} is not simulated yet; its links behave as lan",
+                plan.file.display(),
+                network.as_str()
+            );
+        }
+        for codec in codecs
+            .iter()
+            .filter(|c| !matches!(c, CodecName::Pcmu | CodecName::Pcma))
+        {
+            eprintln!(
+                "warning: {}: codec {} of {name} is not implemented yet; it is left out of the offer",
+                plan.file.display(),
+                codec.as_str()
+            );
+        }
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

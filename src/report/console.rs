@@ -21,7 +21,8 @@ pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{}", table(report))?;
 
-    let problems: Vec<String> = report.scenarios.iter().flat_map(problem_lines).collect();
+    let mut problems: Vec<String> = report.scenarios.iter().flat_map(problem_lines).collect();
+    problems.extend(report.scenarios.iter().flat_map(finding_lines));
     if !problems.is_empty() {
         writeln!(out)?;
         for p in problems {
@@ -40,6 +41,24 @@ pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
         s.errors,
         plural(s.errors)
     )
+}
+
+/// RFC deviations in what the target sent: notes, not verdicts.
+fn finding_lines(s: &ScenarioReport) -> Vec<String> {
+    s.sip_findings
+        .iter()
+        .map(|f| {
+            let times = if f.count == 1 {
+                String::new()
+            } else {
+                format!(" ({}×)", f.count)
+            };
+            format!(
+                "note {} ({}): SIP from {}: {}{}: {}",
+                s.name, s.file, f.peer, f.rule, times, f.detail
+            )
+        })
+        .collect()
 }
 
 fn plural(n: u32) -> &'static str {

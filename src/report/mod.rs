@@ -15,6 +15,6 @@ pub(crate) mod test_fixtures;
 pub use check::{bound_text, check_flip, number};
 pub use model::{
     CodecReport, Continuity, DialogContinuity, Evidence, ExpectationResult, FlipReport, Keyword,
-    Outcome, PacerReport, Refusal, Report, ScenarioReport, SessionContinuity, Summary, TargetInfo,
-    Verdict,
+    Outcome, PacerReport, Refusal, Report, ScenarioReport, SessionContinuity, SipFinding, Summary,
+    TargetInfo, Verdict,
 };

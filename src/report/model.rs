@@ -173,6 +173,22 @@ pub struct ScenarioReport {
     /// and its audio measurements are suspect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pacer: Option<PacerReport>,
+    /// RFC violations in the SIP the target sent the simulated parties, one entry per
+    /// peer and rule: deviations are reported, not fatal.
+    #[serde(default)]
+    pub sip_findings: Vec<SipFinding>,
+}
+
+/// One kind of RFC violation from one peer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SipFinding {
+    /// `ip:port` the messages came from.
+    pub peer: String,
+    /// Stable rule name, e.g. `content-length-mismatch`, or `unparseable`.
+    pub rule: String,
+    /// The first occurrence, in words.
+    pub detail: String,
+    pub count: u32,
 }
 
 /// The live driver's own timing: lateness of each wake-up behind its deadline.
@@ -323,6 +339,7 @@ mod tests {
             expectations: vec![],
             flips: vec![],
             pacer: None,
+            sip_findings: Vec::new(),
         }
     }
 

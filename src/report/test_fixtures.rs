@@ -64,6 +64,7 @@ fn scenario(name: &str, file: &str, flips: Vec<FlipReport>, error: Option<&str>)
         expectations: flips.iter().flat_map(|f| check_flip(&expect, f)).collect(),
         flips,
         pacer: None,
+        sip_findings: Vec::new(),
     };
     s.recompute_verdict();
     s

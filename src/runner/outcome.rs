@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Scene, TargetSetup};
 use crate::core::Time;
-use crate::report::{ScenarioReport, Verdict, check_flip};
+use crate::report::{ScenarioReport, SipFinding, Verdict, check_flip};
 use crate::scenario::{Plan, StepPlan};
 use crate::sim;
 
@@ -70,5 +70,28 @@ pub fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> Scenario
         expectations,
         flips,
         pacer: None,
+        sip_findings: sip_findings(scene),
     }
+}
+
+/// Findings of every simulated party, merged per peer and rule.
+fn sip_findings(scene: &Scene) -> Vec<SipFinding> {
+    let mut merged: Vec<SipFinding> = Vec::new();
+    let parties = std::iter::once(&scene.customer).chain(scene.devices.iter());
+    for f in parties.flat_map(|ua| ua.findings()) {
+        let peer = f.peer.to_string();
+        match merged
+            .iter_mut()
+            .find(|m| m.peer == peer && m.rule == f.rule)
+        {
+            Some(m) => m.count = m.count.saturating_add(f.count),
+            None => merged.push(SipFinding {
+                peer,
+                rule: f.rule.clone(),
+                detail: f.detail.clone(),
+                count: f.count,
+            }),
+        }
+    }
+    merged
 }

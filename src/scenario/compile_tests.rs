@@ -48,8 +48,8 @@ fn checklist_file_compiles_to_the_expected_plan() {
             },
             DevicePlan {
                 name: "mobile".into(),
-                codecs: vec![CodecName::Pcmu, CodecName::G722],
-                network: NetworkProfile::Lte,
+                codecs: vec![CodecName::Pcmu, CodecName::Pcma],
+                network: NetworkProfile::Lan,
             },
         ],
         customer: PartyPlan {

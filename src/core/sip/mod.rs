@@ -43,7 +43,7 @@ pub use sdp::{
     telephone_event,
 };
 pub use sdp_answer::{Answer, answer_direction, make_answer, make_offer, negotiated};
-pub use stack::{Outgoing, ServerKey, SipEvent, SipStack, non_2xx_ack};
+pub use stack::{Outgoing, PeerFinding, ServerKey, SipEvent, SipStack, non_2xx_ack};
 pub use transaction::{
     ClientState, ClientTransaction, ServerState, ServerTransaction, Timer, TimerConfig,
     TwoXxRetransmitter, TxEvent,

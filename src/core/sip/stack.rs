@@ -12,7 +12,7 @@ use super::build::{BRANCH_COOKIE, response_to, via_value};
 use super::transaction::{
     ClientState, ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
 };
-use super::{Message, ParseError};
+use super::{Message, ParseError, validate};
 use crate::core::Time;
 
 /// A datagram to send from this endpoint's SIP socket.
@@ -80,6 +80,20 @@ struct SentAck {
     until: Time,
 }
 
+/// An RFC violation in a message a peer sent (or a datagram we could not parse at all),
+/// counted once per peer and rule: what a compatibility report lists as findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerFinding {
+    pub peer: SocketAddr,
+    pub rule: String,
+    /// The first occurrence's detail.
+    pub detail: String,
+    pub count: u32,
+}
+
+/// Distinct (peer, rule) findings kept per endpoint; a flood of garbage cannot grow memory.
+const MAX_FINDINGS: usize = 64;
+
 /// The transaction layer of one endpoint.
 pub struct SipStack {
     local: SocketAddr,
@@ -93,6 +107,10 @@ pub struct SipStack {
     acks: HashMap<(String, u32), SentAck>,
     out: VecDeque<Outgoing>,
     events: VecDeque<SipEvent>,
+    /// Check every received message with `validate` (the simulated parties do: they are
+    /// the observers of the system under test; the PBX does not need to).
+    check_findings: bool,
+    findings: Vec<PeerFinding>,
 }
 
 impl SipStack {
@@ -108,6 +126,36 @@ impl SipStack {
             acks: HashMap::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
+            check_findings: false,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Turns on RFC checks of every received message (see [`SipStack::findings`]).
+    pub fn check_findings(&mut self, on: bool) {
+        self.check_findings = on;
+    }
+
+    /// RFC violations seen in received messages, per peer and rule.
+    pub fn findings(&self) -> &[PeerFinding] {
+        &self.findings
+    }
+
+    fn record_finding(&mut self, peer: SocketAddr, rule: &str, detail: String) {
+        if let Some(f) = self
+            .findings
+            .iter_mut()
+            .find(|f| f.peer == peer && f.rule == rule)
+        {
+            f.count = f.count.saturating_add(1);
+        } else if self.findings.len() < MAX_FINDINGS {
+            let rule = rule.to_string();
+            self.findings.push(PeerFinding {
+                peer,
+                rule,
+                detail,
+                count: 1,
+            });
         }
     }
 
@@ -221,10 +269,17 @@ impl SipStack {
         let msg = match Message::parse(data) {
             Ok(msg) => msg,
             Err(error) => {
+                // Always kept (bounded): the peer and what was wrong are worth reporting.
+                self.record_finding(source, "unparseable", error.to_string());
                 self.events.push_back(SipEvent::Malformed { source, error });
                 return;
             }
         };
+        if self.check_findings {
+            for finding in validate(&msg) {
+                self.record_finding(source, finding.rule, finding.message);
+            }
+        }
         if msg.is_request() {
             self.handle_request(now, source, msg);
         } else {
@@ -576,5 +631,31 @@ mod tests {
         uas.handle_timeout(Time::from_millis(1500));
         assert!(uas.poll_transmit().is_none());
         assert!(uas.is_idle());
+    }
+}
+
+#[cfg(test)]
+mod finding_tests {
+    use super::*;
+
+    #[test]
+    fn findings_name_the_peer_and_rule_once() {
+        let peer = SocketAddr::from(([127, 0, 0, 1], 5060));
+        let mut stack = SipStack::new(SocketAddr::from(([127, 0, 0, 1], 5070)), 1);
+        stack.handle_datagram(Time::ZERO, peer, b"\x01\x02 not sip at all");
+        // Without checks only the unparseable datagram is kept.
+        let bad_length = b"OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:b@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 40\r\n\r\nshort";
+        stack.handle_datagram(Time::ZERO, peer, bad_length);
+        assert_eq!(stack.findings().len(), 1);
+        assert_eq!(stack.findings()[0].rule, "unparseable");
+        stack.check_findings(true);
+        stack.handle_datagram(Time::ZERO, peer, bad_length);
+        stack.handle_datagram(Time::ZERO, peer, bad_length);
+        let f = stack
+            .findings()
+            .iter()
+            .find(|f| f.rule == "content-length-mismatch")
+            .unwrap();
+        assert_eq!((f.peer, f.count), (peer, 2));
     }
 }

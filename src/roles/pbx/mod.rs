@@ -80,8 +80,6 @@ pub struct Pbx {
     out: VecDeque<Transmit>,
     /// One JSON line per ended call session (DESIGN.md: the CDR), oldest first.
     pub cdrs: Vec<String>,
-    /// Malformed datagrams received, with the peer.
-    pub malformed: Vec<String>,
     /// Set by `shutdown`: every session was ended and the PBX stops once BYEs are out.
     stopping: bool,
 }
@@ -103,7 +101,6 @@ impl Pbx {
             call_ids: HashMap::new(),
             out: VecDeque::new(),
             cdrs: Vec::new(),
-            malformed: Vec::new(),
             stopping: false,
         }
     }
@@ -265,9 +262,8 @@ impl Pbx {
                         self.end_session(now, self.legs[leg].session);
                     }
                 }
-                SipEvent::Malformed { source, error } => {
-                    self.malformed.push(format!("from {source}: {error}"));
-                }
+                // Counted as a finding by the stack; nothing else to do.
+                SipEvent::Malformed { .. } => {}
             }
         }
     }

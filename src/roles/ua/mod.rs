@@ -81,13 +81,12 @@ pub struct UserAgent {
     register_auth: u32,
     out: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
-    /// Malformed datagrams received, with the peer, kept for the report.
-    pub malformed: Vec<String>,
 }
 
 impl UserAgent {
     pub fn new(cfg: UaConfig, classifier: Arc<Classifier>) -> UserAgent {
         let mut stack = SipStack::new(cfg.sip_addr, cfg.seed);
+        stack.check_findings(true);
         let register_call_id = stack.new_call_id();
         let register_tag = stack.new_tag();
         UserAgent {
@@ -102,7 +101,6 @@ impl UserAgent {
             register_auth: 0,
             out: VecDeque::new(),
             events: VecDeque::new(),
-            malformed: Vec::new(),
         }
     }
 
@@ -116,6 +114,10 @@ impl UserAgent {
     }
     pub fn is_registered(&self) -> bool {
         self.registered
+    }
+    /// RFC violations in what the system under test sent this party.
+    pub fn findings(&self) -> &[crate::core::sip::PeerFinding] {
+        self.stack.findings()
     }
     /// No transaction of ours is still running (used to let a run drain before it ends).
     pub fn is_idle(&self) -> bool {
@@ -352,9 +354,8 @@ impl UserAgent {
                         self.hangup(now, idx);
                     }
                 }
-                SipEvent::Malformed { source, error } => {
-                    self.malformed.push(format!("from {source}: {error}"));
-                }
+                // Counted as a finding by the stack; nothing else to do.
+                SipEvent::Malformed { .. } => {}
             }
         }
     }
