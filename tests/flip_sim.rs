@@ -150,3 +150,33 @@ fn session_id_quirk_is_changed() {
     assert_eq!(f.session_id, SessionContinuity::Changed);
     assert_eq!(f.caller_id, Continuity::Same);
 }
+
+#[test]
+fn flip_back_and_forth_keeps_one_session_and_one_cdr() {
+    let plan = load_scenario(Path::new("scenarios/checklist/flip-back-and-forth.yaml")).unwrap();
+    let setup = TargetSetup::Embedded {
+        quirks: PbxQuirks::default(),
+        password: "pw".into(),
+    };
+    let scene = runner::simulate(&plan, &setup, 9, false).unwrap();
+    let r = runner::scenario_report(&plan, &scene, 0.0);
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    assert_eq!(r.flips.len(), 2);
+    assert_eq!(
+        (r.flips[0].from.as_str(), r.flips[0].to.as_str()),
+        ("desk", "mobile")
+    );
+    assert_eq!(
+        (r.flips[1].from.as_str(), r.flips[1].to.as_str()),
+        ("mobile", "desk")
+    );
+    // The mobile prefers PCMA: the PBX transcodes, the customer never renegotiates.
+    assert_eq!(r.flips[0].codec.device_after, "PCMA/8000");
+    assert_eq!(r.flips[0].codec.customer_after, "PCMU/8000");
+    assert_eq!(r.flips[0].codec.customer_offers, 0);
+    let pbx = scene.pbx.as_ref().unwrap();
+    assert_eq!(pbx.cdrs.len(), 1, "{:?}", pbx.cdrs);
+    let cdr: serde_json::Value = serde_json::from_str(&pbx.cdrs[0]).unwrap();
+    assert_eq!(cdr["flips"], 2);
+    assert_eq!(cdr["segments"].as_array().unwrap().len(), 3);
+}

@@ -287,7 +287,8 @@ impl SipStack {
         }
     }
 
-    fn handle_request(&mut self, now: Time, source: SocketAddr, msg: Message) {
+    fn handle_request(&mut self, now: Time, source: SocketAddr, mut msg: Message) {
+        stamp_received(&mut msg, source);
         let method = msg.method().unwrap_or("").to_string();
         let branch = msg
             .top_via()
@@ -483,6 +484,26 @@ fn drain_two_xx(entry: &mut TwoXxEntry, out: &mut VecDeque<Outgoing>) {
     }
 }
 
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the top Via learns where the request really came
+/// from (`received`, and `rport` when the client asked for it), so every response built
+/// from the request tells a client behind NAT its public address. Done once on receipt.
+fn stamp_received(msg: &mut Message, source: SocketAddr) {
+    let Some(mut via) = msg.top_via() else { return };
+    let ip = source.ip().to_string();
+    let wants_rport = via
+        .params
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("rport"));
+    if via.host.trim_start_matches('[').trim_end_matches(']') != ip || wants_rport {
+        via.set_param("received", Some(&ip));
+    }
+    if wants_rport {
+        via.set_param("rport", Some(&source.port().to_string()));
+    }
+    msg.remove_first_value("Via");
+    msg.insert_header_first("Via", &via.to_string());
+}
+
 /// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, top Via,
 /// From, Call-ID and CSeq number as the INVITE, the response's To, and the INVITE's Route.
 pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {
@@ -541,6 +562,27 @@ mod tests {
         msg.push_header("Max-Forwards", "70");
         msg.push_header("Content-Length", "0");
         msg
+    }
+
+    #[test]
+    fn responses_carry_received_and_rport() {
+        let (mut uac, mut uas) = (SipStack::new(addr(5060), 1), SipStack::new(addr(5070), 2));
+        let inv = invite(&mut uac);
+        uac.send_request(Time::ZERO, inv, uas.local(), 1);
+        pump(Time::ZERO, &mut uac, &mut uas);
+        let Some(SipEvent::Request { msg, key, .. }) = uas.poll_event() else {
+            panic!()
+        };
+        uas.respond(Time::ZERO, &key, &msg, 180, Some("b"));
+        let rsp = pump(Time::ZERO, &mut uas, &mut uac).remove(0);
+        let via = rsp.top_via().unwrap();
+        assert_eq!(via.param("rport"), Some("5060"));
+        assert_eq!(via.param("received"), Some("127.0.0.1"));
+        // The client still matches it to its transaction (same branch).
+        assert!(matches!(
+            uac.poll_event(),
+            Some(SipEvent::Response { ctx: 1, .. })
+        ));
     }
 
     #[test]
