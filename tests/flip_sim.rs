@@ -53,6 +53,13 @@ fn clean_flip_moves_with_same_dialog_and_no_gap() {
     let latency = f.flip_latency_ms.expect("new device heard");
     assert!(latency > 0.0 && latency < 200.0, "latency {latency}");
     assert!(f.device_gap_ms.is_some());
+    // Two simulated links of 0.5 ms (device → relay → customer) plus one 20 ms frame,
+    // computed from the RTP timestamps and the senders' RTCP clocks.
+    let expected = 2.0 * flipcheck::sim::LINK_DELAY.as_secs_f64() * 1000.0 + 20.0;
+    for m2e in [f.m2e_before_ms, f.m2e_after_ms] {
+        let m2e = m2e.expect("RTCP sender reports give the clock");
+        assert!((m2e - expected).abs() < 0.01, "m2e {m2e} vs {expected}");
+    }
 }
 
 #[test]

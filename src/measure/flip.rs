@@ -165,6 +165,7 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
     let frames = customer.receiver().frames();
     let (ssrc_changed, payload_type_changed) = stream_changes(frames, rec.requested_at, now);
     let stats = customer.receiver().stats();
+    let (m2e_before, m2e_after) = mouth_to_ear(customer, new_sig, rec.requested_at, now);
     let codec_name =
         |c: Option<crate::core::rtp::Codec>| c.map(|c| c.name().to_string()).unwrap_or_default();
 
@@ -197,9 +198,53 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
             ssrc_changed,
             payload_type_changed,
         },
-        m2e_before_ms: None,
-        m2e_after_ms: None,
+        m2e_before_ms: m2e_before,
+        m2e_after_ms: m2e_after,
     }
+}
+
+/// How long before the flip request the "before" figure looks: steady talk, not setup.
+const M2E_BEFORE_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Mouth-to-ear delay at the customer before and after the flip (DESIGN.md `m2e_*`): the
+/// median one-way delay of the packets heard (capture instant from the sender's RTCP clock,
+/// arrival at the customer) plus one 20 ms frame of packetisation. We play no jitter buffer,
+/// so none is added. None when the sender's clock is unknown (no rtcp-mux, or a target that
+/// rewrites timestamps without passing the reports through).
+fn mouth_to_ear(
+    customer: &UserAgent,
+    new_sig: u8,
+    from: Time,
+    to: Time,
+) -> (Option<f64>, Option<f64>) {
+    let delays = customer.receiver().delays();
+    let before: Vec<f64> = delays
+        .iter()
+        .filter(|d| d.at < from && d.at + M2E_BEFORE_WINDOW >= from)
+        .map(|d| d.ms)
+        .collect();
+    let new_ssrc = customer
+        .receiver()
+        .frames()
+        .iter()
+        .rev()
+        .find(|f| {
+            f.at >= from && f.at <= to && f.class == crate::core::rtp::FrameClass::Party(new_sig)
+        })
+        .map(|f| f.ssrc);
+    let after: Vec<f64> = delays
+        .iter()
+        .filter(|d| d.at >= from && d.at <= to && Some(d.ssrc) == new_ssrc)
+        .map(|d| d.ms)
+        .collect();
+    let m2e = |mut v: Vec<f64>| -> Option<f64> {
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(round3(v[v.len() / 2] + crate::measure::FRAME_MS))
+    };
+    (m2e(before), m2e(after))
 }
 
 /// SSRC and payload type heard just before the request versus at the end of the window.

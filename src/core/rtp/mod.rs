@@ -27,10 +27,10 @@ pub use g711::{
     Codec, G711_CLOCK_RATE, SAMPLES_PER_FRAME, decode_alaw, decode_ulaw, encode_alaw, encode_ulaw,
 };
 pub use packet::{RtpHeader, build_rtp, is_rtcp, parse_rtp, write_rtp};
-pub use receiver::{COMFORT_NOISE_PT, HeardFrame, MediaReceiver};
+pub use receiver::{COMFORT_NOISE_PT, HeardFrame, MediaReceiver, OneWayDelay};
 pub use rtcp::{
     ReportBlockData, RtcpKind, RtcpSummary, SenderInfo, build_receiver_report, build_sender_report,
-    parse_rtcp,
+    ntp_from_time, parse_rtcp, time_from_ntp,
 };
 pub use sender::{MediaSender, PACKET_INTERVAL};
 pub use signature::{

@@ -8,6 +8,7 @@ use super::epoch::PacketFate;
 use super::error::RtpError;
 use super::g711::{Codec, G711_CLOCK_RATE, SAMPLES_PER_FRAME};
 use super::packet::{is_rtcp, parse_rtp};
+use super::rtcp::{parse_rtcp, time_from_ntp};
 use super::stats::ReceiveStats;
 use crate::core::Time;
 
@@ -29,6 +30,15 @@ pub struct HeardFrame {
     pub payload_type: u8,
 }
 
+/// How long one packet took from its capture instant (per the sender's RTCP clock
+/// mapping) to its arrival here.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OneWayDelay {
+    pub at: Time,
+    pub ssrc: u32,
+    pub ms: f64,
+}
+
 /// Everything one party receives: decodes and classifies each packet, keeps the timeline of
 /// [`HeardFrame`]s and the RFC 3550 statistics. It keys nothing on SSRC, sequence number or
 /// payload type, so it carries on through B2BUA rewrites and re-INVITEs.
@@ -41,6 +51,9 @@ pub struct MediaReceiver {
     payload_type_changes: u64,
     rtcp_packets: u64,
     pcm: Vec<i16>,
+    /// Per SSRC, the last sender report's (run time, RTP timestamp) pair.
+    clocks: Vec<(u32, Time, u32)>,
+    delays: Vec<OneWayDelay>,
 }
 
 impl MediaReceiver {
@@ -54,7 +67,50 @@ impl MediaReceiver {
             payload_type_changes: 0,
             rtcp_packets: 0,
             pcm: Vec::with_capacity(SAMPLES_PER_FRAME),
+            clocks: Vec::new(),
+            delays: Vec::new(),
         }
+    }
+
+    /// Sender reports on the run clock tell when each RTP timestamp was captured. Reports on
+    /// another clock (a real system's own) are ignored: mixing clocks would invent delays.
+    fn learn_clocks(&mut self, bytes: &[u8]) {
+        let Ok(reports) = parse_rtcp(bytes) else {
+            return;
+        };
+        for r in reports {
+            let Some(info) = r.sender else { continue };
+            let Some(at) = time_from_ntp(info.ntp) else {
+                continue;
+            };
+            self.clocks.retain(|(ssrc, ..)| *ssrc != r.ssrc);
+            // Bounded like the statistics' SSRC table: the oldest clock goes first.
+            if self.clocks.len() >= 16 {
+                self.clocks.remove(0);
+            }
+            self.clocks.push((r.ssrc, at, info.rtp_ts));
+        }
+    }
+
+    fn record_delay(&mut self, now: Time, ssrc: u32, ts: u32) {
+        let Some(&(_, sr_at, sr_ts)) = self.clocks.iter().find(|(s, ..)| *s == ssrc) else {
+            return;
+        };
+        // Signed distance on the RTP clock handles wrap-around (RFC 3550 §5.1).
+        let samples = ts.wrapping_sub(sr_ts) as i32;
+        let captured_us =
+            sr_at.as_micros() as f64 + f64::from(samples) * 1e6 / f64::from(G711_CLOCK_RATE);
+        let ms = (now.as_micros() as f64 - captured_us) / 1000.0;
+        // A delay outside 0..60 s means the mapping does not fit this packet (a rewritten
+        // timestamp): no figure is better than a wrong one.
+        if (0.0..60_000.0).contains(&ms) {
+            self.delays.push(OneWayDelay { at: now, ssrc, ms });
+        }
+    }
+
+    /// One-way delays of the packets whose sender's clock is known, in arrival order.
+    pub fn delays(&self) -> &[OneWayDelay] {
+        &self.delays
     }
 
     /// Takes one datagram that arrived at `now`. RTCP is counted and otherwise ignored; an
@@ -65,9 +121,11 @@ impl MediaReceiver {
     pub fn handle_packet(&mut self, now: Time, bytes: &[u8]) -> Result<(), RtpError> {
         if is_rtcp(bytes) {
             self.rtcp_packets += 1;
+            self.learn_clocks(bytes);
             return Ok(());
         }
         let (h, payload) = parse_rtp(bytes)?;
+        self.record_delay(now, h.ssrc, h.timestamp);
         let fate = self.stats.on_packet(now, h.sequence, h.timestamp, h.ssrc);
         if self
             .last_payload_type
@@ -311,5 +369,59 @@ mod tests {
             prop_assert!(r.stats().lost() >= 0);
             prop_assert!(r.stats().received() <= r.stats().expected());
         }
+    }
+}
+
+#[cfg(test)]
+mod delay_tests {
+    use super::*;
+    use crate::core::rtp::{MediaSender, Source};
+    use std::time::Duration;
+
+    #[test]
+    fn sender_reports_turn_timestamps_into_one_way_delays() {
+        let mut rx = MediaReceiver::new(Arc::new(Classifier::new()));
+        let start = Time::from_millis(1000);
+        let mut tx = MediaSender::new(
+            7,
+            100,
+            4_000_000_000,
+            Codec::Pcmu,
+            Source::Signature(1),
+            start,
+        );
+        let delay = Duration::from_micros(4_500);
+        let mut now = start;
+        for n in 0..10 {
+            if n == 3 {
+                // The report may be sent between packets; its clock fits every packet.
+                rx.handle_packet(
+                    now + delay,
+                    &tx.sender_report(now + Duration::from_millis(7), None),
+                )
+                .unwrap();
+            }
+            let pkt = tx.handle_timeout(now).unwrap();
+            rx.handle_packet(now + delay, &pkt).unwrap();
+            now += Duration::from_millis(20);
+        }
+        // Packets before the first report have no known capture time.
+        assert_eq!(rx.delays().len(), 7);
+        for d in rx.delays() {
+            assert!((d.ms - 4.5).abs() < 0.2, "{d:?}");
+            assert_eq!(d.ssrc, 7);
+        }
+        // A wall-clock sender report (a real system's) is ignored.
+        let mut rx2 = MediaReceiver::new(Arc::new(Classifier::new()));
+        let wall = build_wall_clock_sr(8);
+        rx2.handle_packet(now, &wall).unwrap();
+        let mut tx2 = MediaSender::new(8, 0, 0, Codec::Pcmu, Source::Signature(2), now);
+        rx2.handle_packet(now, &tx2.handle_timeout(now).unwrap())
+            .unwrap();
+        assert!(rx2.delays().is_empty());
+    }
+
+    fn build_wall_clock_sr(ssrc: u32) -> Vec<u8> {
+        crate::core::rtp::build_sender_report(ssrc, 3_973_000_000u64 << 32, 0, 1, 160, None)
     }
 }

@@ -3,6 +3,7 @@
 //! APP, feedback and XR packets in a compound packet are skipped.
 
 use super::error::RtpError;
+use crate::core::Time;
 use rtcp_types::{
     Compound, Packet, ReceiverReport, ReportBlock, RtcpPacketWriter, RtcpPacketWriterExt,
     SenderReport,
@@ -106,6 +107,29 @@ fn write(packet: &impl RtcpPacketWriter) -> Vec<u8> {
     buf
 }
 
+/// Run time as a 64-bit NTP timestamp (RFC 3550 §4: seconds in the high word, fraction in
+/// the low). Our parties all share the run clock, so a sender report's NTP field *is* run
+/// time, and a receiver can turn any RTP timestamp back into its capture instant.
+pub fn ntp_from_time(t: Time) -> u64 {
+    let us = t.as_micros();
+    let secs = us / 1_000_000;
+    let frac = ((us % 1_000_000) << 32) / 1_000_000;
+    (secs << 32) | frac
+}
+
+/// The inverse of [`ntp_from_time`]; None for a wall-clock NTP timestamp (a real system's
+/// own sender report), which is not on the run clock and must not be mixed with it.
+pub fn time_from_ntp(ntp: u64) -> Option<Time> {
+    /// More than 100 days of run time: certainly a wall clock (NTP seconds since 1900).
+    const MAX_RUN_SECS: u64 = 100 * 24 * 3600;
+    let secs = ntp >> 32;
+    if secs > MAX_RUN_SECS {
+        return None;
+    }
+    let frac_us = ((ntp & 0xffff_ffff) * 1_000_000) >> 32;
+    Some(Time::from_micros(secs * 1_000_000 + frac_us))
+}
+
 /// Builds a sender report (RFC 3550 §6.4.1) with at most one report block.
 pub fn build_sender_report(
     ssrc: u32,
@@ -158,6 +182,22 @@ pub fn parse_rtcp(bytes: &[u8]) -> Result<Vec<RtcpSummary>, RtpError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod ntp_tests {
+    use super::*;
+
+    #[test]
+    fn ntp_round_trips_run_time_and_refuses_wall_clocks() {
+        for us in [0u64, 1, 20_000, 1_500_000, 86_400_000_000] {
+            let t = Time::from_micros(us);
+            let back = time_from_ntp(ntp_from_time(t)).unwrap();
+            assert!(back.as_micros().abs_diff(us) <= 1, "{us} -> {back:?}");
+        }
+        // 2026 on the NTP clock (seconds since 1900).
+        assert_eq!(time_from_ntp(3_973_000_000u64 << 32), None);
+    }
 }
 
 #[cfg(test)]

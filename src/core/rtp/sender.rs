@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::g711::{Codec, G711_CLOCK_RATE, SAMPLES_PER_FRAME};
 use super::packet::{RtpHeader, write_rtp};
+use super::rtcp::{ReportBlockData, build_sender_report, ntp_from_time};
 use super::signature::{AudioSource, Source};
 use crate::core::Time;
 
@@ -142,6 +143,23 @@ impl MediaSender {
     fn timestamp_of(&self, slot: u64) -> u32 {
         let step = u64::from(G711_CLOCK_RATE) * PACKET_INTERVAL_US / 1_000_000;
         self.ts0.wrapping_add((slot.wrapping_mul(step)) as u32)
+    }
+
+    /// An RTCP sender report (RFC 3550 §6.4.1) as of `now`: the NTP field is run time and
+    /// the RTP timestamp the same instant on this stream's 20 ms grid, so a receiver can map
+    /// any packet's timestamp back to its capture time. `report` describes what we hear.
+    pub fn sender_report(&self, now: Time, report: Option<ReportBlockData>) -> Vec<u8> {
+        let since = now.saturating_since(self.start).as_micros() as u64;
+        let samples = since * u64::from(G711_CLOCK_RATE) / 1_000_000;
+        let rtp_ts = self.ts0.wrapping_add(samples as u32);
+        build_sender_report(
+            self.ssrc,
+            ntp_from_time(now),
+            rtp_ts,
+            self.packets_sent as u32,
+            self.octets_sent as u32,
+            report,
+        )
     }
 
     /// Changes what the party sends from the next packet on.

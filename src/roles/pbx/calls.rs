@@ -11,7 +11,7 @@ use crate::core::sip::{
     Dialog, Direction, Message, NameAddr, ServerKey, SessionDescription, cancel_for, make_answer,
     make_offer, pcma, pcmu, response_to, telephone_event, uri_user, via_value,
 };
-use crate::roles::ua::codec_of;
+use crate::roles::ua::{add_rtcp_mux, codec_of, wants_rtcp_mux};
 
 impl Pbx {
     pub(super) fn handle_invite(
@@ -123,6 +123,7 @@ impl Pbx {
             relay,
             remote_media: None,
             codec: None,
+            rtcp_mux: false,
             state: LegState::Early,
             rang: false,
         });
@@ -175,14 +176,10 @@ impl Pbx {
         codecs.push(sdp_codec(other));
         codecs.push(telephone_event(101));
         let sid = self.stack.next_u64() >> 1;
-        make_offer(
-            &relay.ip().to_string(),
-            relay.port(),
-            &codecs,
-            Direction::SendRecv,
-            sid,
-            sid,
-        )
+        let ip = relay.ip().to_string();
+        let mut sdp = make_offer(&ip, relay.port(), &codecs, Direction::SendRecv, sid, sid);
+        add_rtcp_mux(&mut sdp);
+        sdp
     }
 
     /// Our SDP answer on a leg, choosing the codec from the offer.
@@ -205,7 +202,14 @@ impl Pbx {
         )
         .ok()?;
         let codec = codec_of(&answer.codec)?;
-        Some((answer.sdp, codec))
+        let mut sdp = answer.sdp;
+        // RTCP shares the RTP port only when the endpoint asked for it (RFC 5761 §5.1.1).
+        let mux = wants_rtcp_mux(offer);
+        self.legs[leg].rtcp_mux = mux;
+        if mux {
+            add_rtcp_mux(&mut sdp);
+        }
+        Some((sdp, codec))
     }
 
     pub(super) fn handle_response(&mut self, now: Time, msg: Message, ctx: u64, request: Message) {
@@ -259,6 +263,7 @@ impl Pbx {
             l.dialog = Some(dialog);
             l.state = LegState::Confirmed;
             l.remote_media = answer.as_ref().and_then(media_addr);
+            l.rtcp_mux = answer.as_ref().is_some_and(wants_rtcp_mux);
             l.codec = answer
                 .as_ref()
                 .and_then(|a| a.audio()?.codecs.iter().find_map(codec_of));

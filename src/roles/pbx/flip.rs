@@ -213,5 +213,8 @@ impl Pbx {
         if let Some(remote) = answer.as_ref().and_then(super::calls::media_addr) {
             l.remote_media = Some(remote);
         }
+        l.rtcp_mux = answer
+            .as_ref()
+            .is_some_and(crate::roles::ua::wants_rtcp_mux);
     }
 }

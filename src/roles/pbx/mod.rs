@@ -20,6 +20,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::core::Time;
+use crate::core::rtp::is_rtcp;
 use crate::core::sip::{Message, ServerKey, SipEvent, SipStack, host_port, response_to};
 use crate::roles::Transmit;
 use registrar::{AuthOutcome, Registrar};
@@ -228,7 +229,7 @@ impl Pbx {
         let to_customer = peer == session.caller;
         let session_idx = self.legs[leg_idx].session;
         let (from_codec, peer) = (self.legs[leg_idx].codec, &self.legs[peer]);
-        if peer.state != LegState::Confirmed {
+        if peer.state != LegState::Confirmed || (is_rtcp(data) && !peer.rtcp_mux) {
             return;
         }
         if let Some(to) = peer.remote_media {

@@ -37,6 +37,9 @@ pub struct Leg {
     pub relay: SocketAddr,
     pub remote_media: Option<SocketAddr>,
     pub codec: Option<Codec>,
+    /// The endpoint takes RTCP on its RTP port (RFC 5761); otherwise RTCP is not relayed
+    /// to it, since it would arrive where only RTP is expected.
+    pub rtcp_mux: bool,
     pub state: LegState,
     pub rang: bool,
 }

@@ -60,6 +60,9 @@ pub struct Call {
     pub codec: Option<Codec>,
     pub remote_media: Option<SocketAddr>,
     pub sender: Option<MediaSender>,
+    /// The peer takes RTCP on its RTP port (RFC 5761), and when our next report is due.
+    pub rtcp_mux: bool,
+    pub next_rtcp: Time,
     /// Caller ID shown by the far end over the life of the call.
     pub identities: Vec<SeenIdentity>,
     /// RFC 7989 Session-ID values seen on messages of this call.
@@ -94,6 +97,8 @@ impl Call {
             codec: None,
             remote_media: None,
             sender: None,
+            rtcp_mux: false,
+            next_rtcp: Time::NEVER,
             identities: Vec::new(),
             session_ids: Vec::new(),
             offers_received: Vec::new(),

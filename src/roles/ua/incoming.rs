@@ -3,11 +3,9 @@
 
 use std::net::SocketAddr;
 
-use super::{Call, CallIdx, CallState, EndCause, ReplacesMode, UaEvent, UserAgent, codec_of};
+use super::{Call, CallIdx, CallState, EndCause, ReplacesMode, UaEvent, UserAgent};
 use crate::core::Time;
-use crate::core::sip::{
-    Dialog, Direction, Message, ServerKey, SessionDescription, make_answer, response_to,
-};
+use crate::core::sip::{Dialog, Message, ServerKey, SessionDescription, response_to};
 
 pub(super) fn handle_request(
     ua: &mut UserAgent,
@@ -133,29 +131,23 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     let tag = call.local_tag.clone();
     let contact = ua.contact_uri();
     let offer = SessionDescription::parse(&String::from_utf8_lossy(req.body())).ok();
-    let supported = ua.sdp_codecs();
-    let ip = ua.cfg.rtp_addr.ip().to_string();
-    let port = ua.cfg.rtp_addr.port();
-    let sid = ua.stack.next_u64() >> 1;
     let answer = match offer.as_ref() {
-        Some(offer) => {
-            match make_answer(offer, &ip, port, &supported, Direction::SendRecv, sid, sid) {
-                Ok(a) => Some(a),
-                Err(_) => {
-                    ua.stack.respond(now, &key, &req, 488, Some(&tag));
-                    ua.calls[idx].end(now, EndCause::Rejected(488, "no common codec".into()));
-                    ua.events.push_back(UaEvent::Ended { call: idx });
-                    return false;
-                }
+        Some(offer) => match ua.answer_sdp(offer) {
+            Ok(a) => Some(a),
+            Err(_) => {
+                ua.stack.respond(now, &key, &req, 488, Some(&tag));
+                ua.calls[idx].end(now, EndCause::Rejected(488, "no common codec".into()));
+                ua.events.push_back(UaEvent::Ended { call: idx });
+                return false;
             }
-        }
+        },
         None => None,
     };
     let mut ok = response_to(&req, 200, Some(&tag));
     ok.push_header("Contact", &format!("<{contact}>"));
     ok.push_header("Supported", "replaces");
     match &answer {
-        Some(a) => ok.set_body("application/sdp", a.sdp.to_string().as_bytes()),
+        Some((sdp, _)) => ok.set_body("application/sdp", sdp.to_string().as_bytes()),
         None => ok.push_header("Content-Length", "0"),
     }
     ua.stack.send_response(now, &key, ok);
@@ -164,10 +156,9 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     call.dialog = dialog;
     call.state = CallState::Confirmed;
     call.answered_at = Some(now);
-    if let (Some(offer), Some(a)) = (offer, answer) {
+    if let (Some(offer), Some((_, codec))) = (offer, answer) {
         // Media goes to where the offer said, with the codec we chose.
-        call.codec = codec_of(&a.codec);
-        ua.start_media(now, idx, &offer);
+        ua.start_media(now, idx, &offer, codec);
     }
     ua.events.push_back(UaEvent::Answered { call: idx });
     true
@@ -207,22 +198,11 @@ fn handle_in_dialog(
             match offer {
                 Some(offer) => {
                     ua.calls[idx].offers_received.push(now);
-                    let supported = ua.sdp_codecs();
-                    let ip = ua.cfg.rtp_addr.ip().to_string();
-                    let sid = ua.stack.next_u64() >> 1;
-                    match make_answer(
-                        &offer,
-                        &ip,
-                        ua.cfg.rtp_addr.port(),
-                        &supported,
-                        Direction::SendRecv,
-                        sid,
-                        sid,
-                    ) {
-                        Ok(a) => {
-                            ok.set_body("application/sdp", a.sdp.to_string().as_bytes());
+                    match ua.answer_sdp(&offer) {
+                        Ok((sdp, codec)) => {
+                            ok.set_body("application/sdp", sdp.to_string().as_bytes());
                             ua.stack.send_response(now, &key, ok);
-                            ua.start_media(now, idx, &offer);
+                            ua.start_media(now, idx, &offer, codec);
                         }
                         Err(_) => ua.stack.respond(now, &key, &msg, 488, None),
                     }

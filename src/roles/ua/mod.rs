@@ -4,6 +4,9 @@
 
 mod call;
 mod incoming;
+mod media;
+
+pub use media::{RTCP_MUX, add_rtcp_mux, wants_rtcp_mux};
 
 pub use call::{Call, CallIdx, CallState, EndCause, SeenIdentity};
 
@@ -12,10 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::core::Time;
-use crate::core::rtp::{Classifier, Codec, MediaReceiver, MediaSender, Source};
+use crate::core::rtp::{Classifier, Codec, MediaReceiver};
 use crate::core::sip::{
-    Challenge, Direction, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize,
-    cancel_for, host_port, make_offer, pcma, pcmu, telephone_event,
+    Challenge, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize, cancel_for,
+    host_port,
 };
 use crate::roles::Transmit;
 
@@ -215,7 +218,7 @@ impl UserAgent {
         msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
         msg.push_header("Supported", "replaces");
         msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
-        let sdp = self.offer(now);
+        let sdp = self.offer();
         msg.set_body("application/sdp", sdp.to_string().as_bytes());
         call.invite = Some(msg.clone());
         call.invite_dest = Some(self.cfg.proxy);
@@ -294,32 +297,11 @@ impl UserAgent {
             self.stack.handle_timeout(now);
             self.process_sip(now);
         }
-        let rtp = self.cfg.rtp_addr;
-        for call in self.calls.iter_mut() {
-            let (Some(sender), Some(to)) = (call.sender.as_mut(), call.remote_media) else {
-                continue;
-            };
-            if sender.poll_timeout() <= now
-                && let Some(data) = sender.handle_timeout(now)
-            {
-                self.out.push_back(Transmit {
-                    from: rtp,
-                    to,
-                    data,
-                });
-            }
-        }
+        self.send_media(now);
     }
 
     pub fn poll_timeout(&self) -> Time {
-        let media = self
-            .calls
-            .iter()
-            .filter(|c| c.remote_media.is_some())
-            .filter_map(|c| c.sender.as_ref().map(MediaSender::poll_timeout))
-            .min()
-            .unwrap_or(Time::NEVER);
-        media.min(self.stack.poll_timeout())
+        self.media_deadline().min(self.stack.poll_timeout())
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -419,8 +401,10 @@ impl UserAgent {
         call.state = CallState::Confirmed;
         call.answered_at = Some(now);
         call.observe(now, msg, "To");
-        if let Some(answer) = answer {
-            self.start_media(now, idx, &answer);
+        if let Some(answer) = answer
+            && let Some(codec) = self.codec_in_answer(&answer)
+        {
+            self.start_media(now, idx, &answer, codec);
         }
         self.events.push_back(UaEvent::Answered { call: idx });
     }
@@ -527,61 +511,6 @@ impl UserAgent {
         {
             call.end(now, EndCause::Rejected(status, reason.to_string()));
             self.events.push_back(UaEvent::Ended { call: idx });
-        }
-    }
-
-    /// Our SDP offer: the configured codecs plus telephone-event (RFC 4733).
-    fn offer(&mut self, _now: Time) -> SessionDescription {
-        let codecs = self.sdp_codecs();
-        let sid = self.stack.next_u64() >> 1;
-        let ip = self.cfg.rtp_addr.ip().to_string();
-        make_offer(
-            &ip,
-            self.cfg.rtp_addr.port(),
-            &codecs,
-            Direction::SendRecv,
-            sid,
-            sid,
-        )
-    }
-
-    fn sdp_codecs(&self) -> Vec<SdpCodec> {
-        let mut codecs: Vec<SdpCodec> = self
-            .cfg
-            .codecs
-            .iter()
-            .map(|c| match c {
-                Codec::Pcmu => pcmu(),
-                Codec::Pcma => pcma(),
-            })
-            .collect();
-        codecs.push(telephone_event(101));
-        codecs
-    }
-
-    /// Points our sender at the peer's media address with the negotiated codec. A new
-    /// sender (new SSRC) starts on the 20 ms grid from `now`.
-    fn start_media(&mut self, now: Time, idx: CallIdx, remote: &SessionDescription) {
-        let Some(audio) = remote.audio() else { return };
-        let Some(codec) = audio.codecs.iter().find_map(codec_of) else {
-            return;
-        };
-        let remote_addr = remote
-            .rtp_address()
-            .and_then(|(ip, port)| Some(SocketAddr::new(ip.parse().ok()?, port)));
-        let call = &mut self.calls[idx];
-        call.codec = Some(codec);
-        call.remote_media = remote_addr;
-        match call.sender.as_mut() {
-            Some(sender) => sender.set_codec(codec),
-            None => {
-                let ssrc = self.stack.next_u64() as u32;
-                let seq0 = self.stack.next_u64() as u16;
-                let ts0 = self.stack.next_u64() as u32;
-                let source = Source::Signature(self.cfg.signature);
-                self.calls[idx].sender =
-                    Some(MediaSender::new(ssrc, seq0, ts0, codec, source, now));
-            }
         }
     }
 }
