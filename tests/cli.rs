@@ -193,6 +193,28 @@ fn external_target_through_standalone_pbx() {
         &[("EXT_PW", "wrong")],
     );
     assert_eq!(code, 2);
+
+    // The scenario's user maps to the target's account: here alice is extension `bob`, so
+    // the devices register as bob and the customer must call bob, not alice.
+    let mapped = dir.path().join("mapped.yaml");
+    let text = std::fs::read_to_string(&target)
+        .unwrap()
+        .replace("username: alice", "username: bob");
+    std::fs::write(&mapped, text).unwrap();
+    let out = dir.path().join("mapped.json");
+    let (code, stdout, stderr) = run(
+        &[
+            "run",
+            SCENARIO,
+            "--target",
+            mapped.to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        &[("EXT_PW", "ext-secret")],
+    );
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(first_flip(&json(&out))["outcome"], "moved");
 }
 
 #[test]

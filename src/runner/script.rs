@@ -137,6 +137,23 @@ impl Script {
                 if devices.iter().all(|&d| scene.devices[d].is_registered()) {
                     return Ok(self.next(now));
                 }
+                if let Some(ua) = devices
+                    .iter()
+                    .map(|&d| &scene.devices[d])
+                    .find(|d| d.register_error().is_some())
+                {
+                    let status = ua.register_error().unwrap_or(0);
+                    let why = if status == 408 {
+                        "no answer".to_string()
+                    } else {
+                        format!("status {status}")
+                    };
+                    return Err(format!(
+                        "registration of {} as {} failed: {why}",
+                        ua.name(),
+                        ua.config().username
+                    ));
+                }
                 if timed_out {
                     Err("registration did not succeed within 5 s".into())
                 } else {
@@ -231,7 +248,11 @@ impl Script {
                 self.wait = Some(Wait::Registered(devices));
             }
             StepPlan::Call { answer, .. } => {
-                let user = scene.plan.user.clone();
+                // The account the target knows the user by (e.g. extension 1001 for alice).
+                let user = scene
+                    .devices
+                    .first()
+                    .map_or_else(|| scene.plan.user.clone(), |d| d.config().username.clone());
                 let customer_call = scene.customer.call(now, &user);
                 self.deadline = now + ANSWER_TIMEOUT;
                 self.wait = Some(Wait::Ringing {

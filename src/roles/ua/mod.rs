@@ -78,6 +78,10 @@ pub struct UserAgent {
     pub calls: Vec<Call>,
     receiver: MediaReceiver,
     registered: bool,
+    /// The status of the last refused or unanswered REGISTER, until one succeeds.
+    register_error: Option<u16>,
+    /// When to refresh the registration.
+    refresh_at: Time,
     register_cseq: u32,
     register_call_id: String,
     register_tag: String,
@@ -98,6 +102,8 @@ impl UserAgent {
             calls: Vec::new(),
             receiver: MediaReceiver::new(classifier),
             registered: false,
+            register_error: None,
+            refresh_at: Time::NEVER,
             register_cseq: 0,
             register_call_id,
             register_tag,
@@ -117,6 +123,15 @@ impl UserAgent {
     }
     pub fn is_registered(&self) -> bool {
         self.registered
+    }
+    /// Why registration failed (status; 408 when nothing answered), if it did.
+    pub fn register_error(&self) -> Option<u16> {
+        self.register_error
+    }
+
+    fn register_failed(&mut self, status: u16) {
+        self.register_error = Some(status);
+        self.events.push_back(UaEvent::RegisterFailed { status });
     }
     /// RFC violations in what the system under test sent this party.
     pub fn findings(&self) -> &[crate::core::sip::PeerFinding] {
@@ -155,11 +170,13 @@ impl UserAgent {
     /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
     pub fn register(&mut self, now: Time) {
         self.register_auth = 0;
+        self.register_error = None;
         self.send_register(now, 3600, None);
     }
 
     /// Remove our binding (Expires: 0), e.g. at the end of a run or on Ctrl-C.
     pub fn unregister(&mut self, now: Time) {
+        self.refresh_at = Time::NEVER;
         if self.registered {
             self.register_auth = 0;
             self.send_register(now, 0, None);
@@ -297,11 +314,17 @@ impl UserAgent {
             self.stack.handle_timeout(now);
             self.process_sip(now);
         }
+        if self.refresh_at <= now {
+            self.refresh_at = Time::NEVER;
+            self.register(now);
+        }
         self.send_media(now);
     }
 
     pub fn poll_timeout(&self) -> Time {
-        self.media_deadline().min(self.stack.poll_timeout())
+        self.media_deadline()
+            .min(self.stack.poll_timeout())
+            .min(self.refresh_at)
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -464,6 +487,23 @@ impl UserAgent {
             100..=199 => {}
             200..=299 => {
                 self.registered = ctx == CTX_REGISTER;
+                self.register_error = None;
+                // Refresh at half the granted time (RFC 3261 §10.2.4), so a long run
+                // never loses its binding. The registrar's figure wins over ours.
+                let contact = self.contact_uri();
+                let granted = msg
+                    .contacts()
+                    .iter()
+                    .find(|c| c.uri == contact)
+                    .and_then(|c| c.param("expires").and_then(|e| e.parse().ok()))
+                    .or(msg.expires())
+                    .unwrap_or(3600u32)
+                    .max(2);
+                self.refresh_at = if self.registered {
+                    now + std::time::Duration::from_secs(u64::from(granted / 2))
+                } else {
+                    Time::NEVER
+                };
                 self.events.push_back(if ctx == CTX_REGISTER {
                     UaEvent::Registered
                 } else {
@@ -479,7 +519,7 @@ impl UserAgent {
                 };
                 let Some(challenge) = msg.header(header).and_then(|h| Challenge::parse(h).ok())
                 else {
-                    self.events.push_back(UaEvent::RegisterFailed { status });
+                    self.register_failed(status);
                     return;
                 };
                 let uri = request.request_uri().unwrap_or("").to_string();
@@ -496,13 +536,13 @@ impl UserAgent {
                 let expires = request.expires().unwrap_or(3600);
                 self.send_register(now, expires, Some(resp.to_header_value()));
             }
-            _ => self.events.push_back(UaEvent::RegisterFailed { status }),
+            _ => self.register_failed(status),
         }
     }
 
     fn handle_failure(&mut self, now: Time, ctx: u64, status: u16, reason: &str) {
         if ctx == CTX_REGISTER || ctx == CTX_UNREGISTER {
-            self.events.push_back(UaEvent::RegisterFailed { status });
+            self.register_failed(status);
             return;
         }
         let idx = ctx as usize;
