@@ -4,6 +4,13 @@ use flipcheck::app;
 use flipcheck::cli::{Cli, Command};
 
 fn main() {
+    // Diagnostics on stderr, quiet by default: FLIPCHECK_LOG=flipcheck=debug shows SIP.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLIPCHECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => app::run(args),

@@ -287,3 +287,17 @@ fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
     assert_eq!(scenario["error"], "interrupted");
     assert_eq!(report["summary"]["errors"], 1);
 }
+
+#[test]
+fn validate_checks_scenarios_and_targets_without_running() {
+    let (code, stdout, stderr) = run(&["validate", "scenarios", "targets"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("file(s) ok"), "{stdout}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("quirky.yaml");
+    std::fs::write(&bad, "kind: embedded\nquirks: [drop_customer_on_flipp]\n").unwrap();
+    let (code, _, stderr) = run(&["validate", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("quirky.yaml:2:"), "{stderr}");
+    assert!(stderr.contains("drop_customer_on_flip"), "suggests the quirk: {stderr}");
+}

@@ -11,56 +11,34 @@ pub use run::run;
 
 use std::path::PathBuf;
 
-use crate::scenario::{collect_scenarios, load_scenario, load_target};
+use crate::scenario::{collect_scenarios, load_any};
 
 /// Exit codes (DESIGN.md): every expectation held / one failed / bad input or error.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 
-/// `flipcheck validate`: parse and check scenarios and targets, run nothing.
+/// `flipcheck validate`: parse and check scenarios and targets, run nothing. Folders
+/// contribute their `*.yaml` files; each file is a target profile if it declares `kind:`.
 pub fn validate(paths: &[PathBuf]) -> anyhow::Result<i32> {
-    let mut errors = 0;
-    let mut checked = 0;
-    for path in paths {
-        if looks_like_target(path) {
-            checked += 1;
-            if let Err(diags) = load_target(path) {
-                errors += diags.len();
-                diags.iter().for_each(|d| eprintln!("{d}"));
-            }
-            continue;
+    let files = match collect_scenarios(paths) {
+        Ok(files) => files,
+        Err(d) => {
+            eprintln!("{d}");
+            return Ok(EXIT_ERROR);
         }
-        let files = match collect_scenarios(std::slice::from_ref(path)) {
-            Ok(files) => files,
-            Err(d) => {
-                eprintln!("{d}");
-                errors += 1;
-                continue;
-            }
-        };
-        for file in files {
-            checked += 1;
-            if let Err(diags) = load_scenario(&file) {
-                errors += diags.len();
-                diags.iter().for_each(|d| eprintln!("{d}"));
-            }
+    };
+    let mut errors = 0;
+    for file in &files {
+        if let Err(diags) = load_any(file) {
+            errors += diags.len();
+            diags.iter().for_each(|d| eprintln!("{d}"));
         }
     }
     if errors > 0 {
-        eprintln!("{errors} error(s) in {checked} file(s)");
+        eprintln!("{errors} error(s) in {} file(s)", files.len());
         return Ok(EXIT_ERROR);
     }
-    println!("{checked} file(s) ok");
+    println!("{} file(s) ok", files.len());
     Ok(EXIT_OK)
-}
-
-/// A file whose first mapping key is `kind:` is a target profile, not a scenario.
-fn looks_like_target(path: &std::path::Path) -> bool {
-    std::fs::read_to_string(path)
-        .map(|t| {
-            t.lines()
-                .any(|l| l.trim_start().starts_with("kind:") && !l.starts_with(' '))
-        })
-        .unwrap_or(false)
 }

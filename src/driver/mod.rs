@@ -131,6 +131,7 @@ pub async fn run(
     let mut grace_until: Option<Instant> = None;
     loop {
         while let Some(t) = actor.poll_transmit() {
+            trace_sip("send", t.from, t.to, &t.data);
             match by_addr.get(&t.from) {
                 Some(socket) => {
                     if socket.try_send_to(&t.data, t.to).is_err() {
@@ -167,9 +168,11 @@ pub async fn run(
             }
             dg = rx.recv() => {
                 let Some(dg) = dg else { break };
+                trace_sip("recv", dg.from, dg.local, &dg.data);
                 actor.handle_datagram(now(), dg.local, dg.from, &dg.data);
                 // Batch: take whatever else already arrived before going back to timers.
                 while let Ok(dg) = rx.try_recv() {
+                    trace_sip("recv", dg.from, dg.local, &dg.data);
                     actor.handle_datagram(now(), dg.local, dg.from, &dg.data);
                 }
             }
@@ -187,4 +190,16 @@ pub async fn run(
         r.abort();
     }
     Ok(stats)
+}
+
+/// SIP on the wire, for `FLIPCHECK_LOG=flipcheck=debug` (first lines) or `=trace` (whole
+/// messages). RTP (version 2 in the first two bits) is never logged: too much, no value.
+fn trace_sip(dir: &str, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+    if data.first().is_some_and(|b| b & 0xc0 == 0x80) || !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let text = String::from_utf8_lossy(data);
+    let first = text.lines().next().unwrap_or("");
+    tracing::debug!("{dir} {from} -> {to}: {first}");
+    tracing::trace!("{dir} {from} -> {to}:\n{text}");
 }
