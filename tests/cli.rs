@@ -299,5 +299,8 @@ fn validate_checks_scenarios_and_targets_without_running() {
     let (code, _, stderr) = run(&["validate", bad.to_str().unwrap()], &[]);
     assert_eq!(code, 2);
     assert!(stderr.contains("quirky.yaml:2:"), "{stderr}");
-    assert!(stderr.contains("drop_customer_on_flip"), "suggests the quirk: {stderr}");
+    assert!(
+        stderr.contains("drop_customer_on_flip"),
+        "suggests the quirk: {stderr}"
+    );
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec};
-use flipcheck::roles::pbx::{Pbx, PbxConfig, PbxQuirks, default_users};
+use flipcheck::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use flipcheck::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use flipcheck::roles::{Actor, Transmit};
 
@@ -25,15 +25,14 @@ struct Pair {
 
 impl Pair {
     fn new(password: &str) -> Pair {
-        let pbx = Pbx::new(PbxConfig {
-            sip_addr: addr(5060),
-            rtp_addrs: vec![addr(6000), addr(6002)],
-            domain: "127.0.0.1".into(),
-            users: default_users("right"),
-            feature_code: "*11".into(),
-            quirks: PbxQuirks::default(),
-            seed: 1,
-        });
+        let rtp = vec![addr(6000), addr(6002)];
+        let pbx = Pbx::new(PbxConfig::reference(
+            addr(5060),
+            rtp,
+            "right",
+            PbxQuirks::default(),
+            1,
+        ));
         let ua = UserAgent::new(
             UaConfig {
                 name: "desk".into(),

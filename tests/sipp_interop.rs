@@ -16,18 +16,7 @@ const PASSWORD: &str = "sipp-interop-pw";
 const AUDIO_PCAP: &str = "/usr/share/sip-tester/g711a.pcap";
 
 fn sipp_available() -> bool {
-    let found = Command::new("sipp")
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found && std::env::var("FLIPCHECK_SKIP_SIPP").as_deref() != Ok("1") {
-        panic!(
-            "sipp is not installed (apt-get install sip-tester), and FLIPCHECK_SKIP_SIPP=1 is not set"
-        );
-    }
-    found
+    common::peer_available("sipp", "-v", "sip-tester", "FLIPCHECK_SKIP_SIPP")
 }
 
 fn sipp(dir: &Path, scenario: &str, args: &[&str]) -> Command {

@@ -33,19 +33,7 @@ const TALK: Duration = Duration::from_millis(1500);
 const PHONE_LIFETIME_SECS: &str = "60";
 
 fn baresip_available() -> bool {
-    let found = Command::new("baresip")
-        .arg("-h")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found && std::env::var("FLIPCHECK_SKIP_SOFTPHONE").as_deref() != Ok("1") {
-        panic!(
-            "baresip is not installed (apt-get install --no-install-recommends baresip-core), \
-             and FLIPCHECK_SKIP_SOFTPHONE=1 is not set"
-        );
-    }
-    found
+    common::peer_available("baresip", "-h", "baresip-core", "FLIPCHECK_SKIP_SOFTPHONE")
 }
 
 fn fixture(name: &str) -> String {

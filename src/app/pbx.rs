@@ -10,7 +10,7 @@ use super::{EXIT_ERROR, EXIT_OK, target};
 use crate::cli::PbxArgs;
 use crate::core::Time;
 use crate::driver::{self, LiveAddrs};
-use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks, default_users};
+use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::{Actor, Transmit};
 use crate::runner::AddrAlloc;
 use crate::scenario::{Target, load_target};
@@ -52,16 +52,14 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let rtp_addrs = (0..args.rtp_ports.max(2))
         .map(|_| addrs.alloc())
         .collect::<Result<Vec<_>, _>>()?;
-    let domain = sip_addr.ip().to_string();
-    let cfg = PbxConfig {
+    let cfg = PbxConfig::reference(
         sip_addr,
         rtp_addrs,
-        domain: domain.clone(),
-        users: default_users(&password),
-        feature_code: "*11".into(),
+        &password,
         quirks,
-        seed: super::run::random_seed(),
-    };
+        super::run::random_seed(),
+    );
+    let domain = cfg.domain.clone();
     let cdr = match &args.cdr {
         Some(path) => Some(
             std::fs::OpenOptions::new()

@@ -10,7 +10,7 @@ use super::script::Script;
 use crate::capture::Capture;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
-use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks, default_users};
+use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use crate::roles::{Actor, Transmit};
 use crate::scenario::{CodecName, Plan, ReplacesSupport};
@@ -79,16 +79,14 @@ impl Scene {
                 let rtp_addrs = (0..SCENE_RELAY_PORTS)
                     .map(|_| alloc.alloc())
                     .collect::<Result<Vec<_>, _>>()?;
-                let domain = sip_addr.ip().to_string();
-                let cfg = PbxConfig {
+                let cfg = PbxConfig::reference(
                     sip_addr,
                     rtp_addrs,
-                    domain: domain.clone(),
-                    users: default_users(password),
-                    feature_code: "*11".into(),
-                    quirks: quirks.clone(),
-                    seed: seed ^ 0x9b,
-                };
+                    password,
+                    quirks.clone(),
+                    seed ^ 0x9b,
+                );
+                let domain = cfg.domain.clone();
                 let pbx = Pbx::new(cfg);
                 for a in pbx.addresses() {
                     owners.insert(a, Owner::Pbx);

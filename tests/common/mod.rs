@@ -59,3 +59,21 @@ pub fn free_udp_port() -> u16 {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
     socket.local_addr().expect("local address").port()
 }
+
+/// Whether an interop peer from Debian's packages is installed. Missing, the test fails
+/// with the install line, unless `skip_env=1` says it may be skipped on purpose.
+pub fn peer_available(binary: &str, probe_arg: &str, package: &str, skip_env: &str) -> bool {
+    let found = Command::new(binary)
+        .arg(probe_arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found && std::env::var(skip_env).as_deref() != Ok("1") {
+        panic!(
+            "{binary} is not installed (apt-get install --no-install-recommends {package}), \
+             and {skip_env}=1 is not set"
+        );
+    }
+    found
+}

@@ -247,16 +247,30 @@ impl Pbx {
         Some((leg.invite.clone(), leg.server_key.clone()?))
     }
 
-    fn device_answered(&mut self, now: Time, leg: usize, msg: &Message, request: &Message) {
+    /// ACKs a 2xx to an INVITE we sent on `leg` (RFC 3261 §13.2.2.4) and returns the
+    /// dialog it established.
+    pub(super) fn ack_2xx(
+        &mut self,
+        now: Time,
+        leg: usize,
+        msg: &Message,
+        request: &Message,
+    ) -> Option<Dialog> {
         let contact = self.contact_uri();
-        let Some(dialog) = Dialog::as_uac(request, msg, &contact) else {
-            return;
-        };
+        let dialog = Dialog::as_uac(request, msg, &contact)?;
         let branch = self.stack.new_branch();
-        let mut ack = dialog.ack(1, self.cfg.sip_addr, &branch);
+        let cseq = request.cseq().map_or(1, |c| c.seq);
+        let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
         let peer = self.legs[leg].peer;
         self.stack.send_request(now, ack, peer, CTX_IN_DIALOG);
+        Some(dialog)
+    }
+
+    fn device_answered(&mut self, now: Time, leg: usize, msg: &Message, request: &Message) {
+        let Some(dialog) = self.ack_2xx(now, leg, msg, request) else {
+            return;
+        };
         let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         {
             let l = &mut self.legs[leg];

@@ -195,16 +195,9 @@ impl Pbx {
         if !(200..300).contains(&msg.status().unwrap_or(0)) || caller >= self.legs.len() {
             return;
         }
-        let contact = self.contact_uri();
-        let Some(dialog) = Dialog::as_uac(request, msg, &contact) else {
+        let Some(dialog) = self.ack_2xx(now, caller, msg, request) else {
             return;
         };
-        let branch = self.stack.new_branch();
-        let mut ack = dialog.ack(1, self.cfg.sip_addr, &branch);
-        ack.push_header("Content-Length", "0");
-        let peer = self.legs[caller].peer;
-        self.stack
-            .send_request(now, ack, peer, super::CTX_IN_DIALOG);
         let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         let l = &mut self.legs[caller];
         if let Some(old) = l.dialog.replace(dialog) {

@@ -56,6 +56,28 @@ pub struct PbxConfig {
     pub seed: u64,
 }
 
+impl PbxConfig {
+    /// The reference PBX as DESIGN.md describes it: the default directory with one
+    /// password, the domain being the listening address, and `*11` as the flip code.
+    pub fn reference(
+        sip_addr: SocketAddr,
+        rtp_addrs: Vec<SocketAddr>,
+        password: &str,
+        quirks: PbxQuirks,
+        seed: u64,
+    ) -> PbxConfig {
+        PbxConfig {
+            sip_addr,
+            rtp_addrs,
+            domain: sip_addr.ip().to_string(),
+            users: default_users(password),
+            feature_code: "*11".into(),
+            quirks,
+            seed,
+        }
+    }
+}
+
 /// The default directory of DESIGN.md: three users of one site, an admin and the far end.
 pub fn default_users(password: &str) -> Vec<(String, String)> {
     ["alice", "bob", "carol", "supervisor", "customer"]
