@@ -83,6 +83,9 @@ pub struct PbxArgs {
     /// Number of RTP relay ports (two per bridged call)
     #[arg(long, default_value_t = 200)]
     pub rtp_ports: usize,
+    /// Digest algorithms to challenge with, most preferred first: md5, sha-256
+    #[arg(long, value_delimiter = ',', default_value = "md5")]
+    pub digest: Vec<String>,
     /// Append one CDR line (JSON) per call session to this file
     #[arg(long)]
     pub cdr: Option<PathBuf>,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec};
+use flipcheck::core::sip::Algorithm;
 use flipcheck::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use flipcheck::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use flipcheck::roles::{Actor, Transmit};
@@ -25,14 +26,14 @@ struct Pair {
 
 impl Pair {
     fn new(password: &str) -> Pair {
+        Pair::with_digest(password, vec![Algorithm::Md5])
+    }
+
+    fn with_digest(password: &str, digest: Vec<Algorithm>) -> Pair {
         let rtp = vec![addr(6000), addr(6002)];
-        let pbx = Pbx::new(PbxConfig::reference(
-            addr(5060),
-            rtp,
-            "right",
-            PbxQuirks::default(),
-            1,
-        ));
+        let mut cfg = PbxConfig::reference(addr(5060), rtp, "right", PbxQuirks::default(), 1);
+        cfg.digest = digest;
+        let pbx = Pbx::new(cfg);
         let ua = UserAgent::new(
             UaConfig {
                 name: "desk".into(),
@@ -115,4 +116,29 @@ fn wrong_password_is_refused_once_and_reported() {
     assert!(!pair.ua.is_registered());
     assert_eq!(pair.ua.register_error(), Some(403));
     assert!(pair.pbx.contacts("alice", Time::ZERO).is_empty());
+}
+
+#[test]
+fn sha256_digest_for_register_and_invite() {
+    // The PBX prefers SHA-256 and still offers MD5 (RFC 8760); our phone takes SHA-256.
+    let mut pair = Pair::with_digest("right", vec![Algorithm::Sha256, Algorithm::Md5]);
+    flipcheck::sim::run(&mut pair, Time::ZERO + Duration::from_secs(5));
+    assert!(pair.ua.is_registered());
+    // An INVITE to bob, who has no phone: authenticated first (407, then SHA-256
+    // credentials), so the PBX's verdict is 480, not 407 or 403.
+    let now = Time::ZERO + Duration::from_secs(5);
+    let call = pair.ua.call(now, "bob");
+    flipcheck::sim::run(&mut pair, now + Duration::from_secs(5));
+    assert_eq!(
+        pair.ua.calls[call].end_cause,
+        Some(flipcheck::roles::ua::EndCause::Rejected(
+            480,
+            "Temporarily Unavailable".into()
+        ))
+    );
+
+    // A PBX that accepts SHA-256 only still registers our phone.
+    let mut only = Pair::with_digest("right", vec![Algorithm::Sha256]);
+    flipcheck::sim::run(&mut only, Time::ZERO + Duration::from_secs(5));
+    assert!(only.ua.is_registered());
 }

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use super::{EXIT_ERROR, EXIT_OK, target};
 use crate::cli::PbxArgs;
 use crate::core::Time;
+use crate::core::sip::Algorithm;
 use crate::driver::{self, LiveAddrs};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::{Actor, Transmit};
@@ -52,13 +53,22 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let rtp_addrs = (0..args.rtp_ports.max(2))
         .map(|_| addrs.alloc())
         .collect::<Result<Vec<_>, _>>()?;
-    let cfg = PbxConfig::reference(
+    let mut digest = Vec::new();
+    for name in &args.digest {
+        digest.push(match name.to_ascii_lowercase().as_str() {
+            "md5" => Algorithm::Md5,
+            "sha-256" | "sha256" => Algorithm::Sha256,
+            other => bail!("--digest: unknown algorithm `{other}` (use md5, sha-256)"),
+        });
+    }
+    let mut cfg = PbxConfig::reference(
         sip_addr,
         rtp_addrs,
         &password,
         quirks,
         super::run::random_seed(),
     );
+    cfg.digest = digest;
     let domain = cfg.domain.clone();
     let cdr = match &args.cdr {
         Some(path) => Some(

@@ -21,7 +21,7 @@ use rand::rngs::StdRng;
 
 use crate::core::Time;
 use crate::core::rtp::is_rtcp;
-use crate::core::sip::{Message, ServerKey, SipEvent, SipStack, host_port, response_to};
+use crate::core::sip::{Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to};
 use crate::roles::Transmit;
 use registrar::{AuthOutcome, Registrar};
 use relay::{Relay, transcode};
@@ -53,6 +53,9 @@ pub struct PbxConfig {
     /// Dialled from another device of the same user, pulls that user's call.
     pub feature_code: String,
     pub quirks: PbxQuirks,
+    /// Digest algorithms challenged with, most preferred first. MD5 alone by default: many
+    /// phones in the field know nothing else (RFC 8760 adds SHA-256).
+    pub digest: Vec<Algorithm>,
     pub seed: u64,
 }
 
@@ -73,6 +76,7 @@ impl PbxConfig {
             users: default_users(password),
             feature_code: "*11".into(),
             quirks,
+            digest: vec![Algorithm::Md5],
             seed,
         }
     }
@@ -111,7 +115,7 @@ impl Pbx {
     pub fn new(cfg: PbxConfig) -> Pbx {
         let stack = SipStack::new(cfg.sip_addr, cfg.seed);
         let rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_0f9b);
-        let registrar = Registrar::new(&cfg.domain, &cfg.users);
+        let registrar = Registrar::new(&cfg.domain, &cfg.users, &cfg.digest);
         let relay = Relay::new(&cfg.rtp_addrs);
         Pbx {
             cfg,

@@ -36,6 +36,8 @@ pub enum AuthOutcome {
 }
 
 pub struct Registrar {
+    /// Digest algorithms offered, most preferred first.
+    algorithms: Vec<Algorithm>,
     realm: String,
     users: HashMap<String, String>,
     nonces: NonceBook,
@@ -43,8 +45,14 @@ pub struct Registrar {
 }
 
 impl Registrar {
-    pub fn new(realm: &str, users: &[(String, String)]) -> Registrar {
+    pub fn new(realm: &str, users: &[(String, String)], algorithms: &[Algorithm]) -> Registrar {
+        let algorithms = if algorithms.is_empty() {
+            vec![Algorithm::Md5]
+        } else {
+            algorithms.to_vec()
+        };
         Registrar {
+            algorithms,
             realm: realm.to_string(),
             users: users.iter().cloned().collect(),
             nonces: NonceBook::new(Duration::from_secs(300)),
@@ -80,7 +88,9 @@ impl Registrar {
         {
             let nonce_ok = self.nonces.check(now, &resp.nonce, resp.nc.as_deref());
             match (nonce_ok, self.users.get(&resp.username)) {
-                (NonceCheck::Valid, Some(password)) if resp.realm == self.realm => {
+                (NonceCheck::Valid, Some(password))
+                    if resp.realm == self.realm && self.algorithms.contains(&resp.algorithm) =>
+                {
                     if verify(&resp, password, &method) {
                         return AuthOutcome::Ok(resp.username.clone());
                     }
@@ -92,16 +102,21 @@ impl Registrar {
                 _ => {}
             }
         }
-        let challenge = Challenge {
-            realm: self.realm.clone(),
-            nonce: self.nonces.issue(now, rng),
-            opaque: None,
-            algorithm: Algorithm::Md5,
-            qop_auth: true,
-            stale,
-        };
+        // One challenge per algorithm, most preferred first (RFC 8760 §2.4, RFC 7616 §3.7):
+        // a client takes the first it supports.
+        let nonce = self.nonces.issue(now, rng);
         let mut rsp = response_to(req, code, Some("auth"));
-        rsp.push_header(challenge_header, &challenge.to_header_value());
+        for &algorithm in &self.algorithms {
+            let challenge = Challenge {
+                realm: self.realm.clone(),
+                nonce: nonce.clone(),
+                opaque: None,
+                algorithm,
+                qop_auth: true,
+                stale,
+            };
+            rsp.push_header(challenge_header, &challenge.to_header_value());
+        }
         rsp.push_header("Content-Length", "0");
         AuthOutcome::Challenge(rsp)
     }

@@ -445,8 +445,9 @@ impl UserAgent {
             ("WWW-Authenticate", "Authorization")
         };
         let Some(challenge) = msg
-            .header(challenge_header)
-            .and_then(|h| Challenge::parse(h).ok())
+            .header_values(challenge_header)
+            .iter()
+            .find_map(|h| Challenge::parse(h).ok())
         else {
             self.calls[idx].end(
                 now,
@@ -517,7 +518,11 @@ impl UserAgent {
                 } else {
                     "Proxy-Authenticate"
                 };
-                let Some(challenge) = msg.header(header).and_then(|h| Challenge::parse(h).ok())
+                // The first challenge we can answer (RFC 8760 §2.4: most preferred first).
+                let Some(challenge) = msg
+                    .header_values(header)
+                    .iter()
+                    .find_map(|h| Challenge::parse(h).ok())
                 else {
                     self.register_failed(status);
                     return;
