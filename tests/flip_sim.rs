@@ -187,3 +187,29 @@ fn flip_back_and_forth_keeps_one_session_and_one_cdr() {
     assert_eq!(cdr["flips"], 2);
     assert_eq!(cdr["segments"].as_array().unwrap().len(), 3);
 }
+
+/// Far ends differ (DESIGN.md "customer"): with a proxy-style flip (INVITE with Replaces),
+/// a phone that refuses Replaces keeps its old dialog, and one that ignores it is left with
+/// two calls: both are reported as what they are.
+#[test]
+fn far_ends_that_reject_or_ignore_replaces() {
+    use flipcheck::scenario::ReplacesSupport;
+    let mut plan = load_scenario(Path::new(SCENARIO)).unwrap();
+    let quirks = PbxQuirks { new_dialog_on_flip: true, ..Default::default() };
+    let setup = TargetSetup::Embedded { quirks, password: "pw".into() };
+
+    plan.customer.replaces = ReplacesSupport::Reject;
+    let scene = runner::simulate(&plan, &setup, 4, false).unwrap();
+    let r = runner::scenario_report(&plan, &scene, 0.0);
+    let f = only_flip(&r);
+    assert_eq!(f.outcome, Outcome::Moved);
+    assert_eq!(f.customer_dialog, DialogContinuity::SameDialog, "the B2BUA kept the old leg");
+    assert_eq!(f.customer_live_calls, 1);
+
+    plan.customer.replaces = ReplacesSupport::Ignore;
+    let scene = runner::simulate(&plan, &setup, 4, false).unwrap();
+    let r = runner::scenario_report(&plan, &scene, 0.0);
+    let f = only_flip(&r);
+    assert_eq!(f.customer_dialog, DialogContinuity::NewDialog);
+    assert_eq!(f.customer_live_calls, 2, "the replaced call was never hung up");
+}

@@ -44,6 +44,7 @@ fn flip(outcome: Outcome) -> FlipReport {
         old_device_released: true,
         refusal: None,
         one_way_audio: false,
+        customer_live_calls: 1,
         codec: CodecReport {
             customer_before: "PCMU/8000".into(),
             customer_after: "PCMU/8000".into(),

@@ -61,7 +61,10 @@ impl FlipRecord {
 }
 
 /// The customer's call at `now`: the live one, or the one that replaced ours (RFC 3891).
-fn customer_call_after(customer: &UserAgent, before: CallIdx) -> Option<CallIdx> {
+/// A call that started after the request without replacing ours is a new leg too (a
+/// phone that ignores `Replaces` takes it as a second call); `customer_live_calls` then
+/// shows the old one was left up.
+fn customer_call_after(customer: &UserAgent, before: CallIdx, since: Time) -> Option<CallIdx> {
     let live = customer.active_call()?;
     let mut idx = live;
     // Follow the chain of replacements back to ours.
@@ -69,9 +72,12 @@ fn customer_call_after(customer: &UserAgent, before: CallIdx) -> Option<CallIdx>
         if idx == before {
             return Some(live);
         }
-        idx = customer.calls[idx].replaces?;
+        match customer.calls[idx].replaces {
+            Some(prev) => idx = prev,
+            None => break,
+        }
     }
-    None
+    (customer.calls[live].created_at >= since).then_some(live)
 }
 
 /// Measures a flip as of `now` (the close of its window).
@@ -85,7 +91,7 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
     let new_call = &new_dev.calls[rec.new_call];
     let heard = AudioWindow::new(customer.receiver().frames(), rec.requested_at, now);
 
-    let after = customer_call_after(customer, rec.customer_call);
+    let after = customer_call_after(customer, rec.customer_call, rec.requested_at);
     let customer_dialog = match after {
         Some(idx) if customer.calls[idx].dialog_id() == rec.customer_dialog => {
             DialogContinuity::SameDialog
@@ -190,6 +196,11 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
         old_device_released,
         refusal,
         one_way_audio,
+        customer_live_calls: customer
+            .calls
+            .iter()
+            .filter(|c| c.state == CallState::Confirmed)
+            .count() as u32,
         codec: CodecReport {
             customer_before: codec_name(before_call.codec),
             customer_after: codec_name(after_call.and_then(|c| c.codec)),

@@ -251,6 +251,10 @@ pub struct FlipReport {
     pub refusal: Option<Refusal>,
     /// Either direction silent while the other flows after the flip.
     pub one_way_audio: bool,
+    /// Calls the customer has up when the flip is measured: 1 is right; 2 means the old
+    /// leg was left up beside a new one (a far end that ignored `Replaces`).
+    #[serde(default)]
+    pub customer_live_calls: u32,
     pub codec: CodecReport,
     /// Mouth-to-ear delay before and after the flip, when measurable.
     pub m2e_before_ms: Option<f64>,
