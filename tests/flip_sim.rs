@@ -195,15 +195,25 @@ fn flip_back_and_forth_keeps_one_session_and_one_cdr() {
 fn far_ends_that_reject_or_ignore_replaces() {
     use flipcheck::scenario::ReplacesSupport;
     let mut plan = load_scenario(Path::new(SCENARIO)).unwrap();
-    let quirks = PbxQuirks { new_dialog_on_flip: true, ..Default::default() };
-    let setup = TargetSetup::Embedded { quirks, password: "pw".into() };
+    let quirks = PbxQuirks {
+        new_dialog_on_flip: true,
+        ..Default::default()
+    };
+    let setup = TargetSetup::Embedded {
+        quirks,
+        password: "pw".into(),
+    };
 
     plan.customer.replaces = ReplacesSupport::Reject;
     let scene = runner::simulate(&plan, &setup, 4, false).unwrap();
     let r = runner::scenario_report(&plan, &scene, 0.0);
     let f = only_flip(&r);
     assert_eq!(f.outcome, Outcome::Moved);
-    assert_eq!(f.customer_dialog, DialogContinuity::SameDialog, "the B2BUA kept the old leg");
+    assert_eq!(
+        f.customer_dialog,
+        DialogContinuity::SameDialog,
+        "the B2BUA kept the old leg"
+    );
     assert_eq!(f.customer_live_calls, 1);
 
     plan.customer.replaces = ReplacesSupport::Ignore;
@@ -211,5 +221,19 @@ fn far_ends_that_reject_or_ignore_replaces() {
     let r = runner::scenario_report(&plan, &scene, 0.0);
     let f = only_flip(&r);
     assert_eq!(f.customer_dialog, DialogContinuity::NewDialog);
-    assert_eq!(f.customer_live_calls, 2, "the replaced call was never hung up");
+    assert_eq!(
+        f.customer_live_calls, 2,
+        "the replaced call was never hung up"
+    );
+}
+
+#[test]
+fn reinvite_quirk_is_one_offer_on_the_same_dialog() {
+    let r = run(PbxQuirks { reinvite_customer_on_flip: true, ..Default::default() }, 7);
+    let f = only_flip(&r);
+    assert_eq!(f.codec.customer_offers, 1);
+    assert_eq!(f.customer_dialog, DialogContinuity::SameDialog);
+    assert_eq!(f.caller_id, Continuity::Same);
+    assert_eq!(f.outcome, Outcome::Moved);
+    assert_eq!(f.other_audio_ms, 0.0);
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::session::{Leg, LegState, Segment, Session};
-use super::{CTX_IN_DIALOG, CTX_REPLACE, Pbx};
+use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx};
 use crate::core::Time;
 use crate::core::rtp::Codec;
 use crate::core::sip::{
@@ -220,6 +220,9 @@ impl Pbx {
         if ctx & CTX_REPLACE != 0 {
             return self.replacement_answered(now, (ctx & !CTX_REPLACE) as usize, &msg, &request);
         }
+        if ctx & CTX_REINVITE != 0 {
+            return self.reinvite_answered(now, (ctx & !CTX_REINVITE) as usize, &msg, &request);
+        }
         let leg = ctx as usize;
         if leg >= self.legs.len() || request.method() != Some("INVITE") {
             return;
@@ -328,8 +331,9 @@ impl Pbx {
     }
 
     pub(super) fn handle_leg_failure(&mut self, now: Time, ctx: u64, status: u16) {
-        let leg = (ctx & !(CTX_REPLACE | CTX_IN_DIALOG)) as usize;
-        if ctx & CTX_IN_DIALOG != 0 || leg >= self.legs.len() {
+        let leg = (ctx & !(CTX_REPLACE | CTX_IN_DIALOG | CTX_REINVITE)) as usize;
+        if ctx & (CTX_IN_DIALOG | CTX_REINVITE) != 0 || leg >= self.legs.len() {
+            // A failed re-INVITE leaves the session as it was (RFC 3261 §14.1).
             return;
         }
         if ctx & CTX_REPLACE != 0 {

@@ -119,26 +119,67 @@ impl Pbx {
         };
         if quirks.new_dialog_on_flip {
             self.replace_customer_dialog(now, caller, &identity);
+        } else if quirks.reinvite_customer_on_flip {
+            // Media re-anchoring (as some B2BUAs do on every leg change): a re-INVITE with a
+            // fresh offer, even though nothing the customer sees has to change.
+            self.send_in_dialog(now, caller, "INVITE", &identity);
         } else if quirks.change_caller_id_on_flip || quirks.new_session_id_on_flip {
             // Connected-line update (as Asterisk sends it): an UPDATE without SDP.
-            self.send_update(now, caller, &identity);
+            self.send_in_dialog(now, caller, "UPDATE", &identity);
         }
     }
 
-    fn send_update(&mut self, now: Time, leg: usize, identity: &str) {
+    /// An UPDATE (no SDP) or a re-INVITE (with our offer) on a confirmed leg, showing
+    /// `identity` as the connected party.
+    fn send_in_dialog(&mut self, now: Time, leg: usize, method: &str, identity: &str) {
         let branch = self.stack.new_branch();
         let uuid = self.sessions[self.legs[leg].session].uuid.clone();
+        let offer = (method == "INVITE").then(|| {
+            let codec = self.legs[leg]
+                .codec
+                .unwrap_or(crate::core::rtp::Codec::Pcmu);
+            self.offer_for(leg, codec)
+        });
         let l = &mut self.legs[leg];
         let Some(dialog) = l.dialog.as_mut() else {
             return;
         };
-        let mut update = dialog.request("UPDATE", self.cfg.sip_addr, &branch);
-        update.push_header("P-Asserted-Identity", identity);
-        update.push_header("Session-ID", &uuid);
-        update.push_header("Content-Length", "0");
+        let mut req = dialog.request(method, self.cfg.sip_addr, &branch);
+        req.push_header("P-Asserted-Identity", identity);
+        req.push_header("Session-ID", &uuid);
+        let ctx = match offer {
+            Some(sdp) => {
+                req.set_body("application/sdp", sdp.to_string().as_bytes());
+                super::CTX_REINVITE | leg as u64
+            }
+            None => {
+                req.push_header("Content-Length", "0");
+                super::CTX_IN_DIALOG
+            }
+        };
         let dest = l.peer;
-        self.stack
-            .send_request(now, update, dest, super::CTX_IN_DIALOG);
+        self.stack.send_request(now, req, dest, ctx);
+    }
+
+    /// The customer answered our re-INVITE: ACK it and follow its media address.
+    pub(super) fn reinvite_answered(
+        &mut self,
+        now: Time,
+        leg: usize,
+        msg: &Message,
+        request: &Message,
+    ) {
+        if !(200..300).contains(&msg.status().unwrap_or(0)) || leg >= self.legs.len() {
+            return;
+        }
+        // The dialog exists already; this only builds the ACK from it.
+        if self.ack_2xx(now, leg, msg, request).is_none() {
+            return;
+        }
+        let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
+        if let Some(remote) = answer.as_ref().and_then(super::calls::media_addr) {
+            self.legs[leg].remote_media = Some(remote);
+        }
     }
 
     /// Quirk `new_dialog_on_flip`: move the customer to a new dialog with an INVITE carrying

@@ -33,6 +33,8 @@ pub struct PbxQuirks {
     pub drop_customer_on_flip: bool,
     /// Move the customer to a new dialog (INVITE with Replaces) on a flip, as proxies do.
     pub new_dialog_on_flip: bool,
+    /// Re-INVITE the customer (same dialog, fresh offer) on every flip.
+    pub reinvite_customer_on_flip: bool,
     /// Play about one second of hold music to the customer during a flip.
     pub hold_music_during_flip: bool,
     /// Show the customer the new device's own identity after a flip.
@@ -92,6 +94,7 @@ pub fn default_users(password: &str) -> Vec<(String, String)> {
 
 /// Context tags on client transactions: which leg, and what the request was for.
 const CTX_REPLACE: u64 = 1 << 40;
+const CTX_REINVITE: u64 = 1 << 42;
 const CTX_IN_DIALOG: u64 = 1 << 41;
 
 pub struct Pbx {
