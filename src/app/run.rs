@@ -135,7 +135,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         };
         let mut scenario = runner::scenario_report(plan, &scene, duration_ms);
         scenario.pacer = stats.as_ref().map(DriverStats::pacer_report);
+        if progress {
+            let verdict = scenario.verdict.as_str();
+            eprintln!("      {verdict} in {:.1} s", scenario.duration_ms / 1000.0);
+        }
         report.scenarios.push(scenario);
+        // After every scenario, so a run killed later still leaves what it measured.
+        report.recompute_summary();
+        write_json(args.json.as_deref(), &report)?;
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -156,11 +163,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     report.finished_at = rfc3339_now();
     report.recompute_summary();
-    if let Some(path) = &args.json {
-        let mut file = std::fs::File::create(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        report::json::render(&report, &mut file)?;
-    }
+    write_json(args.json.as_deref(), &report)?;
     report::console::render(&report, &mut std::io::stdout().lock())?;
     if interrupted {
         eprintln!("interrupted: the report holds what was measured so far");
@@ -200,6 +203,19 @@ fn warn_unmodelled(plan: &Plan) {
             );
         }
     }
+}
+
+/// Writes the JSON report whole: to a temporary file first, then renamed over the old one,
+/// so a reader never sees half a report.
+fn write_json(path: Option<&std::path::Path>, report: &Report) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let tmp = path.with_extension("json.partial");
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    report::json::render(report, &mut file)?;
+    drop(file);
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
