@@ -229,7 +229,13 @@ fn far_ends_that_reject_or_ignore_replaces() {
 
 #[test]
 fn reinvite_quirk_is_one_offer_on_the_same_dialog() {
-    let r = run(PbxQuirks { reinvite_customer_on_flip: true, ..Default::default() }, 7);
+    let r = run(
+        PbxQuirks {
+            reinvite_customer_on_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
     let f = only_flip(&r);
     assert_eq!(f.codec.customer_offers, 1);
     assert_eq!(f.customer_dialog, DialogContinuity::SameDialog);
