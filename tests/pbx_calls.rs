@@ -65,6 +65,10 @@ impl World {
         self.actions.push((Time::from_millis(ms), Box::new(f)));
     }
 
+    fn at_us(&mut self, us: u64, f: impl FnMut(&mut World, Time) + 'static) {
+        self.actions.push((Time::from_micros(us), Box::new(f)));
+    }
+
     fn run(&mut self, ms: u64) {
         flipcheck::sim::run(self, Time::from_millis(ms));
     }
@@ -184,4 +188,31 @@ fn an_ended_call_does_not_free_a_relay_port_another_call_uses() {
     // Call 2's media still flows both ways after call 3 set up.
     assert!(w.heard(bob, carol as u8, 5000, 6000), "bob hears carol");
     assert!(w.heard(carol, bob as u8, 5000, 6000), "carol hears bob");
+}
+
+/// RFC 3261 §9.1/§15: a 2xx that crosses our CANCEL is ACKed and the call ended with a BYE,
+/// so the far end neither retransmits it for 32 s nor keeps a call nobody is on.
+#[test]
+fn a_2xx_crossing_the_callers_cancel_is_acked_and_hung_up() {
+    let mut w = World::new();
+    let desk = w.phone("alice", false);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| w.uas[desk].register(now));
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    // The desk answers; the customer gives up before that 200 reaches it (0.5 ms a hop).
+    w.at(2000, move |w, now| {
+        let call = w.uas[desk].ringing_call().expect("the desk rings");
+        assert!(w.uas[desk].answer(now, call));
+    });
+    w.at_us(2_000_600, move |w, now| w.uas[customer].hangup(now, 0));
+    w.run(5000);
+
+    let session = &w.pbx.sessions[0];
+    let ended = session.ended_at.expect("the PBX ended the session");
+    assert!(ended < Time::from_millis(2010), "ended at {ended:?}");
+    assert_eq!(w.uas[desk].calls[0].state, CallState::Terminated);
+    assert_eq!(w.uas[customer].calls[0].state, CallState::Terminated);
+    assert!(w.uas[customer].is_idle());
 }
