@@ -8,7 +8,7 @@ use std::time::Duration;
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
 use flipcheck::roles::pbx::{LegState, Pbx, PbxConfig, PbxQuirks};
-use flipcheck::roles::ua::{CallState, ReplacesMode, UaConfig, UserAgent};
+use flipcheck::roles::ua::{CallState, EndCause, ReplacesMode, UaConfig, UserAgent};
 use flipcheck::roles::{Actor, Transmit};
 
 const PASSWORD: &str = "pw";
@@ -215,4 +215,28 @@ fn a_2xx_crossing_the_callers_cancel_is_acked_and_hung_up() {
     assert_eq!(w.uas[desk].calls[0].state, CallState::Terminated);
     assert_eq!(w.uas[customer].calls[0].state, CallState::Terminated);
     assert!(w.uas[customer].is_idle());
+}
+
+/// A PBX shutting down ends a call that is still ringing with a final response to the
+/// caller, not only the calls that were answered.
+#[test]
+fn shutdown_answers_a_ringing_caller() {
+    let mut w = World::new();
+    let desk = w.phone("alice", false);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| w.uas[desk].register(now));
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    w.at(2000, move |w, now| w.pbx.shutdown(now));
+    w.run(3000);
+
+    let call = &w.uas[customer].calls[0];
+    assert_eq!(call.state, CallState::Terminated);
+    assert_eq!(
+        call.end_cause,
+        Some(EndCause::Rejected(503, "Service Unavailable".into()))
+    );
+    assert_eq!(w.uas[desk].calls[0].state, CallState::Terminated);
+    assert!(w.pbx.is_stopped());
 }

@@ -471,6 +471,16 @@ impl Pbx {
             match self.legs[leg].state {
                 LegState::Confirmed => self.send_bye(now, leg),
                 LegState::Early if !self.legs[leg].inbound => self.cancel_leg(now, leg),
+                LegState::Early => {
+                    // A caller still ringing (e.g. on shutdown) needs a final response, or
+                    // its INVITE waits forever. Where one was sent already, the server
+                    // transaction discards this one (RFC 3261 §17.2.1).
+                    if let Some((req, key)) = self.caller_request(leg) {
+                        self.respond_in_session(now, &key, &req, 503, Some(leg));
+                    }
+                    self.legs[leg].state = LegState::Ended;
+                    self.relay.release(self.legs[leg].relay, leg);
+                }
                 _ => self.relay.release(self.legs[leg].relay, leg),
             }
         }
