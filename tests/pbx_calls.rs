@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
