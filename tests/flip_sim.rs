@@ -243,3 +243,47 @@ fn reinvite_quirk_is_one_offer_on_the_same_dialog() {
     assert_eq!(f.outcome, Outcome::Moved);
     assert_eq!(f.other_audio_ms, 0.0);
 }
+
+/// The plan expects the middle flip to be refused but the embedded PBX moves the call: the
+/// next flip names the device the plan thinks holds the call, not the one that does. The
+/// run reports what happened instead of indexing that device's calls with the holder's
+/// call number (a panic once they differ).
+#[test]
+fn a_flip_from_a_device_that_does_not_hold_the_call_does_not_panic() {
+    let text = "name: plan and target disagree\n\
+        user: alice\n\
+        devices:\n  desk: { codecs: [PCMU] }\n  mobile: { codecs: [PCMU] }\n  soft: { codecs: [PCMU] }\n\
+        customer: { codecs: [PCMU] }\n\
+        steps:\n\
+        \x20 - register: [desk, mobile, soft]\n\
+        \x20 - call: { from: customer, answer: desk }\n\
+        \x20 - talk: 1s\n\
+        \x20 - flip: { to: mobile, method: feature_code }\n\
+        \x20 - talk: 1s\n\
+        \x20 - flip: { to: desk, method: feature_code }\n\
+        \x20 - talk: 1s\n\
+        \x20 - flip: { to: soft, method: feature_code }\n\
+        \x20 - talk: 1s\n\
+        \x20 - flip: { to: desk, method: feature_code, expect: { flip: blocked } }\n\
+        \x20 - talk: 1s\n\
+        \x20 - flip: { from: soft, to: mobile, method: feature_code }\n\
+        \x20 - talk: 1s\n\
+        \x20 - hangup: customer\n\
+        expect:\n  flip: moved\n";
+    let plan = flipcheck::scenario::compile_scenario(Path::new("t.yaml"), text)
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let setup = TargetSetup::Embedded {
+        quirks: PbxQuirks::default(),
+        password: "test-secret".into(),
+    };
+    let scene = runner::simulate(&plan, &setup, 3, false).expect("virtual addresses");
+    let duration = scene.script.finished_at.map_or(0.0, |t| t.as_millis_f64());
+    let r = runner::scenario_report(&plan, &scene, duration);
+    assert_eq!(r.flips.len(), 4, "{r:#?}");
+    assert_eq!(r.flips[3].outcome, Outcome::Moved, "the target did move it");
+    assert_eq!(r.verdict, Verdict::Error);
+    assert_eq!(
+        r.error.as_deref(),
+        Some("step at line 20: `from: soft` but the call is on `desk`")
+    );
+}

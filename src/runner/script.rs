@@ -279,7 +279,17 @@ impl Script {
                     ));
                 }
                 let (holder, old_call) = self.holder.ok_or("there is no call to flip")?;
-                let from = from.unwrap_or(holder);
+                // The plan checked `from` against where it expected the call; the target
+                // may have put it elsewhere (a flip expected to be refused that moved).
+                // `old_call` indexes the holder's calls, so it must be the holder.
+                if let Some(f) = from.filter(|&f| f != holder) {
+                    return Err(format!(
+                        "`from: {}` but the call is on `{}`",
+                        scene.devices[f].name(),
+                        scene.devices[holder].name()
+                    ));
+                }
+                let from = holder;
                 let customer_call = scene
                     .customer
                     .active_call()

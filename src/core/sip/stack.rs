@@ -327,6 +327,15 @@ impl SipStack {
             }
             return;
         }
+        // An INVITE whose 2xx is still being retransmitted: its server transaction ended
+        // with the 2xx, but this is the same request again, not a new call (RFC 6026 §7.1,
+        // the Accepted state absorbs it; the 2xx keeps its own schedule).
+        if method == "INVITE"
+            && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq())
+            && self.two_xx.contains_key(&(call_id.to_string(), cseq.seq))
+        {
+            return;
+        }
         let tx = ServerTransaction::new(now, method == "INVITE", false, self.cfg);
         self.servers.insert(key.clone(), ServerEntry { tx, source });
         self.events

@@ -162,3 +162,36 @@ fn findings_name_the_peer_and_rule_once() {
         .unwrap();
     assert_eq!((f.peer, f.count), (peer, 2));
 }
+
+#[test]
+fn invite_retransmitted_after_its_2xx_is_not_a_new_request() {
+    // The UAC's 1xx and 2xx were lost, so Timer A re-sends the INVITE after the UAS
+    // answered. RFC 6026 §7.1: the retransmission is absorbed (and the 2xx re-sent), not
+    // handed to the TU as a second call.
+    let (mut uac, mut uas) = (SipStack::new(addr(5060), 1), SipStack::new(addr(5070), 2));
+    let inv = invite(&mut uac);
+    uac.send_request(Time::ZERO, inv, uas.local(), 1);
+    pump(Time::ZERO, &mut uac, &mut uas);
+    let Some(SipEvent::Request { msg, key, .. }) = uas.poll_event() else {
+        panic!()
+    };
+    uas.respond(Time::ZERO, &key, &msg, 200, Some("b1"));
+    while uas.poll_transmit().is_some() {} // lost
+    // The UAS's timers run (the terminated INVITE server transaction is dropped).
+    let t = Time::from_millis(100);
+    uas.handle_timeout(t);
+    let t1 = Time::from_millis(500);
+    uac.handle_timeout(t1);
+    let resent = pump(t1, &mut uac, &mut uas);
+    assert_eq!(resent[0].method(), Some("INVITE"));
+    assert!(
+        uas.poll_event().is_none(),
+        "a retransmission is not a new call"
+    );
+    assert!(uas.poll_transmit().is_none());
+    // The 2xx keeps its own retransmission schedule (RFC 3261 §13.3.1.4).
+    uas.handle_timeout(t1);
+    let answers = pump(t1, &mut uas, &mut uac);
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0].status(), Some(200));
+}

@@ -341,7 +341,7 @@ impl Pbx {
             return;
         }
         self.legs[leg].state = LegState::Ended;
-        self.relay.release(self.legs[leg].relay);
+        self.relay.release(self.legs[leg].relay, leg);
         let session = self.legs[leg].session;
         self.sessions[session].forks.retain(|&f| f != leg);
         let s = &self.sessions[session];
@@ -365,7 +365,7 @@ impl Pbx {
             let peer = self.legs[leg].peer;
             self.stack.send_request(now, cancel, peer, CTX_IN_DIALOG);
             self.legs[leg].state = LegState::Ended;
-            self.relay.release(self.legs[leg].relay);
+            self.relay.release(self.legs[leg].relay, leg);
         }
     }
 
@@ -385,7 +385,7 @@ impl Pbx {
         bye.push_header("Content-Length", "0");
         let dest = l.peer;
         l.state = LegState::Ended;
-        self.relay.release(l.relay);
+        self.relay.release(l.relay, leg);
         self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
     }
 
@@ -431,7 +431,7 @@ impl Pbx {
             "BYE" => {
                 self.respond_in_session(now, &key, &msg, 200, Some(leg));
                 self.legs[leg].state = LegState::Ended;
-                self.relay.release(self.legs[leg].relay);
+                self.relay.release(self.legs[leg].relay, leg);
                 let s = &self.sessions[session];
                 if leg == s.caller || Some(leg) == s.device {
                     self.end_session(now, session);
@@ -471,7 +471,17 @@ impl Pbx {
             match self.legs[leg].state {
                 LegState::Confirmed => self.send_bye(now, leg),
                 LegState::Early if !self.legs[leg].inbound => self.cancel_leg(now, leg),
-                _ => self.relay.release(self.legs[leg].relay),
+                LegState::Early => {
+                    // A caller still ringing (e.g. on shutdown) needs a final response, or
+                    // its INVITE waits forever. Where one was sent already, the server
+                    // transaction discards this one (RFC 3261 §17.2.1).
+                    if let Some((req, key)) = self.caller_request(leg) {
+                        self.respond_in_session(now, &key, &req, 503, Some(leg));
+                    }
+                    self.legs[leg].state = LegState::Ended;
+                    self.relay.release(self.legs[leg].relay, leg);
+                }
+                _ => self.relay.release(self.legs[leg].relay, leg),
             }
         }
         let line = self.cdr_line(session);

@@ -46,7 +46,7 @@ impl Pbx {
         let offer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         let Some((sdp, codec)) = offer.as_ref().and_then(|o| self.answer_for(new_leg, o)) else {
             self.legs[new_leg].state = LegState::Ended;
-            self.relay.release(self.legs[new_leg].relay);
+            self.relay.release(self.legs[new_leg].relay, new_leg);
             return self.respond_in_session(now, &key, &msg, 488, Some(new_leg));
         };
         let caller = self.sessions[session].caller;

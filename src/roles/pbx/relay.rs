@@ -42,8 +42,13 @@ impl Relay {
         Some(port.local)
     }
 
-    pub fn release(&mut self, addr: SocketAddr) {
-        if let Some(&i) = self.by_addr.get(&addr) {
+    /// Frees `addr` if `leg` still holds it. A leg is released on several paths (CANCEL
+    /// then its 487, BYE then the session's end); by the later one the port may belong to
+    /// another call, which must keep it.
+    pub fn release(&mut self, addr: SocketAddr, leg: usize) {
+        if let Some(&i) = self.by_addr.get(&addr)
+            && self.ports[i].leg == Some(leg)
+        {
             self.ports[i].leg = None;
         }
     }
@@ -96,9 +101,13 @@ mod tests {
         assert_eq!(relay.allocate(8), Some(b));
         assert_eq!(relay.allocate(9), None);
         assert_eq!(relay.leg_of(b), Some(8));
-        relay.release(a);
+        relay.release(a, 7);
         assert_eq!(relay.leg_of(a), None);
         assert_eq!(relay.free_ports(), 1);
+        // Taken again by leg 9: a late release by leg 7 leaves it alone.
+        assert_eq!(relay.allocate(9), Some(a));
+        relay.release(a, 7);
+        assert_eq!(relay.leg_of(a), Some(9));
     }
 
     #[test]

@@ -385,6 +385,11 @@ impl UserAgent {
             return;
         }
         if self.calls[idx].state != CallState::Calling {
+            if (200..300).contains(&status) && self.calls[idx].dialog.is_none() {
+                // We cancelled (or gave up) and the 2xx crossed it: the call exists at the
+                // far end, so ACK it and end it with a BYE (RFC 3261 §9.1, §15).
+                self.ack_and_bye(now, idx, &msg, &request);
+            }
             return;
         }
         match status {
@@ -430,6 +435,24 @@ impl UserAgent {
             self.start_media(now, idx, &answer, codec);
         }
         self.events.push_back(UaEvent::Answered { call: idx });
+    }
+
+    fn ack_and_bye(&mut self, now: Time, idx: CallIdx, msg: &Message, request: &Message) {
+        let contact = self.contact_uri();
+        let Some(mut dialog) = crate::core::sip::Dialog::as_uac(request, msg, &contact) else {
+            return;
+        };
+        let cseq = request.cseq().map(|c| c.seq).unwrap_or(1);
+        let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
+        let branch = self.stack.new_branch();
+        let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
+        ack.push_header("Content-Length", "0");
+        self.stack.send_request(now, ack, dest, CTX_IN_DIALOG);
+        let branch = self.stack.new_branch();
+        let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
+        bye.push_header("Content-Length", "0");
+        self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+        self.calls[idx].dialog = Some(dialog);
     }
 
     fn retry_invite_with_auth(

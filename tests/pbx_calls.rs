@@ -1,0 +1,241 @@
+//! The embedded PBX with several phones in virtual time, driven by a timed list of commands:
+//! concurrent calls, crossing CANCEL and 2xx, and what the relay does with its ports.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use flipcheck::core::Time;
+use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
+use flipcheck::roles::pbx::{LegState, Pbx, PbxConfig, PbxQuirks};
+use flipcheck::roles::ua::{CallState, EndCause, ReplacesMode, UaConfig, UserAgent};
+use flipcheck::roles::{Actor, Transmit};
+
+const PASSWORD: &str = "pw";
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+type Action = Box<dyn FnMut(&mut World, Time)>;
+
+/// One PBX, a few phones, and commands to run at given instants.
+struct World {
+    pbx: Pbx,
+    uas: Vec<UserAgent>,
+    actions: Vec<(Time, Action)>,
+}
+
+impl World {
+    fn new() -> World {
+        let rtp = (0..16).map(|i| addr(6000 + 2 * i)).collect();
+        let cfg = PbxConfig::reference(addr(5060), rtp, PASSWORD, PbxQuirks::default(), 1);
+        World {
+            pbx: Pbx::new(cfg),
+            uas: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// Adds a phone for `user`; its signature is its index.
+    fn phone(&mut self, user: &str, auto_answer: bool) -> usize {
+        let n = self.uas.len() as u16;
+        let ua = UserAgent::new(
+            UaConfig {
+                name: format!("{user}{n}"),
+                username: user.into(),
+                password: PASSWORD.into(),
+                domain: "127.0.0.1".into(),
+                proxy: addr(5060),
+                sip_addr: addr(7000 + 4 * n),
+                rtp_addr: addr(7002 + 4 * n),
+                codecs: vec![Codec::Pcmu],
+                signature: n as u8,
+                replaces: ReplacesMode::Accept,
+                auto_answer,
+                seed: u64::from(n) + 10,
+            },
+            Arc::new(Classifier::new()),
+        );
+        self.uas.push(ua);
+        self.uas.len() - 1
+    }
+
+    fn at(&mut self, ms: u64, f: impl FnMut(&mut World, Time) + 'static) {
+        self.actions.push((Time::from_millis(ms), Box::new(f)));
+    }
+
+    fn at_us(&mut self, us: u64, f: impl FnMut(&mut World, Time) + 'static) {
+        self.actions.push((Time::from_micros(us), Box::new(f)));
+    }
+
+    fn run(&mut self, ms: u64) {
+        flipcheck::sim::run(self, Time::from_millis(ms));
+    }
+
+    /// Whether `ua` heard `party` in `[from, to]` ms.
+    fn heard(&self, ua: usize, party: u8, from: u64, to: u64) -> bool {
+        let (from, to) = (Time::from_millis(from), Time::from_millis(to));
+        self.uas[ua]
+            .receiver()
+            .frames()
+            .iter()
+            .any(|f| f.at >= from && f.at <= to && f.class == FrameClass::Party(party))
+    }
+}
+
+impl Actor for World {
+    fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        if self.pbx.addresses().contains(&local) {
+            self.pbx.handle_datagram(now, local, from, data);
+        } else if let Some(ua) = self.uas.iter_mut().find(|u| u.addresses().contains(&local)) {
+            ua.handle_datagram(now, local, from, data);
+        }
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        let mut due = Vec::new();
+        let mut i = 0;
+        while i < self.actions.len() {
+            if self.actions[i].0 <= now {
+                due.push(self.actions.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        for (_, mut f) in due {
+            f(self, now);
+        }
+        if self.pbx.poll_timeout() <= now {
+            self.pbx.handle_timeout(now);
+        }
+        for ua in self.uas.iter_mut() {
+            if ua.poll_timeout() <= now {
+                ua.handle_timeout(now);
+            }
+        }
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.pbx.poll_transmit() {
+            return Some(t);
+        }
+        self.uas.iter_mut().find_map(UserAgent::poll_transmit)
+    }
+    fn poll_timeout(&self) -> Time {
+        let actions = self.actions.iter().map(|a| a.0).min();
+        let uas = self.uas.iter().map(UserAgent::poll_timeout).min();
+        [Some(self.pbx.poll_timeout()), actions, uas]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+    fn addresses(&self) -> Vec<SocketAddr> {
+        let mut all = self.pbx.addresses();
+        for ua in &self.uas {
+            all.extend(ua.addresses());
+        }
+        all
+    }
+}
+
+/// The relay port of a cancelled fork is freed once; ending its session later must not free
+/// it again while another call has taken it, or a third call is bridged onto that port.
+#[test]
+fn an_ended_call_does_not_free_a_relay_port_another_call_uses() {
+    let mut w = World::new();
+    let desk = w.phone("alice", true);
+    let mobile = w.phone("alice", false);
+    let bob = w.phone("bob", true);
+    let carol = w.phone("carol", false);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| {
+        for ua in [desk, mobile, bob] {
+            w.uas[ua].register(now);
+        }
+    });
+    // Call 1 forks to desk and mobile; the desk answers, the mobile fork is cancelled.
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    // Call 2 takes the port the cancelled fork had.
+    w.at(2000, move |w, now| {
+        w.uas[carol].call(now, "bob");
+    });
+    w.at(3000, move |w, now| w.uas[customer].hangup(now, 0));
+    // Call 3 forks again: it must get ports nobody else uses.
+    w.at(4000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    w.run(6000);
+
+    assert_eq!(w.uas[carol].calls[0].state, CallState::Confirmed);
+    assert_eq!(w.uas[bob].calls[0].state, CallState::Confirmed);
+    let live: Vec<SocketAddr> = w
+        .pbx
+        .legs
+        .iter()
+        .filter(|l| l.state != LegState::Ended)
+        .map(|l| l.relay)
+        .collect();
+    let mut distinct = live.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        live.len(),
+        distinct.len(),
+        "live legs share a port: {live:?}"
+    );
+    // Call 2's media still flows both ways after call 3 set up.
+    assert!(w.heard(bob, carol as u8, 5000, 6000), "bob hears carol");
+    assert!(w.heard(carol, bob as u8, 5000, 6000), "carol hears bob");
+}
+
+/// RFC 3261 §9.1/§15: a 2xx that crosses our CANCEL is ACKed and the call ended with a BYE,
+/// so the far end neither retransmits it for 32 s nor keeps a call nobody is on.
+#[test]
+fn a_2xx_crossing_the_callers_cancel_is_acked_and_hung_up() {
+    let mut w = World::new();
+    let desk = w.phone("alice", false);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| w.uas[desk].register(now));
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    // The desk answers; the customer gives up before that 200 reaches it (0.5 ms a hop).
+    w.at(2000, move |w, now| {
+        let call = w.uas[desk].ringing_call().expect("the desk rings");
+        assert!(w.uas[desk].answer(now, call));
+    });
+    w.at_us(2_000_600, move |w, now| w.uas[customer].hangup(now, 0));
+    w.run(5000);
+
+    let session = &w.pbx.sessions[0];
+    let ended = session.ended_at.expect("the PBX ended the session");
+    assert!(ended < Time::from_millis(2010), "ended at {ended:?}");
+    assert_eq!(w.uas[desk].calls[0].state, CallState::Terminated);
+    assert_eq!(w.uas[customer].calls[0].state, CallState::Terminated);
+    assert!(w.uas[customer].is_idle());
+}
+
+/// A PBX shutting down ends a call that is still ringing with a final response to the
+/// caller, not only the calls that were answered.
+#[test]
+fn shutdown_answers_a_ringing_caller() {
+    let mut w = World::new();
+    let desk = w.phone("alice", false);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| w.uas[desk].register(now));
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    w.at(2000, move |w, now| w.pbx.shutdown(now));
+    w.run(3000);
+
+    let call = &w.uas[customer].calls[0];
+    assert_eq!(call.state, CallState::Terminated);
+    assert_eq!(
+        call.end_cause,
+        Some(EndCause::Rejected(503, "Service Unavailable".into()))
+    );
+    assert_eq!(w.uas[desk].calls[0].state, CallState::Terminated);
+    assert!(w.pbx.is_stopped());
+}
