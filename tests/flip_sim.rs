@@ -287,3 +287,27 @@ fn a_flip_from_a_device_that_does_not_hold_the_call_does_not_panic() {
         Some("step at line 20: `from: soft` but the call is on `desk`")
     );
 }
+
+#[test]
+fn one_way_audio_quirk_is_detected() {
+    let r = run(
+        PbxQuirks {
+            one_way_audio_on_flip: true,
+            ..Default::default()
+        },
+        7,
+    );
+    let f = only_flip(&r);
+    // Answered on the mobile, which hears the customer; the customer hears nobody.
+    assert_eq!(f.outcome, Outcome::Moved);
+    assert!(f.one_way_audio);
+    assert_eq!(f.flip_latency_ms, None);
+    assert!(
+        f.customer_gap_ms.unwrap() > 1900.0,
+        "silence to the end: {:?}",
+        f.customer_gap_ms
+    );
+    assert_eq!(r.verdict, Verdict::Fail);
+    // And the clean flip is not one-way.
+    assert!(!only_flip(&run(PbxQuirks::default(), 7)).one_way_audio);
+}

@@ -26,6 +26,7 @@ pub fn quirks_of(t: &EmbeddedTarget) -> (PbxQuirks, Vec<&'static str>) {
             Quirk::DropCustomerOnFlip => q.drop_customer_on_flip = true,
             Quirk::NewDialogOnFlip => q.new_dialog_on_flip = true,
             Quirk::ReinviteCustomerOnFlip => q.reinvite_customer_on_flip = true,
+            Quirk::OneWayAudioOnFlip => q.one_way_audio_on_flip = true,
             Quirk::HoldMusicDuringFlip => q.hold_music_during_flip = true,
             Quirk::ChangeCallerIdOnFlip => q.change_caller_id_on_flip = true,
             Quirk::NewSessionIdOnFlip => q.new_session_id_on_flip = true,

@@ -123,9 +123,15 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
         }
         _ => None,
     };
+    let new_hears_customer = new_call
+        .answered_at
+        .is_some_and(|a| AudioWindow::new(new_dev.receiver().frames(), a, now).heard(customer_sig));
+    let customer_hears_new = flip_latency_ms.is_some();
+    // The call is on the new device when it was answered there and audio flows at least one
+    // way; audio in one direction only is then `one_way_audio`, not a different outcome.
     let outcome = if customer_dropped {
         Outcome::Dropped
-    } else if new_call.answered_at.is_some() && flip_latency_ms.is_some() {
+    } else if new_call.answered_at.is_some() && (customer_hears_new || new_hears_customer) {
         Outcome::Moved
     } else if refusal.is_some() {
         Outcome::Blocked
@@ -151,10 +157,7 @@ pub fn measure_flip(rec: &FlipRecord, scene: &Scene, now: Time) -> FlipReport {
     let old_call = &old_dev.calls[rec.old_call];
     let old_device_released = old_call.state == CallState::Terminated
         && old_call.ended_at.is_some_and(|t| t >= rec.requested_at);
-    let new_hears_customer = new_call
-        .answered_at
-        .is_some_and(|a| AudioWindow::new(new_dev.receiver().frames(), a, now).heard(customer_sig));
-    let one_way_audio = outcome == Outcome::Moved && (!heard.heard(new_sig) || !new_hears_customer);
+    let one_way_audio = outcome == Outcome::Moved && customer_hears_new != new_hears_customer;
 
     let before_call = &customer.calls[rec.customer_call];
     let offers_after = |c: &crate::roles::ua::Call| {

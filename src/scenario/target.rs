@@ -93,6 +93,7 @@ pub enum Quirk {
     SplitRecordingOnFlip,
     AllowCrossUserFlip,
     AllowFlipOnHold,
+    OneWayAudioOnFlip,
 }
 
 impl Keyword for Quirk {
@@ -106,6 +107,7 @@ impl Keyword for Quirk {
         Quirk::SplitRecordingOnFlip,
         Quirk::AllowCrossUserFlip,
         Quirk::AllowFlipOnHold,
+        Quirk::OneWayAudioOnFlip,
     ];
     fn as_str(self) -> &'static str {
         match self {
@@ -118,6 +120,7 @@ impl Keyword for Quirk {
             Quirk::SplitRecordingOnFlip => "split_recording_on_flip",
             Quirk::AllowCrossUserFlip => "allow_cross_user_flip",
             Quirk::AllowFlipOnHold => "allow_flip_on_hold",
+            Quirk::OneWayAudioOnFlip => "one_way_audio_on_flip",
         }
     }
 }

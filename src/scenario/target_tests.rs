@@ -122,7 +122,7 @@ fn unknown_quirk_suggests_the_nearest() {
             "t/target.yaml:2:57: error: unknown quirk `frobnicate` (expected one of `drop_customer_on_flip`, \
              `new_dialog_on_flip`, `reinvite_customer_on_flip`, `hold_music_during_flip`, \
              `change_caller_id_on_flip`, `new_session_id_on_flip`, `split_recording_on_flip`, \
-             `allow_cross_user_flip`, `allow_flip_on_hold`)",
+             `allow_cross_user_flip`, `allow_flip_on_hold`, `one_way_audio_on_flip`)",
         ]
     );
 }

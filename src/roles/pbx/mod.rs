@@ -39,6 +39,9 @@ pub struct PbxQuirks {
     pub hold_music_during_flip: bool,
     /// Show the customer the new device's own identity after a flip.
     pub change_caller_id_on_flip: bool,
+    /// After a flip, relay the customer's audio to the new device but not the new device's
+    /// to the customer (the classic re-INVITE bug: one-way audio).
+    pub one_way_audio_on_flip: bool,
     /// Start a new RFC 7989 Session-ID after a flip.
     pub new_session_id_on_flip: bool,
 }
@@ -247,9 +250,10 @@ impl Pbx {
         if session.is_ended() {
             return;
         }
+        let one_way = self.cfg.quirks.one_way_audio_on_flip && session.flips > 0;
         let peer = if leg_idx == session.caller {
             session.device
-        } else if Some(leg_idx) == session.device && session.bridged(now) {
+        } else if Some(leg_idx) == session.device && session.bridged(now) && !one_way {
             Some(session.caller)
         } else {
             None
