@@ -63,6 +63,8 @@ pub struct Call {
     /// The peer takes RTCP on its RTP port (RFC 5761), and when our next report is due.
     pub rtcp_mux: bool,
     pub next_rtcp: Time,
+    /// Our 2xx carried the offer; the peer's answer comes in its ACK (RFC 3264 §4).
+    pub awaiting_ack_answer: bool,
     /// Caller ID shown by the far end over the life of the call.
     pub identities: Vec<SeenIdentity>,
     /// RFC 7989 Session-ID values seen on messages of this call.
@@ -99,6 +101,7 @@ impl Call {
             sender: None,
             rtcp_mux: false,
             next_rtcp: Time::NEVER,
+            awaiting_ack_answer: false,
             identities: Vec::new(),
             session_ids: Vec::new(),
             offers_received: Vec::new(),

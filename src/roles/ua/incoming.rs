@@ -23,6 +23,7 @@ pub(super) fn handle_request(
                 && ua.calls[idx].state == CallState::Confirmed
                 && ua.calls[idx].answered_at.is_some()
             {
+                take_answer_from_ack(ua, now, idx, &msg);
                 ua.events.push_back(UaEvent::Confirmed { call: idx });
             }
         }
@@ -40,13 +41,34 @@ fn find_dialog(ua: &UserAgent, msg: &Message) -> Option<CallIdx> {
         .rposition(|c| c.dialog.as_ref().is_some_and(|d| d.matches_request(msg)))
 }
 
+/// After our 2xx carried the offer (the INVITE had none, RFC 3264 §4), the ACK carries the
+/// answer: media starts from it.
+fn take_answer_from_ack(ua: &mut UserAgent, now: Time, idx: CallIdx, ack: &Message) {
+    if !ua.calls[idx].awaiting_ack_answer {
+        return;
+    }
+    ua.calls[idx].awaiting_ack_answer = false;
+    let answer = SessionDescription::parse(&String::from_utf8_lossy(ack.body())).ok();
+    if let Some(answer) = answer
+        && let Some(codec) = ua.codec_in_answer(&answer)
+    {
+        ua.start_media(now, idx, &answer, codec);
+    }
+}
+
 fn handle_cancel(ua: &mut UserAgent, now: Time, msg: &Message, key: &ServerKey) {
-    // RFC 3261 §9.2: 200 to the CANCEL, then 487 to the INVITE it names (same branch).
-    ua.stack.respond(now, key, msg, 200, None);
+    // RFC 3261 §9.2: 200 to the CANCEL when it names an INVITE we have (487 to that INVITE
+    // if still ringing; no effect once answered), 481 when it names nothing we know.
     let invite_key = ServerKey {
         branch: key.branch.clone(),
         method: "INVITE".into(),
     };
+    let known = ua
+        .calls
+        .iter()
+        .any(|c| c.incoming.as_ref().is_some_and(|(_, k)| *k == invite_key));
+    ua.stack
+        .respond(now, key, msg, if known { 200 } else { 481 }, None);
     let found = ua.calls.iter().rposition(|c| {
         c.state == CallState::Ringing && c.incoming.as_ref().is_some_and(|(_, k)| *k == invite_key)
     });
@@ -146,9 +168,11 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     let mut ok = response_to(&req, 200, Some(&tag));
     ok.push_header("Contact", &format!("<{contact}>"));
     ok.push_header("Supported", "replaces");
+    let late_offer = answer.is_none();
     match &answer {
         Some((sdp, _)) => ok.set_body("application/sdp", sdp.to_string().as_bytes()),
-        None => ok.push_header("Content-Length", "0"),
+        // An INVITE without an offer (RFC 3264 §4): the offer goes in our 2xx.
+        None => ok.set_body("application/sdp", ua.offer().to_string().as_bytes()),
     }
     ua.stack.send_response(now, &key, ok);
     let dialog = Dialog::as_uas(&req, &tag, &contact);
@@ -156,6 +180,7 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     call.dialog = dialog;
     call.state = CallState::Confirmed;
     call.answered_at = Some(now);
+    call.awaiting_ack_answer = late_offer;
     if let (Some(offer), Some((_, codec))) = (offer, answer) {
         // Media goes to where the offer said, with the codec we chose.
         ua.start_media(now, idx, &offer, codec);
@@ -172,13 +197,29 @@ fn handle_in_dialog(
     _source: SocketAddr,
 ) {
     let method = msg.method().unwrap_or("").to_string();
-    let Some(idx) = find_dialog(ua, &msg) else {
-        // RFC 3261 §12.2.2: a request for a dialog we do not know.
+    let Some(idx) = find_dialog(ua, &msg).filter(|&i| ua.calls[i].state != CallState::Terminated)
+    else {
+        // RFC 3261 §12.2.2: a request for a dialog we do not know (or no longer have).
         ua.stack.respond(now, &key, &msg, 481, None);
         return;
     };
-    if let (Some(cseq), Some(dialog)) = (msg.cseq(), ua.calls[idx].dialog.as_mut()) {
-        dialog.remote_cseq = Some(cseq.seq);
+    let Some(dialog) = ua.calls[idx].dialog.as_mut() else {
+        return;
+    };
+    let cseq = msg.cseq().map(|c| c.seq);
+    if let (Some(seq), Some(last)) = (cseq, dialog.remote_cseq)
+        && seq < last
+    {
+        // RFC 3261 §12.2.2: out of order.
+        ua.stack.respond(now, &key, &msg, 500, None);
+        return;
+    }
+    dialog.remote_cseq = cseq.or(dialog.remote_cseq);
+    if matches!(method.as_str(), "INVITE" | "UPDATE")
+        && let Some(contact) = msg.contact()
+    {
+        // A target refresh request (RFC 3261 §12.2.2): later requests go to the new Contact.
+        dialog.remote_target = contact.uri;
     }
     ua.calls[idx].observe(now, &msg, "From");
     match method.as_str() {
@@ -206,6 +247,14 @@ fn handle_in_dialog(
                         }
                         Err(_) => ua.stack.respond(now, &key, &msg, 488, None),
                     }
+                }
+                None if method == "INVITE" => {
+                    // An offerless re-INVITE: we offer in the 200, the answer comes in the ACK.
+                    let sdp = ua.offer();
+                    ok.set_body("application/sdp", sdp.to_string().as_bytes());
+                    ua.calls[idx].offers_received.push(now);
+                    ua.calls[idx].awaiting_ack_answer = true;
+                    ua.stack.send_response(now, &key, ok);
                 }
                 None => {
                     ok.push_header("Content-Length", "0");

@@ -1,0 +1,235 @@
+//! The simulated phone facing requests a real PBX sends: an INVITE without an offer, an
+//! offerless re-INVITE, a re-INVITE that moves the peer (target refresh), requests out of
+//! order, for a call already ended, and a CANCEL that names nothing. Handcrafted messages
+//! in, exact responses out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use flipcheck::core::Time;
+use flipcheck::core::rtp::{Classifier, Codec};
+use flipcheck::core::sip::{Message, SessionDescription};
+use flipcheck::roles::ua::{CallState, ReplacesMode, UaConfig, UserAgent};
+
+const PBX: &str = "127.0.0.1:5060";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn phone() -> UserAgent {
+    UserAgent::new(
+        UaConfig {
+            name: "desk".into(),
+            username: "alice".into(),
+            password: "pw".into(),
+            domain: "127.0.0.1".into(),
+            proxy: addr(PBX),
+            sip_addr: addr("127.0.0.1:7000"),
+            rtp_addr: addr("127.0.0.1:7002"),
+            codecs: vec![Codec::Pcmu],
+            signature: 1,
+            replaces: ReplacesMode::Accept,
+            auto_answer: false,
+            seed: 3,
+        },
+        Arc::new(Classifier::new()),
+    )
+}
+
+const OFFER: &str = "v=0\r\no=pbx 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+/// A request from the PBX; `to_tag` makes it in-dialog.
+fn request(
+    method: &str,
+    cseq: u32,
+    branch: &str,
+    to_tag: Option<&str>,
+    contact: &str,
+    sdp: Option<&str>,
+) -> Vec<u8> {
+    let to = match to_tag {
+        Some(t) => format!("<sip:alice@127.0.0.1>;tag={t}"),
+        None => "<sip:alice@127.0.0.1>".into(),
+    };
+    let (ct, body) = match sdp {
+        Some(b) => ("Content-Type: application/sdp\r\n", b),
+        None => ("", ""),
+    };
+    format!(
+        "{method} sip:alice@127.0.0.1:7000 SIP/2.0\r\nVia: SIP/2.0/UDP {PBX};branch={branch}\r\nFrom: <sip:customer@127.0.0.1>;tag=pbxtag\r\nTo: {to}\r\nCall-ID: call-1\r\nCSeq: {cseq} {method}\r\nContact: <{contact}>\r\nMax-Forwards: 70\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Every SIP response the phone sent since the last call.
+fn responses(ua: &mut UserAgent) -> Vec<Message> {
+    let mut out = Vec::new();
+    while let Some(t) = ua.poll_transmit() {
+        if let Ok(m) = Message::parse(&t.data)
+            && !m.is_request()
+        {
+            out.push(m);
+        }
+    }
+    out
+}
+
+fn feed(ua: &mut UserAgent, now: Time, data: &[u8]) -> Vec<Message> {
+    ua.handle_datagram(now, addr("127.0.0.1:7000"), addr(PBX), data);
+    responses(ua)
+}
+
+/// An answered call whose INVITE had no SDP: returns the phone and its To-tag.
+fn late_offer_call() -> (UserAgent, String) {
+    let mut ua = phone();
+    let t = Time::ZERO;
+    let rs = feed(
+        &mut ua,
+        t,
+        &request(
+            "INVITE",
+            1,
+            "z9hG4bKa",
+            None,
+            "sip:pbx@127.0.0.1:5060",
+            None,
+        ),
+    );
+    assert_eq!(rs.last().unwrap().status(), Some(180));
+    let call = ua.ringing_call().unwrap();
+    assert!(ua.answer(t, call));
+    let ok = responses(&mut ua)
+        .into_iter()
+        .find(|m| m.status() == Some(200))
+        .unwrap();
+    // RFC 3264 §4: no offer in the INVITE, so the 200 carries ours.
+    let offer = SessionDescription::parse(&String::from_utf8_lossy(ok.body())).unwrap();
+    assert_eq!(offer.rtp_address().unwrap().1, 7002);
+    assert!(
+        ua.calls[call].remote_media.is_none(),
+        "no media before the answer"
+    );
+    let tag = ok.to_addr().unwrap().tag().unwrap().to_string();
+    let ack = request(
+        "ACK",
+        1,
+        "z9hG4bKack",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5060",
+        Some(OFFER),
+    );
+    feed(&mut ua, t, &ack);
+    assert_eq!(
+        ua.calls[call].remote_media,
+        Some(addr("127.0.0.1:6000")),
+        "answer taken from the ACK"
+    );
+    (ua, tag)
+}
+
+#[test]
+fn late_offer_invite_gets_the_offer_in_the_200_and_the_answer_from_the_ack() {
+    late_offer_call();
+}
+
+#[test]
+fn offerless_reinvite_and_target_refresh() {
+    let (mut ua, tag) = late_offer_call();
+    let t = Time::from_millis(10);
+    let re = request(
+        "INVITE",
+        2,
+        "z9hG4bKre",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5099",
+        None,
+    );
+    let ok = feed(&mut ua, t, &re)
+        .into_iter()
+        .find(|m| m.status() == Some(200))
+        .unwrap();
+    assert!(!ok.body().is_empty(), "an offer in the 200");
+    let moved = OFFER.replace("6000", "6100");
+    feed(
+        &mut ua,
+        t,
+        &request(
+            "ACK",
+            2,
+            "z9hG4bKack2",
+            Some(&tag),
+            "sip:pbx@127.0.0.1:5099",
+            Some(&moved),
+        ),
+    );
+    assert_eq!(ua.calls[0].remote_media, Some(addr("127.0.0.1:6100")));
+    // The re-INVITE's Contact is the new remote target: our BYE goes there.
+    ua.hangup(t, 0);
+    let bye = std::iter::from_fn(|| ua.poll_transmit())
+        .find(|t| t.data.starts_with(b"BYE"))
+        .expect("a BYE");
+    assert_eq!(bye.to, addr("127.0.0.1:5099"));
+}
+
+#[test]
+fn out_of_order_ended_and_unknown_requests_are_refused() {
+    let (mut ua, tag) = late_offer_call();
+    let t = Time::from_millis(10);
+    let info = request(
+        "INFO",
+        5,
+        "z9hG4bKinfo",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5060",
+        None,
+    );
+    assert_eq!(feed(&mut ua, t, &info)[0].status(), Some(200));
+    // CSeq 4 after 5: out of order (RFC 3261 §12.2.2).
+    let stale = request(
+        "INFO",
+        4,
+        "z9hG4bKold",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5060",
+        None,
+    );
+    assert_eq!(feed(&mut ua, t, &stale)[0].status(), Some(500));
+    let bye = request(
+        "BYE",
+        6,
+        "z9hG4bKbye",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5060",
+        None,
+    );
+    assert_eq!(feed(&mut ua, t, &bye)[0].status(), Some(200));
+    assert_eq!(ua.calls[0].state, CallState::Terminated);
+    let late = request(
+        "INVITE",
+        7,
+        "z9hG4bKlate",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5060",
+        Some(OFFER),
+    );
+    assert_eq!(
+        feed(&mut ua, t, &late)[0].status(),
+        Some(481),
+        "the call is over"
+    );
+    let cancel = request(
+        "CANCEL",
+        9,
+        "z9hG4bKnothing",
+        None,
+        "sip:pbx@127.0.0.1:5060",
+        None,
+    );
+    assert_eq!(
+        feed(&mut ua, t, &cancel)[0].status(),
+        Some(481),
+        "names no INVITE we have"
+    );
+}
