@@ -239,3 +239,45 @@ fn shutdown_answers_a_ringing_caller() {
     assert_eq!(w.uas[desk].calls[0].state, CallState::Terminated);
     assert!(w.pbx.is_stopped());
 }
+
+/// An offerless re-INVITE from the customer (RFC 3264 §4): the PBX offers in its 200 and
+/// takes the answer from the ACK.
+#[test]
+fn pbx_offers_in_the_200_to_an_offerless_reinvite() {
+    use flipcheck::core::sip::{Message, SessionDescription};
+    let mut w = World::new();
+    let desk = w.phone("alice", true);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| w.uas[desk].register(now));
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    w.at(2000, move |w, now| {
+        let ua = &w.uas[customer];
+        let d = ua.calls[0].dialog.clone().expect("the customer's call is up");
+        let me = ua.config().sip_addr;
+        let head = |method: &str, branch: &str, cseq: u32| {
+            format!(
+                "{method} {} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch={branch}\r\nFrom: <{}>;tag={}\r\nTo: <{}>;tag={}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContact: <sip:customer@{me}>\r\nMax-Forwards: 70\r\n",
+                d.remote_target, d.local_uri, d.local_tag, d.remote_uri, d.remote_tag, d.call_id
+            )
+        };
+        let pbx_addr = addr(5060);
+        let reinvite = head("INVITE", "z9hG4bKreinv", 50) + "Content-Length: 0\r\n\r\n";
+        w.pbx.handle_datagram(now, pbx_addr, me, reinvite.as_bytes());
+        let ok = std::iter::from_fn(|| w.pbx.poll_transmit())
+            .filter_map(|t| Message::parse(&t.data).ok())
+            .find(|m| m.status() == Some(200))
+            .expect("a 200 to the re-INVITE");
+        let offer = SessionDescription::parse(&String::from_utf8_lossy(ok.body())).expect("an offer");
+        let caller = w.pbx.sessions[0].caller;
+        let relay = offer.rtp_address().expect("the relay's address").1;
+        assert_eq!(relay, w.pbx.legs[caller].relay.port(), "the customer leg's own relay port");
+        let answer = "v=0\r\no=c 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7999 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        let ack = head("ACK", "z9hG4bKack", 50)
+            + &format!("Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{answer}", answer.len());
+        w.pbx.handle_datagram(now, pbx_addr, me, ack.as_bytes());
+        assert_eq!(w.pbx.legs[caller].remote_media, Some(addr(7999)), "answer taken from the ACK");
+    });
+    w.run(2500);
+}

@@ -124,6 +124,7 @@ impl Pbx {
             remote_media: None,
             codec: None,
             rtcp_mux: false,
+            awaiting_ack_answer: false,
             state: LegState::Early,
             rang: false,
         });
@@ -427,6 +428,17 @@ impl Pbx {
             return self.respond_in_session(now, &key, &msg, 200, None);
         }
         let session = self.legs[leg].session;
+        if self.legs[leg].state == LegState::Ended {
+            // A BYE crossing ours is fine; anything else is for a dialog that is over.
+            let code = if method == "BYE" { 200 } else { 481 };
+            return self.respond_in_session(now, &key, &msg, code, None);
+        }
+        if matches!(method.as_str(), "INVITE" | "UPDATE")
+            && let (Some(contact), Some(dialog)) = (msg.contact(), self.legs[leg].dialog.as_mut())
+        {
+            // Target refresh (RFC 3261 §12.2.2).
+            dialog.remote_target = contact.uri;
+        }
         match method.as_str() {
             "BYE" => {
                 self.respond_in_session(now, &key, &msg, 200, Some(leg));
@@ -451,8 +463,44 @@ impl Pbx {
                     None => self.respond_in_session(now, &key, &msg, 488, None),
                 }
             }
+            "INVITE" => {
+                // An offerless re-INVITE (RFC 3264 §4): our offer in the 200, the answer in
+                // the ACK, which `take_ack_answer` applies.
+                let codec = self.legs[leg].codec.unwrap_or(Codec::Pcmu);
+                let sdp = self.offer_for(leg, codec);
+                self.legs[leg].awaiting_ack_answer = true;
+                let mut ok = response_to(&msg, 200, None);
+                ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
+                ok.set_body("application/sdp", sdp.to_string().as_bytes());
+                self.stack.send_response(now, &key, ok);
+            }
             _ => self.respond_in_session(now, &key, &msg, 200, None),
         }
+    }
+
+    /// The ACK to our 2xx that carried an offer holds the endpoint's answer.
+    pub(super) fn take_ack_answer(&mut self, msg: &Message) {
+        let Some(&leg) = msg.call_id().and_then(|c| self.call_ids.get(c)) else {
+            return;
+        };
+        let l = &mut self.legs[leg];
+        if !l.awaiting_ack_answer {
+            return;
+        }
+        l.awaiting_ack_answer = false;
+        let Ok(answer) = SessionDescription::parse(&String::from_utf8_lossy(msg.body())) else {
+            return;
+        };
+        if let Some(remote) = media_addr(&answer) {
+            l.remote_media = Some(remote);
+        }
+        if let Some(codec) = answer
+            .audio()
+            .and_then(|a| a.codecs.iter().find_map(codec_of))
+        {
+            l.codec = Some(codec);
+        }
+        l.rtcp_mux = wants_rtcp_mux(&answer);
     }
 
     /// Ends a session: BYE every confirmed leg, free the relay, write the CDR line.

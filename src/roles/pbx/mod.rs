@@ -307,7 +307,7 @@ impl Pbx {
         let has_to_tag = msg.to_addr().is_some_and(|t| t.tag().is_some());
         match method.as_str() {
             "REGISTER" => self.handle_register(now, msg, source, key),
-            "ACK" => {}
+            "ACK" => self.take_ack_answer(&msg),
             "CANCEL" => self.handle_cancel(now, msg, key),
             "OPTIONS" if !has_to_tag => self.stack.respond(now, &key, &msg, 200, None),
             "INVITE" if !has_to_tag => {

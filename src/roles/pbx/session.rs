@@ -40,6 +40,8 @@ pub struct Leg {
     /// The endpoint takes RTCP on its RTP port (RFC 5761); otherwise RTCP is not relayed
     /// to it, since it would arrive where only RTP is expected.
     pub rtcp_mux: bool,
+    /// Our 2xx to an offerless re-INVITE carried the offer; the answer comes in the ACK.
+    pub awaiting_ack_answer: bool,
     pub state: LegState,
     pub rang: bool,
 }
