@@ -304,3 +304,46 @@ fn validate_checks_scenarios_and_targets_without_running() {
         "suggests the quirk: {stderr}"
     );
 }
+
+/// Runs `flipcheck ARGS` and asserts exit 2 with exactly one stderr line containing `want`
+/// (`validate` may add its count line), never Rust's `(os error N)` or a debug escape.
+fn fails_with(args: &[&str], want: &str) -> String {
+    let (code, stdout, stderr) = run(args, &[]);
+    assert_eq!(code, 2, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+    let lines = stderr.lines().filter(|l| !l.contains(" error(s) in "));
+    assert_eq!(lines.count(), 1, "{args:?}: one line: {stderr}");
+    assert!(stderr.contains(want), "{args:?}: wants `{want}`: {stderr}");
+    assert!(
+        !stderr.contains("os error") && !stderr.contains("\\u{") && !stderr.contains(":0:0"),
+        "{args:?}: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn unreadable_scenario_files_are_named_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let missing = d.join("nope.yaml");
+    let missing = missing.to_str().unwrap();
+    fails_with(
+        &["run", missing],
+        &format!("{missing}: error: no such scenario file or folder"),
+    );
+    fails_with(&["validate", missing], "no such scenario file or folder");
+    let bin = d.join("capture.yaml");
+    std::fs::write(&bin, b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00").unwrap();
+    let bin = bin.to_str().unwrap();
+    for cmd in ["run", "validate"] {
+        fails_with(
+            &[cmd, bin],
+            &format!("{bin}: error: not a text file (binary content)"),
+        );
+    }
+    let empty = d.join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(
+        &["run", "--sim", empty.to_str().unwrap()],
+        "empty.yaml:1:1: error: the file is empty",
+    );
+}
