@@ -24,7 +24,11 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             // One line on stderr, with its causes (DESIGN.md: exit 2 with a one-line reason).
-            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            // I/O causes without Rust's `(os error N)` suffix: the errno adds nothing.
+            let causes: Vec<String> = e
+                .chain()
+                .map(|c| flipcheck::scenario::plain_os_error(&c.to_string()))
+                .collect();
             eprintln!("error: {}", causes.join(": "));
             app::EXIT_ERROR
         }

@@ -347,3 +347,13 @@ fn unreadable_scenario_files_are_named_in_plain_words() {
         "empty.yaml:1:1: error: the file is empty",
     );
 }
+
+#[test]
+fn a_taken_pbx_port_is_one_plain_line() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    fails_with(
+        &["pbx", "--listen", &addr],
+        &format!("error: cannot listen on udp {addr}: address already in use"),
+    );
+}
