@@ -357,3 +357,43 @@ fn a_taken_pbx_port_is_one_plain_line() {
         &format!("error: cannot listen on udp {addr}: address already in use"),
     );
 }
+
+/// Every file in `dir`, sorted, to prove a failed run left nothing behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn bad_output_paths_fail_before_running_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
+    fails_with(
+        &["run", SCENARIO, "--json", &s(d.join("nodir/out.json"))],
+        "nodir does not exist",
+    );
+    fails_with(
+        &["run", SCENARIO, "--json", &s(d.join("afile/out.json"))],
+        "afile is not a folder",
+    );
+    fails_with(
+        &["run", SCENARIO, "--json", &s(d.to_path_buf())],
+        "is a folder; give a file name",
+    );
+    fails_with(
+        &["run", SCENARIO, "--pcap", &s(file.clone())],
+        "afile: is a file; give a folder",
+    );
+    fails_with(
+        &["run", SCENARIO, "--pcap", &s(d.join("afile/pcaps"))],
+        "cannot create the folder",
+    );
+    assert_eq!(listing(d), ["afile"]);
+}
