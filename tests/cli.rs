@@ -397,3 +397,24 @@ fn bad_output_paths_fail_before_running_and_leave_nothing() {
     );
     assert_eq!(listing(d), ["afile"]);
 }
+
+#[test]
+fn an_unknown_user_is_refused_before_any_scenario_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(SCENARIO).unwrap();
+    let bad = dir.path().join("alcie.yaml");
+    std::fs::write(&bad, text.replacen("user: alice", "user: alcie", 1)).unwrap();
+    let out = dir.path().join("out.json");
+    // The good scenario comes first: it must not run (live, it would take seconds).
+    fails_with(
+        &[
+            "run",
+            SCENARIO,
+            bad.to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        "alcie.yaml: user `alcie` has no account on the embedded PBX (its users: alice, bob, carol, supervisor; did you mean `alice`?)",
+    );
+    assert_eq!(listing(dir.path()), ["alcie.yaml"]);
+}

@@ -77,6 +77,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             bail!("{} is not implemented yet in this build", unsupported.0);
         }
     }
+    // Every scenario's user must have an account (and its password) before the first call
+    // is placed: the fourth scenario's typo must not surface after three have run.
+    let setups = plans
+        .iter()
+        .map(|plan| {
+            target::setup(&target, &plan.user).with_context(|| plan.file.display().to_string())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // Before the first call is placed: a typo in an output path must not cost a whole run.
     check_outputs(&args)?;
     let seed = args.seed.unwrap_or_else(random_seed);
@@ -114,17 +122,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             );
         }
         let scenario_seed = seed.wrapping_add(i as u64);
-        let setup = target::setup(&target, &plan.user)?;
+        let setup = &setups[i];
         let started = Instant::now();
         let epoch = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
         let outcome = if args.sim {
-            runner::simulate(plan, &setup, scenario_seed, args.pcap.is_some())
+            runner::simulate(plan, setup, scenario_seed, args.pcap.is_some())
                 .map(|s| (s, None))
                 .map_err(anyhow::Error::from)
         } else {
-            runtime.block_on(run_live(plan, &setup, scenario_seed, args.pcap.is_some()))
+            runtime.block_on(run_live(plan, setup, scenario_seed, args.pcap.is_some()))
         };
         let (scene, stats) =
             outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
