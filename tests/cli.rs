@@ -418,3 +418,32 @@ fn an_unknown_user_is_refused_before_any_scenario_runs() {
     );
     assert_eq!(listing(dir.path()), ["alcie.yaml"]);
 }
+
+#[test]
+fn scenarios_and_targets_given_in_each_others_place_are_named() {
+    let line = std::fs::read_to_string(SCENARIO)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("steps:"))
+        .unwrap()
+        + 2;
+    let not_a_target = format!(
+        "{SCENARIO}:{line}:3: error: this is a scenario (it has `steps:`), not a target profile"
+    );
+    fails_with(&["run", SCENARIO, "--target", SCENARIO], &not_a_target);
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--config", SCENARIO],
+        &not_a_target,
+    );
+    fails_with(
+        &["run", "targets/embedded-quirky.yaml"],
+        "targets/embedded-quirky.yaml:3:7: error: this is a target profile (`kind: embedded`), not a scenario (give it with --target)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.yaml");
+    std::fs::write(&typo, "kind: embeded\nquirks: []\n").unwrap();
+    fails_with(
+        &["run", SCENARIO, "--target", typo.to_str().unwrap()],
+        "typo.yaml:1:7: error: unknown target kind `embeded` (did you mean `embedded`?)",
+    );
+}

@@ -6,11 +6,23 @@ use std::path::{Path, PathBuf};
 use super::compile::compile_scenario;
 use super::diagnostic::{Diagnostic, io_reason};
 use super::plan::Plan;
-use super::target::{Target, compile_target, declares_kind};
+use super::target::{Target, compile_target, declares_kind, target_kind};
 
-/// Reads, parses and compiles one scenario file.
+/// Reads, parses and compiles one scenario file. A target profile given where a scenario
+/// belongs is named as such instead of as a scenario with an unknown `kind` field.
 pub fn load_scenario(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
     let text = read_file(path)?;
+    if let Some((kind, line, column)) = target_kind(&text) {
+        return Err(vec![
+            Diagnostic::new(
+                path,
+                line,
+                column,
+                format!("this is a target profile (`kind: {kind}`), not a scenario"),
+            )
+            .with_hint("give it with --target"),
+        ]);
+    }
     compile_scenario(path, &text)
 }
 
