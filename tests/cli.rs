@@ -310,7 +310,9 @@ fn validate_checks_scenarios_and_targets_without_running() {
 fn fails_with(args: &[&str], want: &str) -> String {
     let (code, stdout, stderr) = run(args, &[]);
     assert_eq!(code, 2, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
-    let lines = stderr.lines().filter(|l| !l.contains(" error(s) in "));
+    let lines = stderr
+        .lines()
+        .filter(|l| !l.contains(" error(s) in ") || !l.ends_with(" checked"));
     assert_eq!(lines.count(), 1, "{args:?}: one line: {stderr}");
     assert!(stderr.contains(want), "{args:?}: wants `{want}`: {stderr}");
     assert!(
@@ -445,5 +447,52 @@ fn scenarios_and_targets_given_in_each_others_place_are_named() {
     fails_with(
         &["run", SCENARIO, "--target", typo.to_str().unwrap()],
         "typo.yaml:1:7: error: unknown target kind `embeded` (did you mean `embedded`?)",
+    );
+}
+
+#[test]
+fn validate_reports_every_bad_path_and_refuses_empty_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let empty = d.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a scenario").unwrap();
+    let (code, stdout, stderr) = run(&["validate", empty.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: error: no *.yaml files in this folder",
+            empty.display()
+        )),
+        "{stderr}"
+    );
+    let dup = d.join("dup.yaml");
+    std::fs::write(
+        &dup,
+        "name: x\ndevices:\n  desk: {}\n  desk: {}\nsteps: [hangup: customer]\n",
+    )
+    .unwrap();
+    let missing = d.join("missing.yaml");
+    let (code, _, stderr) = run(
+        &[
+            "validate",
+            missing.to_str().unwrap(),
+            dup.to_str().unwrap(),
+            "scenarios",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("missing.yaml: error: no such scenario file or folder"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("dup.yaml:4:3: error: duplicate key `desk`"),
+        "the missing path does not hide the next file: {stderr}"
+    );
+    assert!(
+        stderr.ends_with("2 error(s) in 3 file(s) checked\n"),
+        "{stderr}"
     );
 }
