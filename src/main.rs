@@ -16,9 +16,9 @@ fn main() {
         Command::Run(args) => app::run(args),
         Command::Validate { paths } => app::validate(&paths),
         Command::Pbx(args) => app::pbx(args),
-        Command::Certify { .. } | Command::Load | Command::Merge { .. } => Err(anyhow::anyhow!(
-            "this command is not implemented yet in this build"
-        )),
+        Command::Certify { .. } => not_implemented("certify"),
+        Command::Load { .. } => not_implemented("load"),
+        Command::Merge { .. } => not_implemented("merge"),
     };
     let code = match result {
         Ok(code) => code,
@@ -34,4 +34,12 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Commands of the command-line contract that this build does not have yet: exit 2, saying
+/// which (README "Commands").
+fn not_implemented(command: &str) -> anyhow::Result<i32> {
+    Err(anyhow::anyhow!(
+        "`flipcheck {command}` is not implemented yet in this build"
+    ))
 }

@@ -496,3 +496,35 @@ fn validate_reports_every_bad_path_and_refuses_empty_folders() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_names_values_and_exit_codes_and_future_commands_exit_2() {
+    let (code, stdout, _) = run(&["run", "--help"], &[]);
+    assert_eq!(code, 0);
+    for want in [
+        "[PATH]...",
+        "--target <FILE>",
+        "--json <FILE>",
+        "--pcap <DIR>",
+        "--seed <N>",
+        "Exit codes: 0 every expectation held, 1 at least one expectation failed, 2 bad input",
+    ] {
+        assert!(stdout.contains(want), "`{want}` in: {stdout}");
+    }
+    let (_, stdout, _) = run(&["pbx", "--help"], &[]);
+    assert!(stdout.contains("--listen <ADDR>"), "{stdout}");
+    fails_with(
+        &["load", "--users", "10", "--duration", "5m"],
+        "error: `flipcheck load` is not implemented yet in this build",
+    );
+    fails_with(
+        &["merge", "a.json", "b.json"],
+        "error: `flipcheck merge` is not implemented yet in this build",
+    );
+    let (code, _, stderr) = run(&["run", "--seed", "-1"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: invalid value '-1' for '--seed <N>'"),
+        "{stderr}"
+    );
+}
