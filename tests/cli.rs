@@ -15,6 +15,8 @@ const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(BIN)
         .args(args)
+        // The developer's own PBX password must not change what these tests see.
+        .env_remove("FLIPCHECK_PBX_PASSWORD")
         .envs(env.iter().copied())
         .output()
         .expect("run flipcheck");
@@ -356,7 +358,9 @@ fn a_taken_pbx_port_is_one_plain_line() {
     let addr = taken.local_addr().unwrap().to_string();
     fails_with(
         &["pbx", "--listen", &addr],
-        &format!("error: cannot listen on udp {addr}: address already in use"),
+        &format!(
+            "error: cannot listen on udp {addr}: address already in use (another SIP server has it; pick another --listen port, or port 0 for a free one)"
+        ),
     );
 }
 
@@ -526,5 +530,35 @@ fn help_names_values_and_exit_codes_and_future_commands_exit_2() {
     assert!(
         stderr.starts_with("error: invalid value '-1' for '--seed <N>'"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn pbx_refuses_bad_options_in_one_line() {
+    fails_with(
+        &["pbx", "--listen", "0.0.0.0:0"],
+        "error: listening on 0.0.0.0 needs a password",
+    );
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--password", ""],
+        "error: the PBX password is empty",
+    );
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--digest", "sha1"],
+        "error: --digest: unknown algorithm `sha1` (use md5, sha-256)",
+    );
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--config", "missing.yaml"],
+        "missing.yaml: error: cannot read file: no such file or directory",
+    );
+    fails_with(
+        &[
+            "pbx",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            "targets/example-external.yaml",
+        ],
+        "takes a `kind: embedded` file",
     );
 }
