@@ -562,3 +562,18 @@ fn pbx_refuses_bad_options_in_one_line() {
         "takes a `kind: embedded` file",
     );
 }
+
+#[test]
+fn the_default_folder_missing_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("run")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "scenarios/checklist: error: no such scenario file or folder (the default; run from the flipcheck folder or give scenario paths)\n"
+    );
+}

@@ -27,6 +27,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
     let files = match collect_scenarios(&paths) {
         Ok(files) => files,
+        // The default is relative to the current folder: say so to whoever runs the
+        // binary from elsewhere.
+        Err(d) if args.paths.is_empty() => {
+            eprintln!(
+                "{}",
+                d.with_hint("the default; run from the flipcheck folder or give scenario paths")
+            );
+            return Ok(EXIT_ERROR);
+        }
         Err(d) => {
             eprintln!("{d}");
             return Ok(EXIT_ERROR);
