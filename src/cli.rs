@@ -6,11 +6,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Shown under every `--help`: scripts and CI branch on these (DESIGN.md "Command line").
+const EXIT_CODES: &str = "Exit codes: 0 every expectation held, 1 at least one expectation failed, \
+2 bad input, unreachable target, internal error or Ctrl-C (one-line reason on stderr).";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "flipcheck",
     version,
-    about = "Proves call flip works on a phone system before it is rolled out"
+    about = "Proves call flip works on a phone system before it is rolled out",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,73 +25,99 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run scenario files or folders (default: scenarios/checklist)
+    #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Parse and check scenarios and targets, print errors, run nothing
+    #[command(after_help = EXIT_CODES)]
     Validate {
-        #[arg(required = true)]
+        /// Scenario or target files, or folders of them (*.yaml, *.yml)
+        #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
     /// Run the embedded reference PBX as a standalone server
     Pbx(PbxArgs),
     /// Run the certification suite against a target (not implemented yet)
     Certify {
-        #[arg(long)]
+        /// Target profile
+        #[arg(long, value_name = "FILE")]
         target: PathBuf,
     },
     /// Load generator (not implemented yet)
-    Load,
+    Load {
+        /// Options of the future load generator; any are accepted and refused as a whole
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
+    },
     /// Merge results of sharded load runs (not implemented yet)
-    Merge { files: Vec<PathBuf> },
+    Merge {
+        /// JSON reports of the shards
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Scenario files or folders
+    /// Scenario files or folders of them [default: scenarios/checklist]
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Target profile; without it the embedded PBX starts on loopback
-    #[arg(long)]
+    /// Target profile (targets/*.yaml); without it the embedded PBX starts on loopback
+    #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
-    /// Write the JSON report here
-    #[arg(long)]
+    /// Write the JSON report here (schema: reports/schema.json)
+    #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write a JUnit report here (not implemented yet)
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Write an HTML report here (not implemented yet)
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Write a Markdown report here (not implemented yet)
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
-    /// One pcap of SIP+RTP per scenario in this folder
-    #[arg(long)]
+    /// One pcap of SIP+RTP per scenario in this folder (created if missing)
+    #[arg(long, value_name = "DIR")]
     pub pcap: Option<PathBuf>,
-    /// Repeatable randomness (impairment, ids)
-    #[arg(long)]
+    /// Repeatable randomness (ids, SSRCs): a number from 0 to 2^64-1; the report records it
+    // Hyphen values reach the parser so `--seed -1` says "invalid digit", not "unexpected
+    // argument".
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub seed: Option<u64>,
-    /// Virtual time (embedded PBX only)
+    /// Virtual time (embedded PBX only): the same scenario in milliseconds
     #[arg(long)]
     pub sim: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct PbxArgs {
-    /// Address to listen on for SIP (UDP)
-    #[arg(long, default_value = "127.0.0.1:5060")]
+    /// Address to listen on for SIP (UDP), as IP:PORT; port 0 picks a free one
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5060")]
     pub listen: SocketAddr,
     /// A target file of `kind: embedded` with quirks and policy
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Password of every account in the default directory (else FLIPCHECK_PBX_PASSWORD)
-    #[arg(long, env = "FLIPCHECK_PBX_PASSWORD", hide_env_values = true)]
+    /// Password of every account (alice, bob, carol, supervisor, customer); default
+    /// `flipcheck`, accepted on loopback only
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FLIPCHECK_PBX_PASSWORD",
+        hide_env_values = true
+    )]
     pub password: Option<String>,
     /// Number of RTP relay ports (two per bridged call)
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, value_name = "N", default_value_t = 200)]
     pub rtp_ports: usize,
     /// Digest algorithms to challenge with, most preferred first: md5, sha-256
-    #[arg(long, value_delimiter = ',', default_value = "md5")]
+    #[arg(
+        long,
+        value_name = "ALGS",
+        value_delimiter = ',',
+        default_value = "md5"
+    )]
     pub digest: Vec<String>,
     /// Append one CDR line (JSON) per call session to this file
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub cdr: Option<PathBuf>,
 }

@@ -16,18 +16,30 @@ fn main() {
         Command::Run(args) => app::run(args),
         Command::Validate { paths } => app::validate(&paths),
         Command::Pbx(args) => app::pbx(args),
-        Command::Certify { .. } | Command::Load | Command::Merge { .. } => Err(anyhow::anyhow!(
-            "this command is not implemented yet in this build"
-        )),
+        Command::Certify { .. } => not_implemented("certify"),
+        Command::Load { .. } => not_implemented("load"),
+        Command::Merge { .. } => not_implemented("merge"),
     };
     let code = match result {
         Ok(code) => code,
         Err(e) => {
             // One line on stderr, with its causes (DESIGN.md: exit 2 with a one-line reason).
-            let causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            // I/O causes without Rust's `(os error N)` suffix: the errno adds nothing.
+            let causes: Vec<String> = e
+                .chain()
+                .map(|c| flipcheck::scenario::plain_os_error(&c.to_string()))
+                .collect();
             eprintln!("error: {}", causes.join(": "));
             app::EXIT_ERROR
         }
     };
     std::process::exit(code);
+}
+
+/// Commands of the command-line contract that this build does not have yet: exit 2, saying
+/// which (README "Commands").
+fn not_implemented(command: &str) -> anyhow::Result<i32> {
+    Err(anyhow::anyhow!(
+        "`flipcheck {command}` is not implemented yet in this build"
+    ))
 }

@@ -15,6 +15,8 @@ const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(BIN)
         .args(args)
+        // The developer's own PBX password must not change what these tests see.
+        .env_remove("FLIPCHECK_PBX_PASSWORD")
         .envs(env.iter().copied())
         .output()
         .expect("run flipcheck");
@@ -302,5 +304,276 @@ fn validate_checks_scenarios_and_targets_without_running() {
     assert!(
         stderr.contains("drop_customer_on_flip"),
         "suggests the quirk: {stderr}"
+    );
+}
+
+/// Runs `flipcheck ARGS` and asserts exit 2 with exactly one stderr line containing `want`
+/// (`validate` may add its count line), never Rust's `(os error N)` or a debug escape.
+fn fails_with(args: &[&str], want: &str) -> String {
+    let (code, stdout, stderr) = run(args, &[]);
+    assert_eq!(code, 2, "{args:?}\nstdout: {stdout}\nstderr: {stderr}");
+    let lines = stderr
+        .lines()
+        .filter(|l| !l.contains(" error(s) in ") || !l.ends_with(" checked"));
+    assert_eq!(lines.count(), 1, "{args:?}: one line: {stderr}");
+    assert!(stderr.contains(want), "{args:?}: wants `{want}`: {stderr}");
+    assert!(
+        !stderr.contains("os error") && !stderr.contains("\\u{") && !stderr.contains(":0:0"),
+        "{args:?}: {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn unreadable_scenario_files_are_named_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let missing = d.join("nope.yaml");
+    let missing = missing.to_str().unwrap();
+    fails_with(
+        &["run", missing],
+        &format!("{missing}: error: no such scenario file or folder"),
+    );
+    fails_with(&["validate", missing], "no such scenario file or folder");
+    let bin = d.join("capture.yaml");
+    std::fs::write(&bin, b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00").unwrap();
+    let bin = bin.to_str().unwrap();
+    for cmd in ["run", "validate"] {
+        fails_with(
+            &[cmd, bin],
+            &format!("{bin}: error: not a text file (binary content)"),
+        );
+    }
+    let empty = d.join("empty.yaml");
+    std::fs::write(&empty, "").unwrap();
+    fails_with(
+        &["run", "--sim", empty.to_str().unwrap()],
+        "empty.yaml:1:1: error: the file is empty",
+    );
+}
+
+#[test]
+fn a_taken_pbx_port_is_one_plain_line() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    fails_with(
+        &["pbx", "--listen", &addr],
+        &format!(
+            "error: cannot listen on udp {addr}: address already in use (another SIP server has it; pick another --listen port, or port 0 for a free one)"
+        ),
+    );
+}
+
+/// Every file in `dir`, sorted, to prove a failed run left nothing behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn bad_output_paths_fail_before_running_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let s = |p: std::path::PathBuf| p.to_str().unwrap().to_owned();
+    fails_with(
+        &["run", SCENARIO, "--json", &s(d.join("nodir/out.json"))],
+        "nodir does not exist",
+    );
+    fails_with(
+        &["run", SCENARIO, "--json", &s(d.join("afile/out.json"))],
+        "afile is not a folder",
+    );
+    fails_with(
+        &["run", SCENARIO, "--json", &s(d.to_path_buf())],
+        "is a folder; give a file name",
+    );
+    fails_with(
+        &["run", SCENARIO, "--pcap", &s(file.clone())],
+        "afile: is a file; give a folder",
+    );
+    fails_with(
+        &["run", SCENARIO, "--pcap", &s(d.join("afile/pcaps"))],
+        "cannot create the folder",
+    );
+    assert_eq!(listing(d), ["afile"]);
+}
+
+#[test]
+fn an_unknown_user_is_refused_before_any_scenario_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(SCENARIO).unwrap();
+    let bad = dir.path().join("alcie.yaml");
+    std::fs::write(&bad, text.replacen("user: alice", "user: alcie", 1)).unwrap();
+    let out = dir.path().join("out.json");
+    // The good scenario comes first: it must not run (live, it would take seconds).
+    fails_with(
+        &[
+            "run",
+            SCENARIO,
+            bad.to_str().unwrap(),
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        "alcie.yaml: user `alcie` has no account on the embedded PBX (its users: alice, bob, carol, supervisor; did you mean `alice`?)",
+    );
+    assert_eq!(listing(dir.path()), ["alcie.yaml"]);
+}
+
+#[test]
+fn scenarios_and_targets_given_in_each_others_place_are_named() {
+    let line = std::fs::read_to_string(SCENARIO)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("steps:"))
+        .unwrap()
+        + 2;
+    let not_a_target = format!(
+        "{SCENARIO}:{line}:3: error: this is a scenario (it has `steps:`), not a target profile"
+    );
+    fails_with(&["run", SCENARIO, "--target", SCENARIO], &not_a_target);
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--config", SCENARIO],
+        &not_a_target,
+    );
+    fails_with(
+        &["run", "targets/embedded-quirky.yaml"],
+        "targets/embedded-quirky.yaml:3:7: error: this is a target profile (`kind: embedded`), not a scenario (give it with --target)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.yaml");
+    std::fs::write(&typo, "kind: embeded\nquirks: []\n").unwrap();
+    fails_with(
+        &["run", SCENARIO, "--target", typo.to_str().unwrap()],
+        "typo.yaml:1:7: error: unknown target kind `embeded` (did you mean `embedded`?)",
+    );
+}
+
+#[test]
+fn validate_reports_every_bad_path_and_refuses_empty_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let empty = d.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a scenario").unwrap();
+    let (code, stdout, stderr) = run(&["validate", empty.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: error: no *.yaml files in this folder",
+            empty.display()
+        )),
+        "{stderr}"
+    );
+    let dup = d.join("dup.yaml");
+    std::fs::write(
+        &dup,
+        "name: x\ndevices:\n  desk: {}\n  desk: {}\nsteps: [hangup: customer]\n",
+    )
+    .unwrap();
+    let missing = d.join("missing.yaml");
+    let (code, _, stderr) = run(
+        &[
+            "validate",
+            missing.to_str().unwrap(),
+            dup.to_str().unwrap(),
+            "scenarios",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("missing.yaml: error: no such scenario file or folder"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("dup.yaml:4:3: error: duplicate key `desk`"),
+        "the missing path does not hide the next file: {stderr}"
+    );
+    assert!(
+        stderr.ends_with("2 error(s) in 3 file(s) checked\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_names_values_and_exit_codes_and_future_commands_exit_2() {
+    let (code, stdout, _) = run(&["run", "--help"], &[]);
+    assert_eq!(code, 0);
+    for want in [
+        "[PATH]...",
+        "--target <FILE>",
+        "--json <FILE>",
+        "--pcap <DIR>",
+        "--seed <N>",
+        "Exit codes: 0 every expectation held, 1 at least one expectation failed, 2 bad input",
+    ] {
+        assert!(stdout.contains(want), "`{want}` in: {stdout}");
+    }
+    let (_, stdout, _) = run(&["pbx", "--help"], &[]);
+    assert!(stdout.contains("--listen <ADDR>"), "{stdout}");
+    fails_with(
+        &["load", "--users", "10", "--duration", "5m"],
+        "error: `flipcheck load` is not implemented yet in this build",
+    );
+    fails_with(
+        &["merge", "a.json", "b.json"],
+        "error: `flipcheck merge` is not implemented yet in this build",
+    );
+    let (code, _, stderr) = run(&["run", "--seed", "-1"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("error: invalid value '-1' for '--seed <N>'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn pbx_refuses_bad_options_in_one_line() {
+    fails_with(
+        &["pbx", "--listen", "0.0.0.0:0"],
+        "error: listening on 0.0.0.0 needs a password",
+    );
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--password", ""],
+        "error: the PBX password is empty",
+    );
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--digest", "sha1"],
+        "error: --digest: unknown algorithm `sha1` (use md5, sha-256)",
+    );
+    fails_with(
+        &["pbx", "--listen", "127.0.0.1:0", "--config", "missing.yaml"],
+        "missing.yaml: error: cannot read file: no such file or directory",
+    );
+    fails_with(
+        &[
+            "pbx",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            "targets/example-external.yaml",
+        ],
+        "takes a `kind: embedded` file",
+    );
+}
+
+#[test]
+fn the_default_folder_missing_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("run")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "scenarios/checklist: error: no such scenario file or folder (the default; run from the flipcheck folder or give scenario paths)\n"
     );
 }

@@ -20,15 +20,30 @@ pub const EXIT_ERROR: i32 = 2;
 
 /// `flipcheck validate`: parse and check scenarios and targets, run nothing. Folders
 /// contribute their `*.yaml` files; each file is a target profile if it declares `kind:`.
+/// Every path is checked, so one missing path does not hide the errors of the others; a
+/// path with no YAML file in it is an error too (a wrong folder must not pass as "ok").
 pub fn validate(paths: &[PathBuf]) -> anyhow::Result<i32> {
-    let files = match collect_scenarios(paths) {
-        Ok(files) => files,
-        Err(d) => {
-            eprintln!("{d}");
-            return Ok(EXIT_ERROR);
-        }
-    };
     let mut errors = 0;
+    let mut files = Vec::new();
+    for path in paths {
+        match collect_scenarios(std::slice::from_ref(path)) {
+            Ok(found) if found.is_empty() => {
+                errors += 1;
+                eprintln!("{}: error: no *.yaml files in this folder", path.display());
+            }
+            Ok(found) => {
+                for f in found {
+                    if !files.contains(&f) {
+                        files.push(f);
+                    }
+                }
+            }
+            Err(d) => {
+                errors += 1;
+                eprintln!("{d}");
+            }
+        }
+    }
     for file in &files {
         if let Err(diags) = load_any(file) {
             errors += diags.len();
@@ -36,7 +51,7 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<i32> {
         }
     }
     if errors > 0 {
-        eprintln!("{errors} error(s) in {} file(s)", files.len());
+        eprintln!("{errors} error(s) in {} file(s) checked", files.len());
         return Ok(EXIT_ERROR);
     }
     println!("{} file(s) ok", files.len());

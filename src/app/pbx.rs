@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 
 use super::{EXIT_ERROR, EXIT_OK, target};
 use crate::cli::PbxArgs;
@@ -14,11 +14,14 @@ use crate::driver::{self, LiveAddrs};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::{Actor, Transmit};
 use crate::runner::AddrAlloc;
-use crate::scenario::{Target, load_target};
+use crate::scenario::{Target, io_reason, load_target};
 use std::net::SocketAddr;
 
 pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let password = match args.password.clone() {
+        Some(p) if p.is_empty() => {
+            bail!("the PBX password is empty (--password or FLIPCHECK_PBX_PASSWORD)")
+        }
         Some(p) => p,
         None if args.listen.ip().is_loopback() => "flipcheck".to_string(),
         None => bail!(
@@ -46,13 +49,7 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         },
         None => PbxQuirks::default(),
     };
-    let mut addrs = LiveAddrs::new(args.listen.ip());
-    let sip_addr = addrs
-        .bind(args.listen)
-        .with_context(|| format!("cannot listen on udp {}", args.listen))?;
-    let rtp_addrs = (0..args.rtp_ports.max(2))
-        .map(|_| addrs.alloc())
-        .collect::<Result<Vec<_>, _>>()?;
+    // Every option is checked before a socket is bound, so a typo never half-starts a server.
     let mut digest = Vec::new();
     for name in &args.digest {
         digest.push(match name.to_ascii_lowercase().as_str() {
@@ -61,6 +58,28 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
             other => bail!("--digest: unknown algorithm `{other}` (use md5, sha-256)"),
         });
     }
+    let mut addrs = LiveAddrs::new(args.listen.ip());
+    let sip_addr = addrs.bind(args.listen).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (another SIP server has it; pick another --listen port, or port 0 for a free one)"
+        } else {
+            ""
+        };
+        anyhow!(
+            "cannot listen on udp {}: {}{hint}",
+            args.listen,
+            io_reason(&e)
+        )
+    })?;
+    let rtp_addrs = (0..args.rtp_ports.max(2))
+        .map(|_| addrs.alloc())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| {
+            format!(
+                "cannot open {} RTP relay ports (--rtp-ports)",
+                args.rtp_ports.max(2)
+            )
+        })?;
     let mut cfg = PbxConfig::reference(
         sip_addr,
         rtp_addrs,

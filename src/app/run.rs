@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, bail};
@@ -27,6 +27,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     };
     let files = match collect_scenarios(&paths) {
         Ok(files) => files,
+        // The default is relative to the current folder: say so to whoever runs the
+        // binary from elsewhere.
+        Err(d) if args.paths.is_empty() => {
+            eprintln!(
+                "{}",
+                d.with_hint("the default; run from the flipcheck folder or give scenario paths")
+            );
+            return Ok(EXIT_ERROR);
+        }
         Err(d) => {
             eprintln!("{d}");
             return Ok(EXIT_ERROR);
@@ -77,6 +86,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             bail!("{} is not implemented yet in this build", unsupported.0);
         }
     }
+    // Every scenario's user must have an account (and its password) before the first call
+    // is placed: the fourth scenario's typo must not surface after three have run.
+    let setups = plans
+        .iter()
+        .map(|plan| {
+            target::setup(&target, &plan.user).with_context(|| plan.file.display().to_string())
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Before the first call is placed: a typo in an output path must not cost a whole run.
+    check_outputs(&args)?;
     let seed = args.seed.unwrap_or_else(random_seed);
     let (kind, name) = match &target {
         Target::Embedded(_) => ("embedded", "flipcheck embedded PBX".to_string()),
@@ -112,17 +131,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             );
         }
         let scenario_seed = seed.wrapping_add(i as u64);
-        let setup = target::setup(&target, &plan.user)?;
+        let setup = &setups[i];
         let started = Instant::now();
         let epoch = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default();
         let outcome = if args.sim {
-            runner::simulate(plan, &setup, scenario_seed, args.pcap.is_some())
+            runner::simulate(plan, setup, scenario_seed, args.pcap.is_some())
                 .map(|s| (s, None))
                 .map_err(anyhow::Error::from)
         } else {
-            runtime.block_on(run_live(plan, &setup, scenario_seed, args.pcap.is_some()))
+            runtime.block_on(run_live(plan, setup, scenario_seed, args.pcap.is_some()))
         };
         let (scene, stats) =
             outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
@@ -144,18 +163,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         report.recompute_summary();
         write_json(args.json.as_deref(), &report)?;
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
             let stem = plan
                 .file
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_else(|| format!("scenario-{i}"));
             let path = dir.join(format!("{stem}.pcap"));
-            let file = std::fs::File::create(&path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            cap.write_pcap(std::io::BufWriter::new(file), epoch)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let written = std::fs::File::create(&path)
+                .map_err(anyhow::Error::from)
+                .and_then(|file| {
+                    cap.write_pcap(std::io::BufWriter::new(file), epoch)
+                        .map_err(Into::into)
+                });
+            if let Err(e) = written {
+                // No half capture left for Wireshark to choke on.
+                let _ = std::fs::remove_file(&path);
+                return Err(e.context(format!("cannot write {}", path.display())));
+            }
         }
         if interrupted {
             break;
@@ -205,16 +229,61 @@ fn warn_unmodelled(plan: &Plan) {
     }
 }
 
+/// Checks that the reports and captures can be written where the command line says, and
+/// creates the `--pcap` folder, so a wrong path fails before anything runs. Leaves no file.
+fn check_outputs(args: &RunArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.json {
+        if path.is_dir() {
+            bail!("--json {}: is a folder; give a file name", path.display());
+        }
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            let why = if parent.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            };
+            bail!("--json {}: {} {why}", path.display(), parent.display());
+        }
+        let tmp = partial_path(path);
+        std::fs::File::create(&tmp)
+            .with_context(|| format!("--json {}: cannot write", path.display()))?;
+        let _ = std::fs::remove_file(&tmp);
+    }
+    if let Some(dir) = &args.pcap {
+        if dir.exists() && !dir.is_dir() {
+            bail!("--pcap {}: is a file; give a folder", dir.display());
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--pcap {}: cannot create the folder", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// `out.json` → `out.json.partial`: the report being written, beside its final name so the
+/// rename stays on one file system.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
 /// Writes the JSON report whole: to a temporary file first, then renamed over the old one,
-/// so a reader never sees half a report.
-fn write_json(path: Option<&std::path::Path>, report: &Report) -> anyhow::Result<()> {
+/// so a reader never sees half a report. On failure the temporary file is removed.
+fn write_json(path: Option<&Path>, report: &Report) -> anyhow::Result<()> {
     let Some(path) = path else { return Ok(()) };
-    let tmp = path.with_extension("json.partial");
-    let mut file =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    report::json::render(report, &mut file)?;
-    drop(file);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    let tmp = partial_path(path);
+    let written = std::fs::File::create(&tmp)
+        .map_err(anyhow::Error::from)
+        .and_then(|mut file| report::json::render(report, &mut file).map_err(Into::into))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(Into::into));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("cannot write {}", path.display())));
+    }
     Ok(())
 }
 

@@ -7,9 +7,9 @@ use anyhow::{Context, anyhow, bail};
 
 use crate::core::sip::SipUri;
 use crate::report::Keyword;
-use crate::roles::pbx::PbxQuirks;
+use crate::roles::pbx::{PbxQuirks, default_users};
 use crate::runner::TargetSetup;
-use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, Transport};
+use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, Transport, nearest};
 
 /// The embedded PBX's password: `FLIPCHECK_PBX_PASSWORD`, else the loopback-only default.
 pub fn embedded_password() -> String {
@@ -47,12 +47,38 @@ pub fn warn_ignored(ignored: &[&str]) {
 /// Resolves a target for one scenario's user.
 pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
     match target {
-        Target::Embedded(t) => Ok(TargetSetup::Embedded {
-            quirks: quirks_of(t).0,
-            password: embedded_password(),
-        }),
+        Target::Embedded(t) => {
+            embedded_account(user)?;
+            Ok(TargetSetup::Embedded {
+                quirks: quirks_of(t).0,
+                password: embedded_password(),
+            })
+        }
         Target::External(t) => external(t, user),
     }
+}
+
+/// The embedded PBX knows only its default directory; a scenario user outside it would
+/// fail registration with a bare 401 mid-run, so it is refused up front by name.
+fn embedded_account(user: &str) -> anyhow::Result<()> {
+    let users = default_users("");
+    // `customer` is the far end's own account, not a user under test.
+    let names: Vec<&str> = users
+        .iter()
+        .map(|(u, _)| u.as_str())
+        .filter(|u| *u != "customer")
+        .collect();
+    if names.contains(&user) {
+        return Ok(());
+    }
+    let hint = match nearest(user, names.iter().copied()) {
+        Some(near) => format!("; did you mean `{near}`?"),
+        None => String::new(),
+    };
+    bail!(
+        "user `{user}` has no account on the embedded PBX (its users: {}{hint})",
+        names.join(", ")
+    )
 }
 
 fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {

@@ -7,7 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// One error in a user's file, displayed like a compiler error:
-/// `path/to/file.yaml:12:5: error: unknown step `tlak` (did you mean `talk`?)`.
+/// `path/to/file.yaml:12:5: error: unknown step `tlak` (did you mean `talk`?)`; an error
+/// about the whole file has no position: `path/to/file.yaml: error: no such file or folder`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The file as given by the user (not canonicalised, so messages match what they typed).
@@ -60,14 +61,14 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.message
-        )?;
+        write!(f, "{}", self.file.display())?;
+        // Line 0 means "the whole file": `file:0:0:` would send an editor nowhere.
+        match (self.line, self.column) {
+            (0, _) => {}
+            (line, 0) => write!(f, ":{line}")?,
+            (line, column) => write!(f, ":{line}:{column}")?,
+        }
+        write!(f, ": error: {}", self.message)?;
         if let Some(s) = &self.suggestion {
             write!(f, " ({s})")?;
         }
@@ -76,6 +77,29 @@ impl fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
+
+/// An I/O error in plain words for a one-line message: `no such file or directory`, not
+/// `No such file or directory (os error 2)` (the errno adds nothing for a user).
+pub fn io_reason(e: &std::io::Error) -> String {
+    plain_os_error(&e.to_string())
+}
+
+/// Drops a trailing ` (os error N)` from a message and lower-cases its first letter, so
+/// it reads well after a colon.
+pub fn plain_os_error(message: &str) -> String {
+    let trimmed = match message.rfind(" (os error ") {
+        Some(i) if message.ends_with(')') => &message[..i],
+        _ => message,
+    };
+    let mut chars = trimmed.chars();
+    match chars.next() {
+        // Only a capital followed by lower case (`No such file`), not an acronym (`UTF-8`).
+        Some(c) if c.is_uppercase() && chars.clone().next().is_some_and(char::is_lowercase) => {
+            c.to_lowercase().chain(chars).collect()
+        }
+        _ => trimmed.to_string(),
+    }
+}
 
 /// Several diagnostics as one error value, for callers that want `?` and `anyhow`.
 /// Displays one diagnostic per line.
@@ -141,7 +165,21 @@ mod tests {
             "s/a.yaml:12:5: error: unknown step `tlak` (did you mean `talk`?)"
         );
         let plain = Diagnostic::whole_file(Path::new("x.yaml"), "no such file");
-        assert_eq!(plain.to_string(), "x.yaml:0:0: error: no such file");
+        assert_eq!(plain.to_string(), "x.yaml: error: no such file");
+        let line_only = Diagnostic::new(Path::new("x.yaml"), 3, 0, "bad");
+        assert_eq!(line_only.to_string(), "x.yaml:3: error: bad");
+    }
+
+    #[test]
+    fn os_errors_read_as_plain_words() {
+        let e = std::io::Error::from_raw_os_error(2);
+        assert_eq!(io_reason(&e), "no such file or directory");
+        assert_eq!(
+            plain_os_error("Address already in use (os error 98)"),
+            "address already in use"
+        );
+        assert_eq!(plain_os_error("UTF-8 expected"), "UTF-8 expected");
+        assert_eq!(plain_os_error("fine (really)"), "fine (really)");
     }
 
     #[test]

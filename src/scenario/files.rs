@@ -4,13 +4,25 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::compile::compile_scenario;
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, io_reason};
 use super::plan::Plan;
-use super::target::{Target, compile_target, declares_kind};
+use super::target::{Target, compile_target, declares_kind, target_kind};
 
-/// Reads, parses and compiles one scenario file.
+/// Reads, parses and compiles one scenario file. A target profile given where a scenario
+/// belongs is named as such instead of as a scenario with an unknown `kind` field.
 pub fn load_scenario(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
     let text = read_file(path)?;
+    if let Some((kind, line, column)) = target_kind(&text) {
+        return Err(vec![
+            Diagnostic::new(
+                path,
+                line,
+                column,
+                format!("this is a target profile (`kind: {kind}`), not a scenario"),
+            )
+            .with_hint("give it with --target"),
+        ]);
+    }
     compile_scenario(path, &text)
 }
 
@@ -34,14 +46,27 @@ pub fn load_any(path: &Path) -> Result<CheckedFile, Vec<Diagnostic>> {
     }
 }
 
-/// Reads a whole file as UTF-8; a failure is a diagnostic at line 0.
+/// Reads a whole file as UTF-8 text; a failure is a diagnostic about the whole file.
+/// A binary file (a pcap or a report given by mistake) is said to be one instead of
+/// leaving the YAML parser to trip over its first control byte.
 pub(crate) fn read_file(path: &Path) -> Result<String, Vec<Diagnostic>> {
-    fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::whole_file(
-            path,
-            format!("cannot read file: {e}"),
-        )]
-    })
+    let whole = |m: String| vec![Diagnostic::whole_file(path, m)];
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(whole("is a folder, not a file".into()));
+    }
+    let bytes =
+        fs::read(path).map_err(|e| whole(format!("cannot read file: {}", io_reason(&e))))?;
+    // YAML allows no C0 control character but tab, LF and CR (YAML 1.2 §5.1).
+    if bytes
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+    {
+        return Err(whole(
+            "not a text file (binary content); expected YAML".into(),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| whole("not a UTF-8 text file; save it as UTF-8 YAML".into()))
 }
 
 /// Expands command-line paths into scenario files: a file is taken as given (whatever its
@@ -52,7 +77,11 @@ pub fn collect_scenarios(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> 
     let mut out = Vec::new();
     for p in paths {
         let meta = fs::metadata(p).map_err(|e| {
-            Diagnostic::whole_file(p, format!("no such scenario file or folder ({e})"))
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Diagnostic::whole_file(p, "no such scenario file or folder")
+            } else {
+                Diagnostic::whole_file(p, format!("cannot read: {}", io_reason(&e)))
+            }
         })?;
         let mut found = Vec::new();
         if meta.is_dir() {
@@ -71,11 +100,13 @@ pub fn collect_scenarios(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> 
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
-    let entries = fs::read_dir(dir)
-        .map_err(|e| Diagnostic::whole_file(dir, format!("cannot read folder: {e}")))?;
+    let entries = fs::read_dir(dir).map_err(|e| {
+        Diagnostic::whole_file(dir, format!("cannot read folder: {}", io_reason(&e)))
+    })?;
     for entry in entries {
-        let entry =
-            entry.map_err(|e| Diagnostic::whole_file(dir, format!("cannot read folder: {e}")))?;
+        let entry = entry.map_err(|e| {
+            Diagnostic::whole_file(dir, format!("cannot read folder: {}", io_reason(&e)))
+        })?;
         let path = entry.path();
         // `metadata` follows symlinks, so a linked folder of scenarios is walked too.
         let Ok(meta) = fs::metadata(&path) else {
@@ -177,5 +208,21 @@ mod tests {
         assert_eq!(ds.len(), 1);
         assert_eq!(ds[0].line, 0);
         assert!(ds[0].message.starts_with("cannot read file"));
+    }
+
+    #[test]
+    fn binary_and_non_utf8_files_are_named_as_such() {
+        let s = Scratch::new("binary");
+        let bin = s.0.join("capture.yaml");
+        fs::write(&bin, b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00").unwrap();
+        let d = &load_scenario(&bin).unwrap_err()[0];
+        assert_eq!(d.line, 0);
+        assert_eq!(d.message, "not a text file (binary content); expected YAML");
+        let latin = s.0.join("latin.yaml");
+        fs::write(&latin, b"name: caf\xe9\n").unwrap();
+        let d = &load_scenario(&latin).unwrap_err()[0];
+        assert_eq!(d.message, "not a UTF-8 text file; save it as UTF-8 YAML");
+        let d = &load_scenario(&s.0).unwrap_err()[0];
+        assert_eq!(d.message, "is a folder, not a file");
     }
 }

@@ -22,7 +22,7 @@ mod compile_tests;
 mod target_tests;
 
 pub use compile::{DEFAULT_USER, compile_scenario};
-pub use diagnostic::{Diagnostic, Diagnostics, nearest};
+pub use diagnostic::{Diagnostic, Diagnostics, io_reason, nearest, plain_os_error};
 pub(crate) use files::read_file;
 pub use files::{CheckedFile, collect_scenarios, load_any, load_scenario};
 pub use plan::{

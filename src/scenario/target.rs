@@ -176,10 +176,23 @@ pub fn load_target(path: &Path) -> Result<Target, Vec<Diagnostic>> {
 pub fn compile_target(file: &Path, text: &str) -> Result<Target, Vec<Diagnostic>> {
     let kind: RawKind = parse_yaml(file, text).map_err(|d| vec![d])?;
     let Some(kind) = kind.kind else {
-        return Err(vec![
+        // A scenario given where a target belongs (`--target`, `pbx --config`) is the
+        // likely mistake; say so rather than only that `kind` is missing.
+        let d = if let Some(steps) = kind.steps {
+            Diagnostic::new(
+                file,
+                steps.line,
+                steps.column,
+                "this is a scenario (it has `steps:`), not a target profile",
+            )
+            .with_hint(
+                "a target file has `kind: embedded` or `kind: external`; scenarios go to `flipcheck run PATH`",
+            )
+        } else {
             Diagnostic::new(file, 1, 1, "missing field `kind`")
-                .with_hint("`kind: embedded` or `kind: external`"),
-        ]);
+                .with_hint("`kind: embedded` or `kind: external`")
+        };
+        return Err(vec![d]);
     };
     let mut c = Compiler {
         file,
@@ -217,7 +230,15 @@ pub fn compile_target(file: &Path, text: &str) -> Result<Target, Vec<Diagnostic>
 
 /// Whether `text` is a target profile: only target profiles have a top-level `kind:`.
 pub(crate) fn declares_kind(text: &str) -> bool {
-    crate::scenario::yaml::from_str::<RawKind>(text).is_ok_and(|k| k.kind.is_some())
+    target_kind(text).is_some()
+}
+
+/// A target profile's `kind:` value and its 1-based line and column, if `text` has one.
+pub(crate) fn target_kind(text: &str) -> Option<(String, usize, usize)> {
+    let kind = crate::scenario::yaml::from_str::<RawKind>(text)
+        .ok()?
+        .kind?;
+    Some((kind.value, kind.line, kind.column))
 }
 
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -225,10 +246,11 @@ fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags
 }
 
-/// First pass: only `kind`, everything else ignored.
+/// First pass: only `kind` (and `steps`, to recognise a scenario), everything else ignored.
 #[derive(Deserialize)]
 struct RawKind {
     kind: Option<Spanned<String>>,
+    steps: Option<Spanned<serde::de::IgnoredAny>>,
 }
 
 #[derive(Deserialize)]

@@ -149,6 +149,12 @@ fn kind_is_required_and_checked() {
         ["t/target.yaml:1:1: error: missing field `kind` (`kind: embedded` or `kind: external`)"]
     );
     assert_eq!(
+        errors("name: a scenario\nsteps:\n  - talk: 1s\n"),
+        [
+            "t/target.yaml:3:3: error: this is a scenario (it has `steps:`), not a target profile (a target file has `kind: embedded` or `kind: external`; scenarios go to `flipcheck run PATH`)"
+        ]
+    );
+    assert_eq!(
         errors("# comment\nkind: embeded\n"),
         ["t/target.yaml:2:7: error: unknown target kind `embeded` (did you mean `embedded`?)"]
     );
