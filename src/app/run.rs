@@ -172,8 +172,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             let written = std::fs::File::create(&path)
                 .map_err(anyhow::Error::from)
                 .and_then(|file| {
-                    cap.write_pcap(std::io::BufWriter::new(file), epoch)
-                        .map_err(Into::into)
+                    let mut out = std::io::BufWriter::new(file);
+                    cap.write_pcap(&mut out, epoch)?;
+                    // Flushed here, not on drop, where a failed write would go unnoticed.
+                    std::io::Write::flush(&mut out)?;
+                    Ok(())
                 });
             if let Err(e) = written {
                 // No half capture left for Wireshark to choke on.
