@@ -183,7 +183,7 @@ impl UserAgent {
         }
     }
 
-    fn send_register(&mut self, now: Time, expires: u32, auth: Option<String>) {
+    fn send_register(&mut self, now: Time, expires: u32, auth: Option<(&str, String)>) {
         self.register_cseq += 1;
         let registrar = format!("sip:{}", self.cfg.domain);
         let mut msg = Message::request("REGISTER", &registrar);
@@ -200,8 +200,8 @@ impl UserAgent {
         );
         msg.push_header("Expires", &expires.to_string());
         msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
-        if let Some(auth) = auth {
-            msg.push_header("Authorization", &auth);
+        if let Some((header, value)) = auth {
+            msg.push_header(header, &value);
         }
         msg.push_header("Content-Length", "0");
         let ctx = if expires == 0 {
@@ -462,16 +462,7 @@ impl UserAgent {
         msg: &Message,
         request: &Message,
     ) {
-        let (challenge_header, auth_header) = if msg.status() == Some(407) {
-            ("Proxy-Authenticate", "Proxy-Authorization")
-        } else {
-            ("WWW-Authenticate", "Authorization")
-        };
-        let Some(challenge) = msg
-            .header_values(challenge_header)
-            .iter()
-            .find_map(|h| Challenge::parse(h).ok())
-        else {
+        let Some((auth_header, credentials)) = self.credentials(msg, request) else {
             self.calls[idx].end(
                 now,
                 EndCause::Rejected(msg.status().unwrap_or(0), "bad challenge".into()),
@@ -488,18 +479,7 @@ impl UserAgent {
         );
         let cseq = request.cseq().map(|c| c.seq).unwrap_or(1) + 1;
         retry.set_header("CSeq", &format!("{cseq} INVITE"));
-        let uri = request.request_uri().unwrap_or("").to_string();
-        let cnonce = self.stack.random_hex(1);
-        let resp = authorize(
-            &challenge,
-            &self.cfg.username,
-            &self.cfg.password,
-            "INVITE",
-            &uri,
-            &cnonce,
-            1,
-        );
-        retry.set_header(auth_header, &resp.to_header_value());
+        retry.set_header(auth_header, &credentials);
         self.calls[idx].invite = Some(retry.clone());
         self.stack
             .send_request(now, retry, self.cfg.proxy, idx as u64);
@@ -536,36 +516,39 @@ impl UserAgent {
             }
             401 | 407 if self.register_auth < 2 => {
                 self.register_auth += 1;
-                let header = if status == 401 {
-                    "WWW-Authenticate"
-                } else {
-                    "Proxy-Authenticate"
-                };
-                // The first challenge we can answer (RFC 8760 §2.4: most preferred first).
-                let Some(challenge) = msg
-                    .header_values(header)
-                    .iter()
-                    .find_map(|h| Challenge::parse(h).ok())
-                else {
+                let Some(credentials) = self.credentials(&msg, &request) else {
                     self.register_failed(status);
                     return;
                 };
-                let uri = request.request_uri().unwrap_or("").to_string();
-                let cnonce = self.stack.random_hex(1);
-                let resp = authorize(
-                    &challenge,
-                    &self.cfg.username,
-                    &self.cfg.password,
-                    "REGISTER",
-                    &uri,
-                    &cnonce,
-                    1,
-                );
                 let expires = request.expires().unwrap_or(3600);
-                self.send_register(now, expires, Some(resp.to_header_value()));
+                self.send_register(now, expires, Some(credentials));
             }
             _ => self.register_failed(status),
         }
+    }
+
+    /// Credentials answering a 401 or 407 (RFC 3261 §22.2, §22.3): the header to add and
+    /// its value, for the first challenge we support (RFC 8760 §2.4: most preferred first).
+    fn credentials(
+        &mut self,
+        challenge: &Message,
+        request: &Message,
+    ) -> Option<(&'static str, String)> {
+        let (challenge_header, auth_header) = if challenge.status() == Some(407) {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        } else {
+            ("WWW-Authenticate", "Authorization")
+        };
+        let challenge = challenge
+            .header_values(challenge_header)
+            .iter()
+            .find_map(|h| Challenge::parse(h).ok())?;
+        let method = request.method()?;
+        let uri = request.request_uri()?;
+        let cnonce = self.stack.random_hex(1);
+        let (user, password) = (&self.cfg.username, &self.cfg.password);
+        let resp = authorize(&challenge, user, password, method, uri, &cnonce, 1);
+        Some((auth_header, resp.to_header_value()))
     }
 
     fn handle_failure(&mut self, now: Time, ctx: u64, status: u16, reason: &str) {
