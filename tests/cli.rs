@@ -36,6 +36,15 @@ fn first_flip(report: &Value) -> &Value {
     &report["scenarios"][0]["flips"][0]
 }
 
+/// A `kind: external` target: alice and the customer, both with the password in `env`.
+fn external_target(name: &str, addr: &str, env: &str) -> String {
+    format!(
+        "kind: external\nname: {name}\nregistrar: sip:{addr};transport=udp\n\
+         users: {{ alice: {{ username: alice, password_env: {env} }} }}\n\
+         customer: {{ username: customer, password_env: {env} }}\nflip: {{ feature_code: \"*11\" }}\n"
+    )
+}
+
 fn quirk_target(dir: &Path, quirk: &str) -> String {
     let path = dir.join(format!("{quirk}.yaml"));
     std::fs::write(&path, format!("kind: embedded\nquirks: [{quirk}]\n")).unwrap();
@@ -122,7 +131,11 @@ fn unreachable_external_target_is_an_error_not_a_hang() {
     let target = dir.path().join("ext.yaml");
     // A port nobody listens on: registration gets no answer.
     let port = common::free_udp_port();
-    std::fs::write(&target, format!("kind: external\nname: nobody\nregistrar: sip:127.0.0.1:{port};transport=udp\nusers: {{ alice: {{ username: alice, password_env: T_PW }} }}\ncustomer: {{ username: customer, password_env: T_PW }}\n")).unwrap();
+    std::fs::write(
+        &target,
+        external_target("nobody", &format!("127.0.0.1:{port}"), "T_PW"),
+    )
+    .unwrap();
     let out = dir.path().join("out.json");
     let (code, _, stderr) = run(
         &[
@@ -164,7 +177,11 @@ fn external_target_through_standalone_pbx() {
     let (_server, addr) = common::start_pbx("ext-secret", &[]);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("ext.yaml");
-    std::fs::write(&target, format!("kind: external\nname: standalone flipcheck pbx\nregistrar: sip:{addr};transport=udp\nusers: {{ alice: {{ username: alice, password_env: EXT_PW }} }}\ncustomer: {{ username: customer, password_env: EXT_PW }}\nflip: {{ feature_code: \"*11\" }}\n")).unwrap();
+    std::fs::write(
+        &target,
+        external_target("standalone flipcheck pbx", &addr, "EXT_PW"),
+    )
+    .unwrap();
     let out = dir.path().join("ext.json");
     let (code, stdout, stderr) = run(
         &[

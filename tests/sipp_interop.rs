@@ -141,17 +141,7 @@ fn sipp_customer_calls_sipp_alice_through_the_pbx() {
     };
     assert!(status.success(), "SIPp alice exit {status:?}");
 
-    assert!(
-        server.interrupt().success(),
-        "the PBX stops cleanly on Ctrl-C"
-    );
-    let text = std::fs::read_to_string(&cdr).expect("CDR written");
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("CDR line is JSON"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one call session: {text}");
-    let session = &lines[0];
+    let session = &server.stop_and_read_single_cdr(&cdr);
     assert_eq!(session["from"], "customer");
     assert_eq!(session["to"], "alice");
     assert_eq!(session["segments"].as_array().unwrap().len(), 1);

@@ -383,17 +383,7 @@ fn baresip_mobile_pulls_a_call_from_baresip_desk_with_star_11() {
         "desk's BYEs must all come from the PBX ({pbx} -> {desk_addr}): {byes:?}"
     );
 
-    assert!(
-        server.interrupt().success(),
-        "the PBX stops cleanly on Ctrl-C"
-    );
-    let text = std::fs::read_to_string(&cdr).expect("CDR written");
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("CDR line is JSON"))
-        .collect();
-    assert_eq!(lines.len(), 1, "one call session: {text}");
-    let session = &lines[0];
+    let session = &server.stop_and_read_single_cdr(&cdr);
     assert_eq!(session["from"], "customer");
     assert_eq!(session["to"], "alice");
     assert_eq!(session["flips"], 1, "{session}");

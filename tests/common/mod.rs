@@ -19,6 +19,22 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Stops the PBX as Ctrl-C would (asserting a clean exit) and returns the one call
+    /// session its CDR file holds.
+    pub fn stop_and_read_single_cdr(&mut self, cdr: &std::path::Path) -> serde_json::Value {
+        assert!(
+            self.interrupt().success(),
+            "the PBX stops cleanly on Ctrl-C"
+        );
+        let text = std::fs::read_to_string(cdr).expect("CDR written");
+        let mut lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("CDR line is JSON"))
+            .collect();
+        assert_eq!(lines.len(), 1, "one call session: {text}");
+        lines.remove(0)
+    }
+
     /// Asks the server to stop as Ctrl-C would, and waits for it.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
