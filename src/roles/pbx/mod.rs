@@ -42,8 +42,31 @@ pub struct PbxQuirks {
     /// After a flip, relay the customer's audio to the new device but not the new device's
     /// to the customer (the classic re-INVITE bug: one-way audio).
     pub one_way_audio_on_flip: bool,
-    /// Start a new RFC 7989 Session-ID after a flip.
+    /// Start a new RFC 7989 Session-ID after a flip (the CDR then holds one record per id).
     pub new_session_id_on_flip: bool,
+    /// Write one CDR record per device segment, as analytics systems that split on a
+    /// device change do (the Session-ID on the wire stays the same).
+    pub split_cdr_on_flip: bool,
+    /// Answer the flip request with 403 Forbidden.
+    pub refuse_flip: bool,
+    /// Answer the flip request with 180 Ringing and never complete it (until CANCEL).
+    pub flip_never_answered: bool,
+    /// Send no response at all to the flip request (nor to its retransmissions).
+    pub ignore_flip_request: bool,
+    /// Challenge the flip request again even when its credentials are right (an
+    /// authentication loop).
+    pub challenge_flip_twice: bool,
+    /// After a flip, send no BYE to the old device and keep relaying the customer's audio
+    /// to it (a platform that needs the old device hung up by hand).
+    pub keep_old_device_on_flip: bool,
+    /// Send no `Session-ID` header on any message.
+    pub omit_session_id: bool,
+    /// At a flip, discard this many milliseconds of the new device's audio toward the
+    /// customer, counted from its first packet (0: off).
+    pub media_gap_ms: u32,
+    /// After a flip, drop this many of the new device's packets toward the customer, every
+    /// other packet from its tenth on (0: off).
+    pub lose_packets_after_flip: u32,
 }
 
 #[derive(Debug, Clone)]
