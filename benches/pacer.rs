@@ -76,7 +76,7 @@ fn sim(c: &mut Criterion) {
         b.iter(|| {
             let scene = runner::simulate(&plan, &setup, 1, false).expect("sim runs");
             assert!(scene.script.error.is_none());
-            scene.script.flips.len()
+            scene.timeline.flips().count()
         })
     });
 }

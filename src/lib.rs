@@ -14,3 +14,4 @@ pub mod roles;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod timeline;

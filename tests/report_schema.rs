@@ -3,8 +3,9 @@
 //! must reject output that breaks the contract.
 
 use flipcheck::report::{
-    CodecReport, Continuity, DialogContinuity, Evidence, FlipReport, Outcome, Refusal, Report,
-    ScenarioReport, SessionContinuity, Summary, TargetInfo, Verdict, check_flip, json,
+    CodecReport, Continuity, DialogContinuity, Evidence, FlipReport, HarnessReport, Outcome,
+    Refusal, Report, ScenarioReport, SessionContinuity, Summary, TargetInfo, Verdict, check_flip,
+    json,
 };
 use flipcheck::scenario::load_scenario;
 use serde_json::Value;
@@ -24,37 +25,44 @@ fn validator() -> jsonschema::Validator {
 
 fn flip(outcome: Outcome) -> FlipReport {
     FlipReport {
+        index: 1,
+        line: 24,
         from: "desk".into(),
         to: "mobile".into(),
         method: "feature_code".into(),
         state: "active".into(),
         outcome,
+        reason: format!("{outcome}"),
+        settle_ms: Some(700.0),
         rings: 1,
         flip_latency_ms: Some(176.25),
         customer_gap_ms: Some(40.0),
+        max_hole_ms: Some(40.0),
         device_gap_ms: Some(35.5),
         other_audio_ms: 0.0,
-        packets_lost: -1,
-        packets_late: 3,
+        packets_lost: Some(1),
+        packets_late: Some(3),
         customer_dialog: DialogContinuity::SameDialog,
         caller_id: Continuity::Same,
         session_id: SessionContinuity::Same,
         analytics: Evidence::Same,
         recording: Evidence::NotChecked,
-        old_device_released: true,
+        old_device_released: Some(true),
         refusal: None,
-        one_way_audio: false,
+        one_way_audio: Some(false),
         customer_live_calls: 1,
         codec: CodecReport {
-            customer_before: "PCMU/8000".into(),
-            customer_after: "PCMU/8000".into(),
-            device_after: "G722/8000".into(),
+            customer_before: Some("PCMU/8000".into()),
+            customer_after: Some("PCMU/8000".into()),
+            device_after: Some("G722/8000".into()),
             customer_offers: 0,
             ssrc_changed: false,
             payload_type_changed: false,
         },
         m2e_before_ms: Some(61.0),
         m2e_after_ms: Some(122.0),
+        harness: HarnessReport::default(),
+        not_checked: Default::default(),
     }
 }
 
@@ -72,8 +80,12 @@ fn realistic_report() -> Report {
     blocked.flip_latency_ms = None;
     blocked.customer_gap_ms = None;
     blocked.device_gap_ms = None;
-    blocked.old_device_released = false;
+    blocked.old_device_released = None;
+    blocked.one_way_audio = None;
     blocked.m2e_after_ms = None;
+    blocked
+        .not_checked
+        .insert("customer_gap_ms".into(), "the call did not move".into());
     blocked.refusal = Some(Refusal {
         status: 403,
         reason: "Forbidden (flip on hold)".into(),
@@ -92,7 +104,7 @@ fn realistic_report() -> Report {
                 .flat_map(|f| check_flip(&plan.expect, f))
                 .collect(),
             flips,
-            pacer: None,
+            harness: Some(HarnessReport::default()),
             sip_findings: Vec::new(),
         };
         s.recompute_verdict();

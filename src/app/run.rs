@@ -153,7 +153,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             wall_ms
         };
         let mut scenario = runner::scenario_report(plan, &scene, duration_ms);
-        scenario.pacer = stats.as_ref().map(DriverStats::pacer_report);
+        if let (Some(h), Some(s)) = (scenario.harness.as_mut(), stats.as_ref()) {
+            h.send_errors = s.send_errors;
+        }
         if progress {
             let verdict = scenario.verdict.as_str();
             eprintln!("      {verdict} in {:.1} s", scenario.duration_ms / 1000.0);

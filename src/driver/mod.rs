@@ -6,16 +6,17 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use hdrhistogram::Histogram;
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::core::Time;
-use crate::report::PacerReport;
 use crate::roles::Actor;
 use crate::runner::AddrAlloc;
+
+mod stamp;
 
 /// Binds a real UDP socket per address the scene asks for, on an ephemeral port, so two
 /// runs can go side by side.
@@ -47,38 +48,56 @@ impl AddrAlloc for LiveAddrs {
     }
 }
 
-/// What the driver saw: the pacer's own lateness (deadline → actual wake-up), and sends
-/// the kernel refused.
-#[derive(Debug)]
+/// What the driver saw: sends the kernel refused, and how the run ended. The harness's
+/// punctuality (timer lateness, receive delays) is in the actor's timeline.
+#[derive(Debug, Default)]
 pub struct DriverStats {
-    pub lateness_us: Histogram<u64>,
     pub send_errors: u64,
     pub interrupted: bool,
     pub hit_limit: bool,
+    /// Datagrams stamped by the kernel (SO_TIMESTAMPNS), and those stamped at the read.
+    pub kernel_stamped: u64,
+    pub read_stamped: u64,
 }
 
-impl DriverStats {
-    /// The pacer's punctuality in report form.
-    pub fn pacer_report(&self) -> PacerReport {
-        let ms = |us: u64| us as f64 / 1000.0;
-        PacerReport {
-            wakeups: self.lateness_us.len(),
-            lateness_p50_ms: ms(self.lateness_us.value_at_quantile(0.5)),
-            lateness_p99_ms: ms(self.lateness_us.value_at_quantile(0.99)),
-            lateness_max_ms: ms(self.lateness_us.max()),
-            send_errors: self.send_errors,
-        }
-    }
+/// Misbehaviour on purpose, for tests of the harness's self-checks.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Block the driver's thread for `.1` once `.0` of the run has passed: a harness the
+    /// OS does not schedule.
+    pub stall: Option<(Duration, Duration)>,
 }
 
 struct Datagram {
     local: SocketAddr,
     from: SocketAddr,
+    received_at: Time,
     data: Vec<u8>,
 }
 
 /// How long after Ctrl-C the actor gets to hang up and unregister.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// The run's clock: `Instant`s and the kernel's wall-clock receive timestamps, both onto
+/// run time.
+#[derive(Clone, Copy)]
+struct Clock {
+    start: Instant,
+    start_wall: SystemTime,
+}
+
+impl Clock {
+    fn now(&self) -> Time {
+        Time::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    /// A kernel timestamp on run time, never later than now (wall clock steps must not put
+    /// an arrival in the future).
+    fn of_wall(&self, at: SystemTime) -> Time {
+        let since = at.duration_since(self.start_wall).unwrap_or(Duration::ZERO);
+        Time::from_micros(since.as_micros() as u64).min(self.now())
+    }
+}
 
 /// Runs `actor` on real sockets until it is done, `limit` passes, or Ctrl-C (then the
 /// actor is asked to shut down and given a short grace period).
@@ -87,28 +106,54 @@ pub async fn run(
     sockets: Vec<std::net::UdpSocket>,
     limit: Duration,
 ) -> std::io::Result<DriverStats> {
-    let start = Instant::now();
-    let now = || Time::from_micros(start.elapsed().as_micros() as u64);
-    let (tx, mut rx) = mpsc::channel::<Datagram>(8192);
+    run_with(actor, sockets, limit, &RunOptions::default()).await
+}
+
+/// [`run`] with [`RunOptions`].
+pub async fn run_with(
+    actor: &mut dyn Actor,
+    sockets: Vec<std::net::UdpSocket>,
+    limit: Duration,
+    options: &RunOptions,
+) -> std::io::Result<DriverStats> {
+    let clock = Clock {
+        start: Instant::now(),
+        start_wall: SystemTime::now(),
+    };
+    let now = || clock.now();
+    let (tx, mut rx) = mpsc::channel::<(Datagram, bool)>(8192);
     let mut by_addr: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
     let mut readers = Vec::new();
     for socket in sockets {
         socket.set_nonblocking(true)?;
+        // Where the platform offers it, the kernel stamps each datagram on arrival, so a
+        // harness that reads late still measures when the packet came (issue: a stall
+        // must not squeeze a real gap away).
+        let stamped = stamp::enable(&socket);
         let socket = Arc::new(UdpSocket::from_std(socket)?);
         let local = socket.local_addr()?;
         by_addr.insert(local, socket.clone());
         let tx = tx.clone();
         readers.push(tokio::spawn(async move {
             let mut buf = vec![0u8; 65536];
+            let mut cmsg = stamp::buffer();
             loop {
-                match socket.recv_from(&mut buf).await {
-                    Ok((n, from)) => {
+                let got = socket
+                    .async_io(Interest::READABLE, || {
+                        stamp::recv(&socket, &mut buf, &mut cmsg, stamped)
+                    })
+                    .await;
+                match got {
+                    Ok((n, from, wall)) => {
+                        let kernel = wall.is_some();
+                        let received_at = wall.map_or_else(|| clock.now(), |w| clock.of_wall(w));
                         let dg = Datagram {
                             local,
                             from,
+                            received_at,
                             data: buf[..n].to_vec(),
                         };
-                        if tx.send(dg).await.is_err() {
+                        if tx.send((dg, kernel)).await.is_err() {
                             return;
                         }
                     }
@@ -120,15 +165,11 @@ pub async fn run(
         }));
     }
     drop(tx);
-    let mut stats = DriverStats {
-        lateness_us: Histogram::new(3).map_err(std::io::Error::other)?,
-        send_errors: 0,
-        interrupted: false,
-        hit_limit: false,
-    };
+    let mut stats = DriverStats::default();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut grace_until: Option<Instant> = None;
+    let mut stall = options.stall;
     loop {
         while let Some(t) = actor.poll_transmit() {
             trace_sip("send", t.from, t.to, &t.data);
@@ -147,7 +188,14 @@ pub async fn run(
         if grace_until.is_some_and(|g| Instant::now() >= g) {
             break;
         }
-        if start.elapsed() >= limit && grace_until.is_none() {
+        if let Some((at, len)) = stall
+            && clock.start.elapsed() >= at
+        {
+            stall = None;
+            // Deliberately blocking: the whole harness stops, as under a starved CPU.
+            std::thread::sleep(len);
+        }
+        if clock.start.elapsed() >= limit && grace_until.is_none() {
             stats.hit_limit = true;
             actor.shutdown(now());
             grace_until = Some(Instant::now() + SHUTDOWN_GRACE);
@@ -156,9 +204,13 @@ pub async fn run(
         let wake = if deadline == Time::NEVER {
             Instant::now() + Duration::from_secs(3600)
         } else {
-            start + Duration::from_micros(deadline.as_micros())
+            clock.start + Duration::from_micros(deadline.as_micros())
         };
         let wake = grace_until.map_or(wake, |g| wake.min(g));
+        let wake = match stall {
+            Some((at, _)) => wake.min(clock.start + at),
+            None => wake,
+        };
         tokio::select! {
             biased;
             _ = &mut ctrl_c, if !stats.interrupted => {
@@ -166,23 +218,25 @@ pub async fn run(
                 actor.shutdown(now());
                 grace_until = Some(Instant::now() + SHUTDOWN_GRACE);
             }
-            dg = rx.recv() => {
-                let Some(dg) = dg else { break };
-                trace_sip("recv", dg.from, dg.local, &dg.data);
-                actor.handle_datagram(now(), dg.local, dg.from, &dg.data);
+            got = rx.recv() => {
+                let Some(first) = got else { break };
                 // Batch: take whatever else already arrived before going back to timers.
-                while let Ok(dg) = rx.try_recv() {
+                let mut next = Some(first);
+                while let Some((dg, kernel)) = next {
+                    if kernel {
+                        stats.kernel_stamped += 1;
+                    } else {
+                        stats.read_stamped += 1;
+                    }
                     trace_sip("recv", dg.from, dg.local, &dg.data);
-                    actor.handle_datagram(now(), dg.local, dg.from, &dg.data);
+                    actor.handle_received(now(), dg.received_at, dg.local, dg.from, &dg.data);
+                    next = rx.try_recv().ok();
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => {
-                let t = now();
-                if deadline != Time::NEVER {
-                    let late = t.saturating_since(deadline).as_micros() as u64;
-                    let _ = stats.lateness_us.record(late);
+                if deadline != Time::NEVER && now() >= deadline {
+                    actor.handle_timeout(now());
                 }
-                actor.handle_timeout(t);
             }
         }
     }

@@ -9,12 +9,23 @@ use crate::scenario::{Bound, Expectations};
 /// Checks one flip against its (already merged) expectations: one result per expectation
 /// that is set, in the order of [`Expectations`]' fields.
 ///
-/// A bound on a measurement that is `None` (e.g. no customer gap because the call dropped)
-/// fails with detail `not measured`: an expectation nobody could measure has not held.
+/// An expectation on a value that was not observed (a `null` number, a `not_checked`
+/// word) fails, and says why it could not be observed: an expectation nobody could
+/// measure has not held.
 pub fn check_flip(expect: &Expectations, flip: &FlipReport) -> Vec<ExpectationResult> {
+    let why = |field: &str| {
+        flip.not_checked
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| "not measured".to_string())
+    };
     let mut out = Vec::new();
     if let Some(want) = expect.flip {
-        out.push(word("flip", want, flip.outcome));
+        let mut r = word("flip", want, Some(flip.outcome), String::new());
+        if r.verdict == Verdict::Fail && !flip.reason.is_empty() {
+            r.detail = format!("{}: {}", r.detail, flip.reason);
+        }
+        out.push(r);
     }
     let bounds = [
         (
@@ -22,6 +33,7 @@ pub fn check_flip(expect: &Expectations, flip: &FlipReport) -> Vec<ExpectationRe
             expect.customer_gap_ms,
             flip.customer_gap_ms,
         ),
+        ("max_hole_ms", expect.max_hole_ms, flip.max_hole_ms),
         (
             "other_audio_ms",
             expect.other_audio_ms,
@@ -38,27 +50,41 @@ pub fn check_flip(expect: &Expectations, flip: &FlipReport) -> Vec<ExpectationRe
     // them in the scenario file's `expect:` block.
     for (name, bound, measured) in bounds {
         if let Some(b) = bound {
-            out.push(check_bound(name, &b, measured));
+            out.push(check_bound(name, &b, measured, why(name)));
         }
     }
+    let unobserved = |w: &str| w == "not_checked";
     if let Some(want) = expect.customer_dialog {
-        out.push(word("customer_dialog", want, flip.customer_dialog));
+        out.push(word(
+            "customer_dialog",
+            want,
+            Some(flip.customer_dialog),
+            why("customer_dialog"),
+        ));
     }
     if let Some(want) = expect.caller_id {
-        out.push(word("caller_id", want, flip.caller_id));
+        let got = Some(flip.caller_id).filter(|c| !unobserved(c.as_str()));
+        out.push(word("caller_id", want, got, why("caller_id")));
     }
     if let Some(want) = expect.session_id {
-        out.push(word("session_id", want, flip.session_id));
+        let got = Some(flip.session_id).filter(|c| !unobserved(c.as_str()));
+        out.push(word("session_id", want, got, why("session_id")));
     }
     if let Some(want) = expect.old_device_released {
         out.push(boolean(
             "old_device_released",
             want,
             flip.old_device_released,
+            why("old_device_released"),
         ));
     }
     if let Some(want) = expect.one_way_audio {
-        out.push(boolean("one_way_audio", want, flip.one_way_audio));
+        out.push(boolean(
+            "one_way_audio",
+            want,
+            flip.one_way_audio,
+            why("one_way_audio"),
+        ));
     }
     out
 }
@@ -83,22 +109,50 @@ pub fn number(v: f64) -> String {
     }
 }
 
-fn check_bound(name: &str, b: &Bound, measured: Option<f64>) -> ExpectationResult {
+fn result(
+    name: &str,
+    verdict: Verdict,
+    expected: String,
+    measured: Value,
+    detail: String,
+) -> ExpectationResult {
+    ExpectationResult {
+        name: name.to_string(),
+        flip: None,
+        line: None,
+        verdict,
+        expected,
+        measured,
+        detail,
+    }
+}
+
+fn not_observed(name: &str, expected: String, why: String) -> ExpectationResult {
+    result(
+        name,
+        Verdict::Fail,
+        expected,
+        Value::Null,
+        format!("not observed: {why}"),
+    )
+}
+
+fn check_bound(name: &str, b: &Bound, measured: Option<f64>, why: String) -> ExpectationResult {
     let expected = bound_text(b);
     // NaN compares false with everything, so without this guard it would pass any bound;
     // JSON cannot carry it either. A non-finite measurement is a harness bug, not a pass.
-    let Some(v) = measured.filter(|v| v.is_finite()) else {
-        let detail = match measured {
-            Some(v) => format!("invalid measurement {v}"),
-            None => "not measured".to_string(),
-        };
-        return ExpectationResult {
-            name: name.to_string(),
-            verdict: Verdict::Fail,
-            expected,
-            measured: Value::Null,
-            detail,
-        };
+    let v = match measured {
+        None => return not_observed(name, expected, why),
+        Some(v) if !v.is_finite() => {
+            return result(
+                name,
+                Verdict::Fail,
+                expected,
+                Value::Null,
+                format!("invalid measurement {v}"),
+            );
+        }
+        Some(v) => v,
     };
     let (verdict, detail) = match (b.min, b.max) {
         (Some(lo), _) if v < lo => (
@@ -111,43 +165,48 @@ fn check_bound(name: &str, b: &Bound, measured: Option<f64>) -> ExpectationResul
         ),
         _ => (Verdict::Pass, format!("{} ms", number(v))),
     };
-    ExpectationResult {
-        name: name.to_string(),
+    result(name, verdict, expected, json!(v), detail)
+}
+
+fn word<K: Keyword + PartialEq>(
+    name: &str,
+    want: K,
+    got: Option<K>,
+    why: String,
+) -> ExpectationResult {
+    let expected = format!("== {}", want.as_str());
+    let Some(got) = got else {
+        return not_observed(name, expected, why);
+    };
+    let pass = want == got;
+    let detail = if pass {
+        got.as_str().to_string()
+    } else {
+        format!("got {}, expected {}", got.as_str(), want.as_str())
+    };
+    let verdict = if pass { Verdict::Pass } else { Verdict::Fail };
+    result(
+        name,
         verdict,
         expected,
-        measured: json!(v),
+        Value::String(got.as_str().to_string()),
         detail,
-    }
+    )
 }
 
-fn word<K: Keyword + PartialEq>(name: &str, want: K, got: K) -> ExpectationResult {
+fn boolean(name: &str, want: bool, got: Option<bool>, why: String) -> ExpectationResult {
+    let expected = format!("== {want}");
+    let Some(got) = got else {
+        return not_observed(name, expected, why);
+    };
     let pass = want == got;
-    ExpectationResult {
-        name: name.to_string(),
-        verdict: if pass { Verdict::Pass } else { Verdict::Fail },
-        expected: format!("== {}", want.as_str()),
-        measured: Value::String(got.as_str().to_string()),
-        detail: if pass {
-            got.as_str().to_string()
-        } else {
-            format!("got {}, expected {}", got.as_str(), want.as_str())
-        },
-    }
-}
-
-fn boolean(name: &str, want: bool, got: bool) -> ExpectationResult {
-    let pass = want == got;
-    ExpectationResult {
-        name: name.to_string(),
-        verdict: if pass { Verdict::Pass } else { Verdict::Fail },
-        expected: format!("== {want}"),
-        measured: Value::Bool(got),
-        detail: if pass {
-            got.to_string()
-        } else {
-            format!("got {got}, expected {want}")
-        },
-    }
+    let detail = if pass {
+        got.to_string()
+    } else {
+        format!("got {got}, expected {want}")
+    };
+    let verdict = if pass { Verdict::Pass } else { Verdict::Fail };
+    result(name, verdict, expected, Value::Bool(got), detail)
 }
 
 #[cfg(test)]
@@ -179,6 +238,8 @@ mod tests {
             r,
             ExpectationResult {
                 name: "flip".into(),
+                flip: None,
+                line: None,
                 verdict: Verdict::Pass,
                 expected: "== moved".into(),
                 measured: json!("moved"),
@@ -188,7 +249,10 @@ mod tests {
         let r = one(e(Outcome::Blocked), &flip);
         assert_eq!(
             (r.verdict, r.detail.as_str()),
-            (Verdict::Fail, "got moved, expected blocked")
+            (
+                Verdict::Fail,
+                "got moved, expected blocked: moved to mobile; desk released"
+            )
         );
         assert_eq!(r.expected, "== blocked");
     }
@@ -282,11 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_measurement_fails_as_not_measured() {
+    fn a_missing_measurement_fails_saying_why() {
         let mut flip = moved_flip();
         flip.outcome = Outcome::Dropped;
         flip.customer_gap_ms = None;
         flip.flip_latency_ms = None;
+        for f in ["customer_gap_ms", "flip_latency_ms"] {
+            flip.not_checked.insert(f.into(), "the call dropped".into());
+        }
         let r = check_flip(
             &Expectations {
                 customer_gap_ms: Some(Bound::at_most(300.0)),
@@ -298,9 +365,24 @@ mod tests {
         for res in &r {
             assert_eq!(res.verdict, Verdict::Fail);
             assert_eq!(res.measured, Value::Null);
-            assert_eq!(res.detail, "not measured");
+            assert_eq!(res.detail, "not observed: the call dropped");
         }
         assert_eq!(r.len(), 2);
+        flip.caller_id = Continuity::NotChecked;
+        flip.old_device_released = None;
+        let r = check_flip(
+            &Expectations {
+                caller_id: Some(Continuity::Same),
+                old_device_released: Some(true),
+                ..Default::default()
+            },
+            &flip,
+        );
+        assert!(
+            r.iter()
+                .all(|r| r.verdict == Verdict::Fail && r.measured == Value::Null)
+        );
+        assert_eq!(r[0].detail, "not observed: not measured");
     }
 
     #[test]
@@ -335,8 +417,8 @@ mod tests {
         flip.customer_dialog = DialogContinuity::NewDialog;
         flip.caller_id = Continuity::Same;
         flip.session_id = SessionContinuity::Absent;
-        flip.old_device_released = false;
-        flip.one_way_audio = false;
+        flip.old_device_released = Some(false);
+        flip.one_way_audio = Some(false);
         let r = check_flip(
             &Expectations {
                 customer_dialog: Some(DialogContinuity::SameDialog),

@@ -1,6 +1,7 @@
 //! The console report: a header naming what ran (target, mode, seed to rerun it), one table
-//! row per scenario, then every failed expectation and error on its own line, then the
-//! summary. Plain text without colour, so CI logs and snapshots read the same.
+//! row per scenario, then per failing flip its outcome and reason and each failing
+//! expectation with measured against expected, every error, the harness's own timing, and
+//! the summary. Plain text without colour, so CI logs and snapshots read the same.
 
 use std::io::{self, Write};
 
@@ -22,6 +23,7 @@ pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "{}", table(report))?;
 
     let mut problems: Vec<String> = report.scenarios.iter().flat_map(problem_lines).collect();
+    problems.extend(report.scenarios.iter().flat_map(harness_lines));
     problems.extend(report.scenarios.iter().flat_map(finding_lines));
     if !problems.is_empty() {
         writeln!(out)?;
@@ -31,9 +33,14 @@ pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out)?;
     let s = &report.summary;
+    let not_run = if s.not_run > 0 {
+        format!(", {} not run", s.not_run)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} scenario{}: {} passed, {} failed, {} error{}",
+        "{} scenario{}: {} passed, {} failed, {} error{}{not_run}",
         s.scenarios,
         plural(s.scenarios),
         s.passed,
@@ -59,6 +66,35 @@ fn finding_lines(s: &ScenarioReport) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The harness's own punctuality, on one line per scenario that ran live: so a reader can
+/// see how far to trust the figures, and which runs the harness itself disowned.
+fn harness_lines(s: &ScenarioReport) -> Vec<String> {
+    let Some(h) = &s.harness else {
+        return Vec::new();
+    };
+    if h.wakeups == 0 || (h.lateness_max_ms == 0.0 && h.receive_delay_max_ms == 0.0) {
+        // Virtual time: every deadline is met exactly, nothing to say.
+        return Vec::new();
+    }
+    vec![format!(
+        "harness {} ({}): timer lateness p50 {} / p99 {} / max {} ms, {} skipped media slot{}, receive delay p99 {} / max {} ms{}",
+        s.name,
+        s.file,
+        ms(h.lateness_p50_ms),
+        ms(h.lateness_p99_ms),
+        ms(h.lateness_max_ms),
+        h.skipped_slots,
+        if h.skipped_slots == 1 { "" } else { "s" },
+        ms(h.receive_delay_p99_ms),
+        ms(h.receive_delay_max_ms),
+        if h.send_errors > 0 {
+            format!(", {} send errors", h.send_errors)
+        } else {
+            String::new()
+        }
+    )]
 }
 
 fn plural(n: u32) -> &'static str {
@@ -96,7 +132,11 @@ fn table(report: &Report) -> String {
             col(&|f| ms(f.other_audio_ms)),
             col(&|f| f.customer_dialog.as_str().to_string()),
             col(&|f| f.caller_id.as_str().to_string()),
-            col(&|f| if f.old_device_released { "yes" } else { "no" }.to_string()),
+            col(&|f| match f.old_device_released {
+                Some(true) => "yes".to_string(),
+                Some(false) => "no".to_string(),
+                None => "-".to_string(),
+            }),
         ]);
     }
     let mut t = b.build();
@@ -104,16 +144,48 @@ fn table(report: &Report) -> String {
     t.to_string()
 }
 
-/// One line per failed expectation and one per error, each naming its scenario and file.
+/// Per scenario: its error; then per flip with a failing expectation, the flip (number,
+/// line, outcome, reason, refusal) and under it each failing expectation, measured
+/// against expected.
 fn problem_lines(s: &ScenarioReport) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(e) = &s.error {
         lines.push(format!("ERROR {} ({}): {e}", s.name, s.file));
     }
-    for e in &s.expectations {
-        if e.verdict == Verdict::Pass {
+    for f in &s.flips {
+        let failing: Vec<_> = s
+            .expectations
+            .iter()
+            .filter(|e| e.verdict != Verdict::Pass && e.flip == Some(f.index))
+            .collect();
+        if failing.is_empty() {
             continue;
         }
+        let refusal = f
+            .refusal
+            .as_ref()
+            .map(|r| format!(" [{} {}]", r.status, r.reason))
+            .unwrap_or_default();
+        lines.push(format!(
+            "FAIL {} ({}:{}): flip {} {} → {}: {}{refusal}: {}",
+            s.name, s.file, f.line, f.index, f.from, f.to, f.outcome, f.reason
+        ));
+        for e in failing {
+            lines.push(format!(
+                "     {} expected {}, measured {} ({})",
+                e.name,
+                e.expected,
+                measured(&e.measured),
+                e.detail
+            ));
+        }
+    }
+    // Expectations not tied to a flip (none today) still show.
+    for e in s
+        .expectations
+        .iter()
+        .filter(|e| e.verdict != Verdict::Pass && e.flip.is_none())
+    {
         lines.push(format!(
             "{} {} ({}): {} expected {}, measured {} ({})",
             verdict_word(e.verdict),
@@ -133,6 +205,7 @@ fn verdict_word(v: Verdict) -> &'static str {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
         Verdict::Error => "ERROR",
+        Verdict::NotRun => "NOT RUN",
     }
 }
 

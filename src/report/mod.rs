@@ -14,7 +14,7 @@ pub(crate) mod test_fixtures;
 
 pub use check::{bound_text, check_flip, number};
 pub use model::{
-    CodecReport, Continuity, DialogContinuity, Evidence, ExpectationResult, FlipReport, Keyword,
-    Outcome, PacerReport, Refusal, Report, ScenarioReport, SessionContinuity, SipFinding, Summary,
-    TargetInfo, Verdict,
+    CodecReport, Continuity, DialogContinuity, Evidence, ExpectationResult, FlipReport,
+    HarnessReport, Keyword, Outcome, Refusal, Report, ScenarioReport, SessionContinuity,
+    SipFinding, Summary, TargetInfo, Verdict,
 };

@@ -4,6 +4,8 @@
 //! this JSON, so a field may be added but never renamed. `reports/schema.json` describes the
 //! same shape and a test validates real output against it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A closed vocabulary whose YAML and JSON spelling is one snake_case word per variant.
@@ -61,7 +63,7 @@ keyword_enum! {
         TimedOut => "timed_out",
         /// The customer lost the call.
         Dropped => "dropped",
-        /// Anything else; the reason is in the flip's `refusal` or the scenario's `error`.
+        /// Anything else; the flip's `reason` says what.
         Failed => "failed",
     }
 }
@@ -83,6 +85,8 @@ keyword_enum! {
     Continuity {
         Same => "same",
         Changed => "changed",
+        /// Not observable (e.g. no call after a drop); the flip's `not_checked` says why.
+        NotChecked => "not_checked",
     }
 }
 
@@ -93,6 +97,8 @@ keyword_enum! {
         Changed => "changed",
         /// The target sends no session identifier, so continuity cannot be judged.
         Absent => "absent",
+        /// Not observable (e.g. no call after a drop); the flip's `not_checked` says why.
+        NotChecked => "not_checked",
     }
 }
 
@@ -115,8 +121,11 @@ keyword_enum! {
     Verdict {
         Pass => "pass",
         Fail => "fail",
-        /// The check could not run: bad input, unreachable target, internal error.
+        /// The check could not run: bad input, unreachable target, internal error, or a
+        /// harness too overloaded to measure.
         Error => "error",
+        /// The scenario was never started (the run was interrupted before it).
+        NotRun => "not_run",
     }
 }
 
@@ -153,6 +162,9 @@ pub struct Summary {
     pub passed: u32,
     pub failed: u32,
     pub errors: u32,
+    /// Scenarios never started because the run was interrupted.
+    #[serde(default)]
+    pub not_run: u32,
 }
 
 /// One scenario file's result.
@@ -168,11 +180,11 @@ pub struct ScenarioReport {
     pub duration_ms: f64,
     pub expectations: Vec<ExpectationResult>,
     pub flips: Vec<FlipReport>,
-    /// How punctually the live driver's media pacer woke up (absent in virtual time, where
-    /// every deadline is met exactly). Large figures mean the harness itself was saturated
-    /// and its audio measurements are suspect.
+    /// How punctual the harness itself was over the whole scenario. Around a flip, any
+    /// skipped media slot or a timer lateness p99 over the limit makes the verdict `error`:
+    /// a stalled harness is never blamed on the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pacer: Option<PacerReport>,
+    pub harness: Option<HarnessReport>,
     /// RFC violations in the SIP the target sent the simulated parties, one entry per
     /// peer and rule: deviations are reported, not fatal.
     #[serde(default)]
@@ -191,20 +203,38 @@ pub struct SipFinding {
     pub count: u32,
 }
 
-/// The live driver's own timing: lateness of each wake-up behind its deadline.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PacerReport {
+/// The harness's own timing over a stretch of a run: how late its timers fired, how many
+/// 20 ms media slots its senders had to skip, how long received datagrams waited for
+/// processing after their receive timestamp.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HarnessReport {
+    /// Timer wake-ups (media pacing, SIP timers, the script).
     pub wakeups: u64,
     pub lateness_p50_ms: f64,
     pub lateness_p99_ms: f64,
     pub lateness_max_ms: f64,
-    /// Datagrams the kernel refused to send.
+    /// 20 ms slots the media senders skipped because they were called too late.
+    pub skipped_slots: u64,
+    /// Receive timestamp to processing, over every datagram.
+    pub receive_delay_p99_ms: f64,
+    pub receive_delay_max_ms: f64,
+    /// Datagrams the kernel refused to send (live runs).
+    #[serde(default)]
     pub send_errors: u64,
+    /// Whether the stretch passed the overload limits: any skipped slot, or lateness p99
+    /// over 10 ms.
+    #[serde(default)]
+    pub overloaded: bool,
 }
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExpectationResult {
     /// The expectation's key in the scenario file, e.g. `customer_gap_ms`.
     pub name: String,
+    /// The flip it was checked on (1-based), and that flip step's line in the file.
+    #[serde(default)]
+    pub flip: Option<u32>,
+    #[serde(default)]
+    pub line: Option<usize>,
     pub verdict: Verdict,
     /// Human-readable condition, e.g. `<= 300` or `== moved`.
     pub expected: String,
@@ -214,54 +244,83 @@ pub struct ExpectationResult {
     pub detail: String,
 }
 
-/// Everything measured about one flip (DESIGN.md "What a flip measurement contains").
+/// Everything measured about one flip (DESIGN.md "What a flip measurement contains"), from
+/// its request until it settled. Every value was observed; one that could not be is `null`
+/// or `not_checked`, with the reason under `not_checked`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FlipReport {
+    /// 1-based number of the flip in its scenario.
+    #[serde(default)]
+    pub index: u32,
+    /// The flip step's line in the scenario file.
+    #[serde(default)]
+    pub line: usize,
     /// Device that held the call before the flip.
     pub from: String,
     /// Device the flip was aimed at.
     pub to: String,
     /// Flip method word, e.g. `feature_code`.
     pub method: String,
-    /// Call state at flip time: `active`, `hold`, `mute`, `recording`, `three_way`, `monitored`.
+    /// Call state at the flip request, from the customer's SDP direction: `active`,
+    /// `hold`, or `not_checked`.
     pub state: String,
     pub outcome: Outcome,
-    /// Rings before the new device answered.
+    /// What happened, in words: why the flip settled as it did.
+    #[serde(default)]
+    pub reason: String,
+    /// Request → the instant the flip settled.
+    #[serde(default)]
+    pub settle_ms: Option<f64>,
+    /// Ringing responses (180/183) the flip request got.
     pub rings: u32,
-    /// Flip request sent → first frame of the new device heard by the customer; `None` if
-    /// the customer never heard the new device.
+    /// Flip request sent → first frame of the new device heard by the customer.
     pub flip_latency_ms: Option<f64>,
-    /// Longest stretch around the flip in which the customer heard neither device; `None`
-    /// if it could not be bounded (e.g. the call dropped).
+    /// The stretch around the switch in which the customer heard neither device: from the
+    /// end of the old device's last frame (a newer frame of anything cuts it short) to the
+    /// new device's first frame.
     pub customer_gap_ms: Option<f64>,
+    /// Longest stretch in the flip's window (request → settled) in which the customer heard
+    /// neither device, wherever it lies.
+    #[serde(default)]
+    pub max_hole_ms: Option<f64>,
     /// New device's answer → first frame of the customer heard on the new device.
     pub device_gap_ms: Option<f64>,
-    /// Hold music, announcements or noise heard by the customer.
+    /// Hold music, announcements or noise heard by the customer in the flip's window.
     pub other_audio_ms: f64,
-    /// RFC 3550 cumulative loss around the flip; signed because duplicates make it negative.
-    pub packets_lost: i64,
-    pub packets_late: u64,
+    /// RTP packets lost in the customer's streams within the flip's window (sequence
+    /// numbers never received); `null` if no packet arrived.
+    pub packets_lost: Option<i64>,
+    /// Packets that arrived after a later one, in the same window.
+    pub packets_late: Option<u64>,
     pub customer_dialog: DialogContinuity,
     pub caller_id: Continuity,
     pub session_id: SessionContinuity,
     pub analytics: Evidence,
     pub recording: Evidence,
-    pub old_device_released: bool,
+    /// The old device's call ended (BYE either way) and no audio reached it 200 ms later.
+    pub old_device_released: Option<bool>,
     /// How the target refused the flip, if it did.
     pub refusal: Option<Refusal>,
-    /// Either direction silent while the other flows after the flip.
-    pub one_way_audio: bool,
-    /// Calls the customer has up when the flip is measured: 1 is right; 2 means the old
-    /// leg was left up beside a new one (a far end that ignored `Replaces`).
+    /// One direction steady while the other is not, after the new device answered.
+    pub one_way_audio: Option<bool>,
+    /// Calls the customer has up when the flip settled: 1 is right; 2 means the old leg
+    /// was left up beside a new one (a far end that ignored `Replaces`).
     #[serde(default)]
     pub customer_live_calls: u32,
     pub codec: CodecReport,
     /// Mouth-to-ear delay before and after the flip, when measurable.
     pub m2e_before_ms: Option<f64>,
     pub m2e_after_ms: Option<f64>,
+    /// The harness's own timing around this flip (from half a second before the request to
+    /// the settle).
+    #[serde(default)]
+    pub harness: HarnessReport,
+    /// Fields that could not be observed, with the reason.
+    #[serde(default)]
+    pub not_checked: BTreeMap<String, String>,
 }
 
-/// A SIP refusal of a flip request (403, 481, 486, 488, 603, …).
+/// A SIP refusal of a flip request (403, 404, 481, 486, 488, 603, …).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     pub status: u16,
@@ -271,12 +330,14 @@ pub struct Refusal {
 /// Codec renegotiation around the flip.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodecReport {
-    /// Customer-leg codec before the flip, as `NAME/RATE` (e.g. `PCMU/8000`).
-    pub customer_before: String,
-    pub customer_after: String,
-    /// The new device's codec after the flip.
-    pub device_after: String,
-    /// Re-INVITE/UPDATE offers the customer received because of the flip.
+    /// Customer-leg codec at the flip request, as `NAME/RATE` (e.g. `PCMU/8000`).
+    pub customer_before: Option<String>,
+    /// Customer-leg codec when the flip settled.
+    pub customer_after: Option<String>,
+    /// The new device's codec when the flip settled.
+    pub device_after: Option<String>,
+    /// SDP offers (re-INVITE, UPDATE, INVITE with Replaces) the customer received during
+    /// the flip.
     pub customer_offers: u32,
     pub ssrc_changed: bool,
     pub payload_type_changed: bool,
@@ -288,7 +349,7 @@ impl Report {
     /// proves nothing either way.
     pub fn exit_code(&self) -> i32 {
         let verdicts = || self.scenarios.iter().map(|s| s.verdict);
-        if verdicts().any(|v| v == Verdict::Error) {
+        if verdicts().any(|v| matches!(v, Verdict::Error | Verdict::NotRun)) {
             2
         } else if verdicts().any(|v| v == Verdict::Fail) {
             1
@@ -308,6 +369,7 @@ impl Report {
                 Verdict::Pass => s.passed += 1,
                 Verdict::Fail => s.failed += 1,
                 Verdict::Error => s.errors += 1,
+                Verdict::NotRun => s.not_run += 1,
             }
         }
         self.summary = s;
@@ -342,7 +404,7 @@ mod tests {
             duration_ms: 1.0,
             expectations: vec![],
             flips: vec![],
-            pacer: None,
+            harness: None,
             sip_findings: Vec::new(),
         }
     }
@@ -383,7 +445,8 @@ mod tests {
                 scenarios: 4,
                 passed: 2,
                 failed: 1,
-                errors: 1
+                errors: 1,
+                not_run: 0
             }
         );
     }
@@ -425,6 +488,8 @@ mod tests {
         let mut s = scenario(Verdict::Pass);
         let result = |verdict| ExpectationResult {
             name: "flip".into(),
+            flip: Some(1),
+            line: Some(20),
             verdict,
             expected: "== moved".into(),
             measured: serde_json::json!("moved"),

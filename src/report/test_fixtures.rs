@@ -7,37 +7,49 @@ use crate::scenario::{Bound, Expectations};
 /// A clean desk → mobile flip by feature code on a well-behaved PBX.
 pub fn moved_flip() -> FlipReport {
     FlipReport {
+        index: 1,
+        line: 22,
         from: "desk".into(),
         to: "mobile".into(),
         method: "feature_code".into(),
         state: "active".into(),
         outcome: Outcome::Moved,
+        reason: "moved to mobile; desk released".into(),
+        settle_ms: Some(702.5),
         rings: 1,
         flip_latency_ms: Some(182.4),
         customer_gap_ms: Some(41.0),
+        max_hole_ms: Some(41.0),
         device_gap_ms: Some(38.5),
         other_audio_ms: 0.0,
-        packets_lost: 2,
-        packets_late: 1,
+        packets_lost: Some(2),
+        packets_late: Some(1),
         customer_dialog: DialogContinuity::SameDialog,
         caller_id: Continuity::Same,
         session_id: SessionContinuity::Same,
         analytics: Evidence::Same,
         recording: Evidence::NotChecked,
-        old_device_released: true,
+        old_device_released: Some(true),
         refusal: None,
-        one_way_audio: false,
+        one_way_audio: Some(false),
         customer_live_calls: 1,
         codec: CodecReport {
-            customer_before: "PCMU/8000".into(),
-            customer_after: "PCMU/8000".into(),
-            device_after: "PCMU/8000".into(),
+            customer_before: Some("PCMU/8000".into()),
+            customer_after: Some("PCMU/8000".into()),
+            device_after: Some("PCMU/8000".into()),
             customer_offers: 0,
             ssrc_changed: false,
             payload_type_changed: false,
         },
         m2e_before_ms: Some(62.0),
         m2e_after_ms: Some(118.5),
+        harness: HarnessReport::default(),
+        not_checked: [(
+            "recording".to_string(),
+            "recordings are not read in this version".to_string(),
+        )]
+        .into_iter()
+        .collect(),
     }
 }
 
@@ -62,9 +74,18 @@ fn scenario(name: &str, file: &str, flips: Vec<FlipReport>, error: Option<&str>)
         verdict: Verdict::Pass,
         error: error.map(str::to_string),
         duration_ms: 4210.5,
-        expectations: flips.iter().flat_map(|f| check_flip(&expect, f)).collect(),
+        expectations: flips
+            .iter()
+            .flat_map(|f| {
+                let mut r = check_flip(&expect, f);
+                for e in r.iter_mut() {
+                    (e.flip, e.line) = (Some(f.index), Some(f.line));
+                }
+                r
+            })
+            .collect(),
         flips,
-        pacer: None,
+        harness: Some(HarnessReport::default()),
         sip_findings: Vec::new(),
     };
     s.recompute_verdict();
@@ -84,13 +105,31 @@ pub fn sample_report() -> Report {
     quirky.codec.ssrc_changed = true;
 
     let mut dropped = moved_flip();
+    dropped.index = 2;
+    dropped.line = 26;
     dropped.outcome = Outcome::Dropped;
+    dropped.reason = "the customer lost the call (the target sent BYE)".into();
     dropped.flip_latency_ms = None;
     dropped.customer_gap_ms = None;
     dropped.device_gap_ms = None;
     dropped.customer_dialog = DialogContinuity::Lost;
-    dropped.old_device_released = false;
+    dropped.caller_id = Continuity::NotChecked;
+    dropped.old_device_released = None;
+    dropped.one_way_audio = None;
     dropped.m2e_after_ms = None;
+    for (field, why) in [
+        (
+            "customer_gap_ms",
+            "the call did not move (dropped): no switch",
+        ),
+        ("caller_id", "the customer has no call after the flip"),
+        (
+            "old_device_released",
+            "the flip did not get as far as releasing the old device (dropped)",
+        ),
+    ] {
+        dropped.not_checked.insert(field.into(), why.into());
+    }
 
     let mut r = Report {
         flipcheck_version: "0.1.0".into(),

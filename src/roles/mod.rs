@@ -26,6 +26,21 @@ pub trait Actor {
         from: SocketAddr,
         data: &[u8],
     );
+    /// A datagram whose receive timestamp (`received_at`, taken by the kernel or at the
+    /// socket read) is earlier than the instant it is handled (`now`): a busy harness
+    /// processes late, but what it measures keeps the arrival instant. Actors that do not
+    /// measure media can treat it as arriving now.
+    fn handle_received(
+        &mut self,
+        now: crate::core::Time,
+        received_at: crate::core::Time,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        let _ = received_at;
+        self.handle_datagram(now, local, from, data);
+    }
     fn handle_timeout(&mut self, now: crate::core::Time);
     fn poll_transmit(&mut self) -> Option<Transmit>;
     /// The next instant `handle_timeout` must be called (`Time::NEVER` for none).

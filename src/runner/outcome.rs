@@ -1,12 +1,13 @@
 //! A scenario run's outcome: the time bound every run gets, the simulated run, and the
-//! scenario's report entry computed from what its script measured.
+//! scenario's report entry computed from its timeline.
 
 use std::time::Duration;
 
 use super::{Scene, TargetSetup};
 use crate::core::Time;
+use crate::measure::{harness_between, measure_flips, overload_words};
 use crate::report::{ScenarioReport, SipFinding, Verdict, check_flip};
-use crate::scenario::{Plan, StepPlan};
+use crate::scenario::{Expectations, Plan, StepPlan};
 use crate::sim;
 
 /// Generous bound on a scenario's duration, so a stuck target can never hang a run.
@@ -29,13 +30,24 @@ pub fn simulate(
     seed: u64,
     capture: bool,
 ) -> std::io::Result<Scene> {
+    simulate_with(plan, setup, seed, capture, &sim::SimOptions::default())
+}
+
+/// [`simulate`] with simulator options (e.g. an injected harness stall).
+pub fn simulate_with(
+    plan: &Plan,
+    setup: &TargetSetup,
+    seed: u64,
+    capture: bool,
+    options: &sim::SimOptions,
+) -> std::io::Result<Scene> {
     let mut addrs = sim::VirtualAddrs::new();
     let mut scene = Scene::new(plan, setup, seed, &mut addrs)?;
     if capture {
         scene.capture = Some(Default::default());
     }
     let limit = Time::ZERO + time_limit(plan);
-    let stats = sim::run(&mut scene, limit);
+    let stats = sim::run_with(&mut scene, limit, options);
     if stats.hit_limit && scene.script.error.is_none() {
         scene.script.error = Some(format!(
             "did not finish within {:?} of virtual time",
@@ -45,15 +57,50 @@ pub fn simulate(
     Ok(scene)
 }
 
-/// Verdicts for one scenario, from what its script measured.
+/// The effective expectations of the flip step at `line`: the scenario's `expect:` merged
+/// with the step's own, and `flip: moved` unless one of them says otherwise.
+fn expectations_at(plan: &Plan, line: usize) -> Expectations {
+    let step = plan.steps.iter().find_map(|s| match s {
+        StepPlan::Flip {
+            expect, line: l, ..
+        } if *l == line => Some(expect.clone()),
+        _ => None,
+    });
+    let mut e = match step.flatten() {
+        Some(own) => plan.expect.merged_with(&own),
+        None => plan.expect.clone(),
+    };
+    e.flip.get_or_insert(crate::report::Outcome::Moved);
+    e
+}
+
+/// Verdicts for one scenario, computed from its timeline and the target's evidence.
 pub fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> ScenarioReport {
+    let flips = measure_flips(&scene.timeline, &scene.evidence());
     let mut expectations = Vec::new();
-    let mut flips = Vec::new();
-    for (flip, expect) in &scene.script.flips {
-        expectations.extend(check_flip(expect, flip));
-        flips.push(flip.clone());
+    for flip in &flips {
+        let mut results = check_flip(&expectations_at(plan, flip.line), flip);
+        for r in results.iter_mut() {
+            r.flip = Some(flip.index);
+            r.line = Some(flip.line);
+        }
+        expectations.extend(results);
     }
-    let error = scene.script.error.clone();
+    let mut error = scene.script.error.clone();
+    // A harness that fell behind around a flip measured itself, not the target.
+    let overloaded: Vec<String> = flips
+        .iter()
+        .filter_map(|f| {
+            overload_words(&f.harness)
+                .map(|why| format!("flip {} (line {}): {why}", f.index, f.line))
+        })
+        .collect();
+    if error.is_none() && !overloaded.is_empty() {
+        error = Some(format!(
+            "the harness was overloaded around {}; its figures say nothing about the target",
+            overloaded.join("; ")
+        ));
+    }
     let verdict = if error.is_some() {
         Verdict::Error
     } else if expectations.iter().any(|e| e.verdict == Verdict::Fail) {
@@ -69,7 +116,7 @@ pub fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> Scenario
         duration_ms: (duration_ms * 1000.0).round() / 1000.0,
         expectations,
         flips,
-        pacer: None,
+        harness: Some(harness_between(&scene.timeline, Time::ZERO, Time::NEVER)),
         sip_findings: sip_findings(scene),
     }
 }

@@ -14,6 +14,7 @@ use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use crate::roles::{Actor, Transmit};
 use crate::scenario::{CodecName, Plan, ReplacesSupport};
+use crate::timeline::{Lag, PartyInfo, Timeline};
 
 /// What the scenario runs against, resolved to addresses and credentials.
 #[derive(Debug, Clone)]
@@ -55,6 +56,8 @@ pub struct Scene {
     pub pbx: Option<Pbx>,
     pub script: Script,
     pub plan: Plan,
+    /// What every party observed: the one input of the measurements.
+    pub timeline: Timeline,
     owners: HashMap<SocketAddr, Owner>,
     /// Every datagram sent, and received from outside, when `--pcap` asked for it.
     pub capture: Option<Capture>,
@@ -177,12 +180,21 @@ impl Scene {
             }
         }
         let script = Script::new(plan, feature_code);
+        let parties = std::iter::once(&customer)
+            .chain(devices.iter())
+            .map(|ua| PartyInfo {
+                name: ua.name().to_string(),
+                signature: ua.config().signature,
+                contact: ua.contact(),
+            })
+            .collect();
         Ok(Scene {
             customer,
             devices,
             pbx,
             script,
             plan: plan.clone(),
+            timeline: Timeline::new(parties),
             owners,
             capture: None,
             last_now: Time::ZERO,
@@ -194,11 +206,36 @@ impl Scene {
         self.owners.get(&addr).copied()
     }
 
-    /// Runs the script as far as the current state allows.
+    /// Runs the script as far as the current state allows, on an up-to-date timeline.
     fn advance(&mut self, now: Time) {
+        self.drain();
         let mut script = std::mem::take(&mut self.script);
         script.advance(now, self);
         self.script = script;
+        self.drain();
+    }
+
+    /// Moves what the parties observed since the last call into the timeline.
+    fn drain(&mut self) {
+        let tl = &mut self.timeline;
+        let parties = std::iter::once(&mut self.customer).chain(self.devices.iter_mut());
+        for (party, ua) in parties.enumerate() {
+            while let Some((at, what)) = ua.poll_observation() {
+                tl.record(at, party, what);
+            }
+            ua.receiver_mut()
+                .drain_into(&mut tl.frames[party], &mut tl.delays[party]);
+        }
+    }
+
+    /// The CDR lines the embedded PBX wrote, as the evidence a target's CDR file is.
+    pub fn evidence(&self) -> crate::measure::Evidence {
+        crate::measure::Evidence {
+            cdr: self.pbx.as_ref().map(|pbx| crate::measure::CdrSource {
+                origin: "the embedded PBX's CDR".into(),
+                text: pbx.cdrs.join("\n"),
+            }),
+        }
     }
 }
 
@@ -222,16 +259,37 @@ fn media_codecs(codecs: &[CodecName]) -> Vec<Codec> {
 
 impl Actor for Scene {
     fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.handle_received(now, now, local, from, data);
+    }
+
+    fn handle_received(
+        &mut self,
+        now: Time,
+        received_at: Time,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
         self.last_now = now;
+        let waited = now.saturating_since(received_at).as_micros();
+        self.timeline.receive_lag.push(Lag {
+            at: received_at,
+            micros: u32::try_from(waited).unwrap_or(u32::MAX),
+        });
         if let Some(cap) = self.capture.as_mut() {
             // Our own sends are captured when sent; only outside peers' packets here.
             if !self.owners.contains_key(&from) {
-                cap.record(now, from, local, data);
+                cap.record(received_at, from, local, data);
             }
         }
         match self.owner(local) {
-            Some(Owner::Customer) => self.customer.handle_datagram(now, local, from, data),
-            Some(Owner::Device(i)) => self.devices[i].handle_datagram(now, local, from, data),
+            Some(Owner::Customer) => {
+                self.customer
+                    .handle_received(now, received_at, local, from, data)
+            }
+            Some(Owner::Device(i)) => {
+                self.devices[i].handle_received(now, received_at, local, from, data)
+            }
             Some(Owner::Pbx) => {
                 if let Some(pbx) = self.pbx.as_mut() {
                     pbx.handle_datagram(now, local, from, data)
@@ -243,6 +301,14 @@ impl Actor for Scene {
     }
 
     fn handle_timeout(&mut self, now: Time) {
+        let deadline = Actor::poll_timeout(self);
+        if deadline != Time::NEVER {
+            let late = now.saturating_since(deadline).as_micros();
+            self.timeline.timer_lag.push(Lag {
+                at: now,
+                micros: u32::try_from(late).unwrap_or(u32::MAX),
+            });
+        }
         self.last_now = now;
         if let Some(pbx) = self.pbx.as_mut()
             && pbx.poll_timeout() <= now
@@ -274,6 +340,7 @@ impl Actor for Scene {
                 if let Some(cap) = self.capture.as_mut() {
                     cap.record(self.last_now, t.from, t.to, &t.data);
                 }
+                self.drain();
                 return Some(t);
             }
         }

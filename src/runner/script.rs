@@ -1,22 +1,30 @@
-//! The scenario's steps as a sans-IO state machine: each step issues commands to the
-//! user agents and then waits for a condition (registered, answered, a time) or its
-//! timeout. The scene calls [`Script::advance`] after every input, so the same script runs
-//! in virtual time and live.
+//! The scenario's steps as a sans-IO state machine: each step issues commands to the user
+//! agents and then waits for a condition (registered, answered, a flip settled, a time) or
+//! its timeout. The scene calls [`Script::advance`] after every input, so the same script
+//! runs in virtual time and live.
+//!
+//! A flip step waits as a person would, until the flip has settled by the rule of
+//! [`crate::measure::progress`] — the same rule the report is computed with — and marks the
+//! timeline with the request and the settle, so measurement knows which flip is which.
 
 use std::time::Duration;
 
 use super::scene::Scene;
 use crate::core::Time;
-use crate::measure::{FlipRecord, measure_flip};
-use crate::report::FlipReport;
-use crate::report::Keyword;
+use crate::measure::{Progress, progress};
+use crate::report::{Keyword, Outcome};
 use crate::roles::ua::{CallIdx, CallState};
-use crate::scenario::{Expectations, FlipMethod, Party, Plan, StepPlan};
+use crate::scenario::{FlipMethod, Party, Plan, StepPlan};
+use crate::timeline::{FlipSpec, Mark, PartyId};
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longer than the PBX's default ring timeout (18 s), so the target's verdict comes first.
-const FLIP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a flip may take to be answered when its step does not say.
+pub const FLIP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the customer must hear the new device steadily when the step does not say.
+pub const FLIP_SETTLE: Duration = Duration::from_millis(500);
+/// After the audio settled, how long the old device may take to be released.
+pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time for a BYE and its 200 to cross the network before the next step.
 const HANGUP_SETTLE: Duration = Duration::from_millis(500);
 /// Longest we wait for unregistration and last transactions at the end of a run.
@@ -39,16 +47,14 @@ enum Wait {
         customer_call: CallIdx,
     },
     Until(Time),
-    Flip {
-        flip: usize,
-    },
+    /// Flip `spec` is under way.
+    Flip(Box<FlipSpec>),
     Shutdown,
 }
 
 #[derive(Default)]
 pub struct Script {
     steps: Vec<StepPlan>,
-    expect: Option<Expectations>,
     feature_code: String,
     pos: usize,
     wait: Option<Wait>,
@@ -57,19 +63,21 @@ pub struct Script {
     /// The device holding the call and its call index there.
     holder: Option<(usize, CallIdx)>,
     customer_call: Option<CallIdx>,
-    records: Vec<FlipRecord>,
-    /// Measured flips, in order.
-    pub flips: Vec<(FlipReport, Expectations)>,
+    flips: u32,
     /// Why the scenario could not run to the end (an error verdict), if it could not.
     pub error: Option<String>,
     pub finished_at: Option<Time>,
+}
+
+/// Devices are parties 1.. in the timeline; the customer is party 0.
+fn party_of(device: usize) -> PartyId {
+    device + 1
 }
 
 impl Script {
     pub fn new(plan: &Plan, feature_code: String) -> Script {
         Script {
             steps: plan.steps.clone(),
-            expect: Some(plan.expect.clone()),
             feature_code,
             wait: Some(Wait::Start),
             deadline: Time::ZERO,
@@ -91,10 +99,17 @@ impl Script {
         }
     }
 
-    /// Stops the run (Ctrl-C or an error): measure what is open, then shut down cleanly.
+    /// Stops the run (Ctrl-C or an error): mark it, then shut down cleanly. A flip under
+    /// way is reported as unsettled, never measured as if it had settled.
     pub fn abort(&mut self, now: Time, scene: &mut Scene, why: &str) {
         if self.error.is_none() {
             self.error = Some(why.to_string());
+        }
+        if scene.timeline.aborted().is_none() {
+            scene.timeline.marks.push(Mark::Aborted {
+                at: now,
+                why: why.to_string(),
+            });
         }
         self.begin_shutdown(now, scene);
     }
@@ -113,7 +128,7 @@ impl Script {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(msg) => {
-                    let line = self.steps.get(self.pos).map(step_line).unwrap_or(0);
+                    let line = self.steps.get(self.pos).map(StepPlan::line).unwrap_or(0);
                     self.abort(now, scene, &format!("step at line {line}: {msg}"));
                     return;
                 }
@@ -135,7 +150,7 @@ impl Script {
             }
             Wait::Registered(devices) => {
                 if devices.iter().all(|&d| scene.devices[d].is_registered()) {
-                    return Ok(self.next(now));
+                    return Ok(self.next());
                 }
                 if let Some(ua) = devices
                     .iter()
@@ -188,7 +203,7 @@ impl Script {
                 if scene.customer.calls[customer_call].state == CallState::Confirmed {
                     self.holder = Some((device, device_call));
                     self.customer_call = Some(customer_call);
-                    return Ok(self.next(now));
+                    return Ok(self.next());
                 }
                 self.call_failed(scene, customer_call)?;
                 if timed_out {
@@ -197,21 +212,21 @@ impl Script {
                     Ok(false)
                 }
             }
-            Wait::Until(t) => Ok(now >= t && self.next(now)),
-            Wait::Flip { flip } => {
-                let rec = &self.records[flip];
-                let new_state = scene.devices[rec.to].calls[rec.new_call].state;
-                let customer_gone = scene.customer.calls[rec.customer_call].state
-                    == CallState::Terminated
-                    && scene.customer.active_call().is_none();
-                if new_state == CallState::Confirmed {
-                    self.holder = Some((rec.to, rec.new_call));
+            Wait::Until(t) => Ok(now >= t && self.next()),
+            Wait::Flip(spec) => match progress(&scene.timeline, &spec, now) {
+                Progress::Pending { next } => {
+                    self.deadline = next.max(now);
+                    Ok(false)
                 }
-                if new_state != CallState::Calling || customer_gone || timed_out {
-                    return Ok(self.next(now));
+                Progress::Settled(s) => {
+                    scene.timeline.marks.push(Mark::FlipSettled {
+                        index: spec.index,
+                        at: now,
+                    });
+                    self.after_flip(now, scene, &spec, s.outcome);
+                    Ok(self.next())
                 }
-                Ok(false)
-            }
+            },
             Wait::Shutdown => {
                 let idle = scene.customer.is_idle() && scene.devices.iter().all(|d| d.is_idle());
                 if idle || timed_out {
@@ -223,6 +238,25 @@ impl Script {
         }
     }
 
+    /// Where the call is once a flip settled: on the new device if it holds it now, else
+    /// where it was. A flip request still unanswered (timed out) is given up: CANCEL.
+    fn after_flip(&mut self, now: Time, scene: &mut Scene, spec: &FlipSpec, outcome: Outcome) {
+        let new = (spec.to - 1, spec.request_call);
+        if scene.devices[new.0].calls[new.1].state == CallState::Calling {
+            scene.devices[new.0].hangup(now, new.1);
+        }
+        let new_holds = scene.devices[new.0].calls[new.1].state == CallState::Confirmed;
+        let old_holds =
+            scene.devices[spec.from - 1].calls[spec.old_call].state == CallState::Confirmed;
+        self.holder = match (outcome, new_holds, old_holds) {
+            (Outcome::Dropped, _, _) => None,
+            (_, true, _) => Some(new),
+            (_, false, true) => self.holder,
+            _ => None,
+        };
+        self.customer_call = scene.customer.active_call();
+    }
+
     fn call_failed(&self, scene: &Scene, customer_call: CallIdx) -> Result<(), String> {
         let call = &scene.customer.calls[customer_call];
         if call.state == CallState::Terminated {
@@ -231,7 +265,7 @@ impl Script {
         Ok(())
     }
 
-    fn next(&mut self, _now: Time) -> bool {
+    fn next(&mut self) -> bool {
         self.pos += 1;
         self.wait = Some(Wait::Start);
         true
@@ -268,20 +302,18 @@ impl Script {
                 from,
                 to,
                 method,
-                expect,
+                line,
                 ..
             } => {
-                self.close_flips(now, scene);
                 if method != FlipMethod::FeatureCode {
                     return Err(format!(
-                        "flip method `{}` is not supported yet",
+                        "flip method `{}` is not supported in this version",
                         method.as_str()
                     ));
                 }
                 let (holder, old_call) = self.holder.ok_or("there is no call to flip")?;
                 // The plan checked `from` against where it expected the call; the target
                 // may have put it elsewhere (a flip expected to be refused that moved).
-                // `old_call` indexes the holder's calls, so it must be the holder.
                 if let Some(f) = from.filter(|&f| f != holder) {
                     return Err(format!(
                         "`from: {}` but the call is on `{}`",
@@ -289,37 +321,32 @@ impl Script {
                         scene.devices[holder].name()
                     ));
                 }
-                let from = holder;
                 let customer_call = scene
                     .customer
                     .active_call()
                     .or(self.customer_call)
                     .ok_or("the customer has no call")?;
-                let new_call = scene.devices[to].call(now, &self.feature_code);
-                let base = self.expect.clone().unwrap_or_default();
-                let merged = match &expect {
-                    Some(e) => base.merged_with(e),
-                    None => base,
-                };
-                let rec = FlipRecord::start(
-                    now,
-                    scene,
-                    from,
-                    to,
-                    method,
+                let request_call = scene.devices[to].call(now, &self.feature_code);
+                self.flips += 1;
+                let spec = FlipSpec {
+                    index: self.flips,
+                    line,
+                    method: method.as_str().to_string(),
+                    requested_at: now,
+                    from: party_of(holder),
                     old_call,
-                    new_call,
+                    to: party_of(to),
+                    request_call,
                     customer_call,
-                    merged,
-                );
-                self.records.push(rec);
-                self.deadline = now + FLIP_TIMEOUT;
-                self.wait = Some(Wait::Flip {
-                    flip: self.records.len() - 1,
-                });
+                    settle: FLIP_SETTLE,
+                    timeout: FLIP_TIMEOUT,
+                    release_timeout: RELEASE_TIMEOUT,
+                };
+                scene.timeline.marks.push(Mark::FlipRequested(spec.clone()));
+                self.deadline = now;
+                self.wait = Some(Wait::Flip(Box::new(spec)));
             }
             StepPlan::Hangup { party, .. } => {
-                self.close_flips(now, scene);
                 match party {
                     Party::Customer => {
                         if let Some(c) = scene.customer.active_call() {
@@ -339,34 +366,15 @@ impl Script {
         Ok(())
     }
 
-    /// Measures every flip not yet measured, as of `now`.
-    fn close_flips(&mut self, now: Time, scene: &Scene) {
-        for rec in self.records.drain(..) {
-            let report = measure_flip(&rec, scene, now);
-            self.flips.push((report, rec.expect.clone()));
-        }
-    }
-
     fn begin_shutdown(&mut self, now: Time, scene: &mut Scene) {
         if matches!(self.wait, Some(Wait::Shutdown)) {
             return;
         }
-        self.close_flips(now, scene);
         scene.customer.shutdown(now);
         for d in scene.devices.iter_mut() {
             d.shutdown(now);
         }
         self.deadline = now + SHUTDOWN_GRACE;
         self.wait = Some(Wait::Shutdown);
-    }
-}
-
-fn step_line(step: &StepPlan) -> usize {
-    match step {
-        StepPlan::Register { line, .. }
-        | StepPlan::Call { line, .. }
-        | StepPlan::Talk { line, .. }
-        | StepPlan::Flip { line, .. }
-        | StepPlan::Hangup { line, .. } => *line,
     }
 }

@@ -477,6 +477,7 @@ impl Compiler<'_> {
                 .and_then(|n| self.keyword::<SessionContinuity>(n, "`session_id` value")),
             old_device_released: raw.old_device_released,
             one_way_audio: raw.one_way_audio,
+            max_hole_ms: None,
         }
     }
 

@@ -310,6 +310,8 @@ pub struct Expectations {
     pub session_id: Option<SessionContinuity>,
     pub old_device_released: Option<bool>,
     pub one_way_audio: Option<bool>,
+    /// Longest stretch in the flip's window in which the customer heard neither device.
+    pub max_hole_ms: Option<Bound>,
 }
 
 impl Expectations {
@@ -326,6 +328,7 @@ impl Expectations {
             session_id: step.session_id.or(self.session_id),
             old_device_released: step.old_device_released.or(self.old_device_released),
             one_way_audio: step.one_way_audio.or(self.one_way_audio),
+            max_hole_ms: step.max_hole_ms.or(self.max_hole_ms),
         }
     }
 

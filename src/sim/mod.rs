@@ -76,9 +76,39 @@ impl Ord for InFlight {
     }
 }
 
+/// A stretch of virtual time in which the actor is not run, as a harness that the OS does
+/// not schedule: datagrams keep arriving (and keep their arrival instants), timers fire
+/// late, and everything is handled at the stall's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    pub at: Time,
+    pub len: Duration,
+}
+
+/// How the simulated world misbehaves, for tests of the harness itself.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    pub stalls: Vec<Stall>,
+}
+
+impl SimOptions {
+    /// The instant an input due at `t` is handled: `t`, or the end of a stall covering it.
+    fn handled_at(&self, t: Time) -> Time {
+        self.stalls
+            .iter()
+            .find(|s| t >= s.at && t < s.at + s.len)
+            .map_or(t, |s| s.at + s.len)
+    }
+}
+
 /// Runs `actor` in virtual time until it is done, or `limit` of virtual time passes.
 /// Datagrams to addresses the actor does not own are dropped, as a closed port would.
 pub fn run(actor: &mut dyn Actor, limit: Time) -> SimStats {
+    run_with(actor, limit, &SimOptions::default())
+}
+
+/// [`run`] with [`SimOptions`].
+pub fn run_with(actor: &mut dyn Actor, limit: Time, options: &SimOptions) -> SimStats {
     let owned: std::collections::HashSet<SocketAddr> = actor.addresses().into_iter().collect();
     let mut queue: BinaryHeap<Reverse<InFlight>> = BinaryHeap::new();
     let mut stats = SimStats::default();
@@ -117,13 +147,13 @@ pub fn run(actor: &mut dyn Actor, limit: Time) -> SimStats {
         } else {
             wakeups_at_now = 0;
         }
-        now = now.max(next);
+        now = now.max(options.handled_at(next));
         if packet <= timer {
             // The queue is non-empty: `packet` came from its head.
             let Some(Reverse(p)) = queue.pop() else { break };
             if owned.contains(&p.t.to) {
                 stats.datagrams += 1;
-                actor.handle_datagram(now, p.t.to, p.t.from, &p.t.data);
+                actor.handle_received(now, p.at, p.t.to, p.t.from, &p.t.data);
             }
         } else {
             stats.timer_wakeups += 1;

@@ -93,3 +93,12 @@ pub fn peer_available(binary: &str, probe_arg: &str, package: &str, skip_env: &s
     }
     found
 }
+
+/// How often a live run is tried when our own harness says it was too late to measure.
+pub const OVERLOAD_ATTEMPTS: u32 = 4;
+
+/// Whether a run ended in error because the harness itself fell behind (exit 2 and the
+/// console's "harness was overloaded" line), not because of anything the target did.
+pub fn harness_overloaded(code: i32, stdout: &str) -> bool {
+    code == 2 && stdout.contains("the harness was overloaded")
+}

@@ -166,6 +166,18 @@ impl MediaReceiver {
         std::mem::take(&mut self.frames)
     }
 
+    /// Moves the frames and delays heard so far to the end of `frames` and `delays` (the
+    /// scenario's timeline), keeping this receiver's buffers for reuse.
+    pub fn drain_into(&mut self, frames: &mut Vec<HeardFrame>, delays: &mut Vec<OneWayDelay>) {
+        frames.append(&mut self.frames);
+        delays.append(&mut self.delays);
+    }
+
+    /// Removes and returns the one-way delays so far.
+    pub fn take_delays(&mut self) -> Vec<OneWayDelay> {
+        std::mem::take(&mut self.delays)
+    }
+
     /// RFC 3550 receive statistics.
     pub fn stats(&self) -> &ReceiveStats {
         &self.stats

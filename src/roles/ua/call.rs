@@ -34,6 +34,30 @@ pub enum EndCause {
     Rejected(u16, String),
     /// The call was replaced by another dialog (RFC 3891).
     Replaced,
+    /// Our INVITE got no final response before its transaction timed out (Timer B): our
+    /// conclusion, not the peer's answer.
+    TimedOut,
+    /// The peer challenged again after we answered its challenge.
+    AuthLoop(u16),
+}
+
+impl EndCause {
+    /// The timeline's word for it.
+    pub fn reason(&self) -> crate::timeline::EndReason {
+        use crate::timeline::EndReason;
+        match self {
+            EndCause::Local => EndReason::Local,
+            EndCause::RemoteBye => EndReason::RemoteBye,
+            EndCause::Cancelled => EndReason::Cancelled,
+            EndCause::Rejected(status, reason) => EndReason::Rejected {
+                status: *status,
+                reason: reason.clone(),
+            },
+            EndCause::Replaced => EndReason::Replaced,
+            EndCause::TimedOut => EndReason::TimedOut,
+            EndCause::AuthLoop(status) => EndReason::AuthLoop { status: *status },
+        }
+    }
 }
 
 /// An identity the far end presented (P-Asserted-Identity, else From/To): the caller ID.
@@ -140,15 +164,18 @@ impl Call {
         }
     }
 
-    pub fn end(&mut self, now: Time, cause: EndCause) {
-        if self.state != CallState::Terminated {
-            self.state = CallState::Terminated;
-            self.ended_at = Some(now);
-            self.end_cause = Some(cause);
-        }
+    /// Ends the call; true if it was live until now.
+    pub fn end(&mut self, now: Time, cause: EndCause) -> bool {
         if let Some(sender) = self.sender.as_mut() {
             sender.stop();
         }
+        if self.state == CallState::Terminated {
+            return false;
+        }
+        self.state = CallState::Terminated;
+        self.ended_at = Some(now);
+        self.end_cause = Some(cause);
+        true
     }
 }
 

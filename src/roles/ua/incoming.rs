@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use super::{Call, CallIdx, CallState, EndCause, ReplacesMode, UaEvent, UserAgent};
 use crate::core::Time;
 use crate::core::sip::{Dialog, Message, ServerKey, SessionDescription, response_to};
+use crate::timeline::CallChange;
 
 pub(super) fn handle_request(
     ua: &mut UserAgent,
@@ -77,7 +78,7 @@ fn handle_cancel(ua: &mut UserAgent, now: Time, msg: &Message, key: &ServerKey) 
             let tag = ua.calls[idx].local_tag.clone();
             ua.stack.respond(now, &k, &req, 487, Some(&tag));
         }
-        ua.calls[idx].end(now, EndCause::Cancelled);
+        ua.end_call(now, idx, EndCause::Cancelled);
         ua.events.push_back(UaEvent::Ended { call: idx });
     }
 }
@@ -125,6 +126,11 @@ fn handle_new_invite(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey
     call.replaces = replaced;
     call.incoming = Some((msg.clone(), key.clone()));
     ua.calls.push(call);
+    let created = CallChange::Created {
+        outgoing: false,
+        replaces: replaced,
+    };
+    ua.note_call(now, idx, created);
     let mut ringing = response_to(&msg, 180, Some(&tag));
     ringing.push_header("Content-Length", "0");
     ua.stack.send_response(now, &key, ringing);
@@ -134,8 +140,7 @@ fn handle_new_invite(ua: &mut UserAgent, now: Time, msg: Message, key: ServerKey
     }
     if let Some(old) = replaced {
         // RFC 3891 §3: the replaced dialog is ended with a BYE once the new one is answered.
-        ua.hangup(now, old);
-        ua.calls[old].end_cause = Some(EndCause::Replaced);
+        ua.hangup_with(now, old, EndCause::Replaced);
     }
 }
 
@@ -158,7 +163,7 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
             Ok(a) => Some(a),
             Err(_) => {
                 ua.stack.respond(now, &key, &req, 488, Some(&tag));
-                ua.calls[idx].end(now, EndCause::Rejected(488, "no common codec".into()));
+                ua.end_call(now, idx, EndCause::Rejected(488, "no common codec".into()));
                 ua.events.push_back(UaEvent::Ended { call: idx });
                 return false;
             }
@@ -181,6 +186,15 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     call.state = CallState::Confirmed;
     call.answered_at = Some(now);
     call.awaiting_ack_answer = late_offer;
+    let confirmed = CallChange::Confirmed {
+        local_tag: tag.clone(),
+        remote_tag: call
+            .dialog
+            .as_ref()
+            .map(|d| d.remote_tag.clone())
+            .unwrap_or_default(),
+    };
+    ua.note_call(now, idx, confirmed);
     if let (Some(offer), Some((_, codec))) = (offer, answer) {
         // Media goes to where the offer said, with the codec we chose.
         ua.start_media(now, idx, &offer, codec);
@@ -225,7 +239,7 @@ fn handle_in_dialog(
     match method.as_str() {
         "BYE" => {
             ua.stack.respond(now, &key, &msg, 200, None);
-            ua.calls[idx].end(now, EndCause::RemoteBye);
+            ua.end_call(now, idx, EndCause::RemoteBye);
             ua.events.push_back(UaEvent::Ended { call: idx });
         }
         "INVITE" | "UPDATE" => {

@@ -104,6 +104,11 @@ impl UserAgent {
             .rtp_address()
             .and_then(|(ip, port)| Some(SocketAddr::new(ip.parse().ok()?, port)));
         let mux = wants_rtcp_mux(remote);
+        let media = crate::timeline::CallChange::Media {
+            codec: codec.name().to_string(),
+            remote: remote_addr,
+        };
+        self.note_call(now, idx, media);
         let call = &mut self.calls[idx];
         call.codec = Some(codec);
         call.remote_media = remote_addr;
@@ -129,6 +134,7 @@ impl UserAgent {
             let (Some(sender), Some(to)) = (call.sender.as_mut(), call.remote_media) else {
                 continue;
             };
+            let skipped_before = sender.late_sends();
             if sender.poll_timeout() <= now
                 && let Some(data) = sender.handle_timeout(now)
             {
@@ -137,6 +143,12 @@ impl UserAgent {
                     to,
                     data,
                 });
+            }
+            let skipped = sender.late_sends() - skipped_before;
+            if skipped > 0 {
+                // The harness fell behind its own 20 ms grid: a fact about us, not the target.
+                let what = crate::timeline::Observation::SkippedSlots(skipped);
+                self.observations.push_back((now, what));
             }
             if call.rtcp_mux && call.state == CallState::Confirmed && call.next_rtcp <= now {
                 let block = Some(self.receiver.stats_mut().report_block());

@@ -21,6 +21,7 @@ use crate::core::sip::{
     host_port,
 };
 use crate::roles::Transmit;
+use crate::timeline::{CallChange, CallRecord, Observation, SipDir, SipRecord};
 
 /// How this UA treats an INVITE with `Replaces` (RFC 3891), as real phones differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,10 @@ pub struct UserAgent {
     register_auth: u32,
     out: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
+    /// What this party saw and did, for the scenario's timeline (drained by the scene).
+    observations: VecDeque<(Time, Observation)>,
+    /// The instant of the latest input, for stamping the messages `poll_transmit` hands out.
+    now: Time,
 }
 
 impl UserAgent {
@@ -110,6 +115,8 @@ impl UserAgent {
             register_auth: 0,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            observations: VecDeque::new(),
+            now: Time::ZERO,
         }
     }
 
@@ -133,6 +140,59 @@ impl UserAgent {
         self.register_error = Some(status);
         self.events.push_back(UaEvent::RegisterFailed { status });
     }
+    /// The next thing this party observed or did, with its instant, for the timeline.
+    pub fn poll_observation(&mut self) -> Option<(Time, Observation)> {
+        self.observations.pop_front()
+    }
+
+    /// Records a change of call `idx`.
+    fn note_call(&mut self, now: Time, idx: CallIdx, change: CallChange) {
+        let Some(call) = self.calls.get(idx) else {
+            return;
+        };
+        let call_id = call
+            .dialog
+            .as_ref()
+            .map(|d| d.call_id.clone())
+            .or_else(|| {
+                call.invite
+                    .as_ref()
+                    .and_then(|m| m.call_id().map(str::to_string))
+            })
+            .or_else(|| {
+                call.incoming
+                    .as_ref()
+                    .and_then(|(m, _)| m.call_id().map(str::to_string))
+            })
+            .unwrap_or_default();
+        let record = CallRecord {
+            call: idx,
+            call_id,
+            change,
+        };
+        self.observations
+            .push_back((now, Observation::Call(record)));
+    }
+
+    /// Records a SIP message that crossed the wire.
+    fn note_sip(&mut self, at: Time, data: &[u8], dir: SipDir, peer: SocketAddr) {
+        // What cannot be parsed is a finding of the stack, not part of any call.
+        if let Ok(msg) = Message::parse(data)
+            && let Some(record) = SipRecord::of(&msg, dir, peer)
+        {
+            self.observations
+                .push_back((at, Observation::Sip(Box::new(record))));
+        }
+    }
+
+    /// Ends call `idx` with `cause` and records it, if it was live.
+    pub(crate) fn end_call(&mut self, now: Time, idx: CallIdx, cause: EndCause) {
+        let reason = cause.reason();
+        if self.calls[idx].end(now, cause) {
+            self.note_call(now, idx, CallChange::Ended(reason));
+        }
+    }
+
     /// RFC violations in what the system under test sent this party.
     pub fn findings(&self) -> &[crate::core::sip::PeerFinding] {
         self.stack.findings()
@@ -140,6 +200,10 @@ impl UserAgent {
     /// No transaction of ours is still running (used to let a run drain before it ends).
     pub fn is_idle(&self) -> bool {
         self.stack.is_idle()
+    }
+    /// The receiver, to move what it heard into the scenario's timeline.
+    pub fn receiver_mut(&mut self) -> &mut MediaReceiver {
+        &mut self.receiver
     }
     pub fn receiver(&self) -> &MediaReceiver {
         &self.receiver
@@ -161,6 +225,10 @@ impl UserAgent {
     fn aor(&self) -> String {
         format!("sip:{}@{}", self.cfg.username, self.cfg.domain)
     }
+    /// The Contact URI this party puts in its requests.
+    pub fn contact(&self) -> String {
+        self.contact_uri()
+    }
     fn contact_uri(&self) -> String {
         format!("sip:{}@{}", self.cfg.username, host_port(self.cfg.sip_addr))
     }
@@ -169,6 +237,7 @@ impl UserAgent {
 
     /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
     pub fn register(&mut self, now: Time) {
+        self.now = now;
         self.register_auth = 0;
         self.register_error = None;
         self.send_register(now, 3600, None);
@@ -214,6 +283,7 @@ impl UserAgent {
 
     /// Calls `target` (a user name or a feature code like `*11`) through the proxy.
     pub fn call(&mut self, now: Time, target: &str) -> CallIdx {
+        self.now = now;
         let tag = self.stack.new_tag();
         let call_id = self.stack.new_call_id();
         let idx = self.calls.len();
@@ -240,6 +310,11 @@ impl UserAgent {
         call.invite = Some(msg.clone());
         call.invite_dest = Some(self.cfg.proxy);
         self.calls.push(call);
+        let created = CallChange::Created {
+            outgoing: true,
+            replaces: None,
+        };
+        self.note_call(now, idx, created);
         self.stack
             .send_request(now, msg, self.cfg.proxy, idx as u64);
         idx
@@ -247,11 +322,18 @@ impl UserAgent {
 
     /// Answers a ringing incoming call with 200 OK and our SDP answer; media starts now.
     pub fn answer(&mut self, now: Time, idx: CallIdx) -> bool {
+        self.now = now;
         incoming::answer(self, now, idx)
     }
 
     /// Ends a call: BYE when confirmed, CANCEL when still calling, 486 when ringing here.
     pub fn hangup(&mut self, now: Time, idx: CallIdx) {
+        self.hangup_with(now, idx, EndCause::Local);
+    }
+
+    /// [`hangup`](Self::hangup), recording `cause` as why the call ended.
+    pub(crate) fn hangup_with(&mut self, now: Time, idx: CallIdx, cause: EndCause) {
+        self.now = now;
         let Some(call) = self.calls.get_mut(idx) else {
             return;
         };
@@ -261,11 +343,10 @@ impl UserAgent {
                 let Some(dialog) = call.dialog.as_mut() else {
                     return;
                 };
-                let bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
+                let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
                 let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
-                call.end(now, EndCause::Local);
-                let mut bye = bye;
                 bye.push_header("Content-Length", "0");
+                self.end_call(now, idx, cause);
                 self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
@@ -274,7 +355,7 @@ impl UserAgent {
                     let cancel = cancel_for(&invite);
                     self.stack.send_request(now, cancel, dest, CTX_IN_DIALOG);
                 }
-                call.end(now, EndCause::Local);
+                self.end_call(now, idx, cause);
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
             CallState::Ringing => {
@@ -282,7 +363,7 @@ impl UserAgent {
                     let tag = call.local_tag.clone();
                     self.stack.respond(now, &key, &req, 486, Some(&tag));
                 }
-                call.end(now, EndCause::Local);
+                self.end_call(now, idx, cause);
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
             CallState::Terminated => {}
@@ -299,17 +380,34 @@ impl UserAgent {
 
     // ---- I/O ----
 
+    /// A datagram handled the instant it arrived.
     pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.handle_received(now, now, local, from, data);
+    }
+
+    /// A datagram that arrived at `received_at` (the socket's receive timestamp), handled
+    /// at `now`. Frames are stamped with the arrival, so a late harness cannot hide a gap.
+    pub fn handle_received(
+        &mut self,
+        now: Time,
+        received_at: Time,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        self.now = now;
         if local == self.cfg.rtp_addr {
             // Undecodable media is counted by the receiver; it never stops the call.
-            let _ = self.receiver.handle_packet(now, data);
+            let _ = self.receiver.handle_packet(received_at, data);
             return;
         }
+        self.note_sip(received_at, data, SipDir::Received, from);
         self.stack.handle_datagram(now, from, data);
         self.process_sip(now);
     }
 
     pub fn handle_timeout(&mut self, now: Time) {
+        self.now = now;
         if self.stack.poll_timeout() <= now {
             self.stack.handle_timeout(now);
             self.process_sip(now);
@@ -329,6 +427,7 @@ impl UserAgent {
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(out) = self.stack.poll_transmit() {
+            self.note_sip(self.now, &out.data, SipDir::Sent, out.to);
             return Some(Transmit {
                 from: self.cfg.sip_addr,
                 to: out.to,
@@ -404,9 +503,13 @@ impl UserAgent {
                 self.calls[idx].auth_attempts += 1;
                 self.retry_invite_with_auth(now, idx, &msg, &request);
             }
+            401 | 407 => {
+                self.end_call(now, idx, EndCause::AuthLoop(status));
+                self.events.push_back(UaEvent::Ended { call: idx });
+            }
             _ => {
                 let reason = msg.reason().unwrap_or("").to_string();
-                self.calls[idx].end(now, EndCause::Rejected(status, reason));
+                self.end_call(now, idx, EndCause::Rejected(status, reason));
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
         }
@@ -429,6 +532,15 @@ impl UserAgent {
         call.state = CallState::Confirmed;
         call.answered_at = Some(now);
         call.observe(now, msg, "To");
+        let confirmed = CallChange::Confirmed {
+            local_tag: call.local_tag.clone(),
+            remote_tag: call
+                .dialog
+                .as_ref()
+                .map(|d| d.remote_tag.clone())
+                .unwrap_or_default(),
+        };
+        self.note_call(now, idx, confirmed);
         if let Some(answer) = answer
             && let Some(codec) = self.codec_in_answer(&answer)
         {
@@ -463,10 +575,8 @@ impl UserAgent {
         request: &Message,
     ) {
         let Some((auth_header, credentials)) = self.credentials(msg, request) else {
-            self.calls[idx].end(
-                now,
-                EndCause::Rejected(msg.status().unwrap_or(0), "bad challenge".into()),
-            );
+            let status = msg.status().unwrap_or(0);
+            self.end_call(now, idx, EndCause::Rejected(status, "bad challenge".into()));
             self.events.push_back(UaEvent::Ended { call: idx });
             return;
         };
@@ -557,10 +667,18 @@ impl UserAgent {
             return;
         }
         let idx = ctx as usize;
-        if let Some(call) = self.calls.get_mut(idx)
-            && call.state == CallState::Calling
+        if self
+            .calls
+            .get(idx)
+            .is_some_and(|c| c.state == CallState::Calling)
         {
-            call.end(now, EndCause::Rejected(status, reason.to_string()));
+            // Only a transaction timeout reaches here: nothing the peer said.
+            let cause = if status == 408 {
+                EndCause::TimedOut
+            } else {
+                EndCause::Rejected(status, reason.to_string())
+            };
+            self.end_call(now, idx, cause);
             self.events.push_back(UaEvent::Ended { call: idx });
         }
     }
