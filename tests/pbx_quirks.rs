@@ -1,0 +1,277 @@
+//! Each PBX quirk switch in virtual time, checked on the wire: a customer calls `alice`,
+//! her desk answers, her mobile dials the flip code, and the test reads what each party
+//! was sent and heard, and the CDR lines. A clean PBX is the baseline every quirk is
+//! compared with, so each test shows the one behaviour its switch changes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use flipcheck::core::Time;
+use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
+use flipcheck::core::sip::Message;
+use flipcheck::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
+use flipcheck::roles::ua::{ReplacesMode, UaConfig, UserAgent};
+use flipcheck::roles::{Actor, Transmit};
+
+const PASSWORD: &str = "pw";
+/// The phones, by index (which is also each one's audio signature).
+const CUSTOMER: usize = 0;
+const DESK: usize = 1;
+const MOBILE: usize = 2;
+/// The script of every test: call at 1 s, flip at 3 s, the customer hangs up at 6 s.
+const CALL_AT: u64 = 1000;
+const FLIP_AT: u64 = 3000;
+const HANGUP_AT: u64 = 6000;
+const END: u64 = 8000;
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+const PBX_SIP: u16 = 5060;
+
+type Action = Box<dyn FnMut(&mut World, Time)>;
+
+/// One SIP message as it went out.
+struct Wire {
+    at: Time,
+    from: SocketAddr,
+    to: SocketAddr,
+    msg: Message,
+}
+
+/// The PBX and the three phones, commands at given instants, and a log of the signalling.
+struct World {
+    pbx: Pbx,
+    uas: Vec<UserAgent>,
+    actions: Vec<(Time, Action)>,
+    now: Time,
+    wire: Vec<Wire>,
+}
+
+impl World {
+    fn new(quirks: PbxQuirks, seed: u64) -> World {
+        let rtp = (0..16).map(|i| addr(6000 + 2 * i)).collect();
+        let cfg = PbxConfig::reference(addr(PBX_SIP), rtp, PASSWORD, quirks, seed);
+        let mut w = World {
+            pbx: Pbx::new(cfg),
+            uas: Vec::new(),
+            actions: Vec::new(),
+            now: Time::ZERO,
+            wire: Vec::new(),
+        };
+        w.phone("customer", false);
+        w.phone("alice", true);
+        w.phone("alice", false);
+        w
+    }
+
+    fn phone(&mut self, user: &str, auto_answer: bool) {
+        let n = self.uas.len() as u16;
+        let ua = UserAgent::new(
+            UaConfig {
+                name: format!("{user}{n}"),
+                username: user.into(),
+                password: PASSWORD.into(),
+                domain: "127.0.0.1".into(),
+                proxy: addr(PBX_SIP),
+                sip_addr: addr(7000 + 4 * n),
+                rtp_addr: addr(7002 + 4 * n),
+                codecs: vec![Codec::Pcmu],
+                signature: n as u8,
+                replaces: ReplacesMode::Accept,
+                auto_answer,
+                seed: u64::from(n) + 10,
+            },
+            Arc::new(Classifier::new()),
+        );
+        self.uas.push(ua);
+    }
+
+    fn at(&mut self, ms: u64, f: impl FnMut(&mut World, Time) + 'static) {
+        self.actions.push((Time::from_millis(ms), Box::new(f)));
+    }
+
+    fn run(&mut self, ms: u64) {
+        flipcheck::sim::run(self, Time::from_millis(ms));
+    }
+
+    fn sip(&self, ua: usize) -> SocketAddr {
+        self.uas[ua].config().sip_addr
+    }
+
+    /// The Call-ID of the mobile's flip request (its latest call).
+    fn flip_call_id(&self) -> String {
+        let call = self.uas[MOBILE].calls.last().expect("the mobile dialled");
+        let invite = call.invite.as_ref().expect("an outgoing call");
+        invite.call_id().expect("a Call-ID").to_string()
+    }
+
+    /// Messages the PBX sent.
+    fn pbx_sent(&self) -> impl Iterator<Item = &Wire> {
+        self.wire.iter().filter(|w| w.from == addr(PBX_SIP))
+    }
+
+    /// The PBX's responses on a Call-ID: status and CSeq method, in order.
+    fn responses(&self, call_id: &str) -> Vec<(u16, String)> {
+        self.pbx_sent()
+            .filter(|w| w.msg.call_id() == Some(call_id))
+            .filter_map(|w| Some((w.msg.status()?, w.msg.cseq()?.method)))
+            .collect()
+    }
+
+    /// When the PBX sent `method` requests to `ua`.
+    fn requests_to(&self, ua: usize, method: &str) -> Vec<Time> {
+        self.pbx_sent()
+            .filter(|w| w.to == self.sip(ua) && w.msg.method() == Some(method))
+            .map(|w| w.at)
+            .collect()
+    }
+
+    /// When `ua` heard `party`: every frame's arrival, in order.
+    fn heard(&self, ua: usize, party: usize) -> Vec<Time> {
+        let class = FrameClass::Party(party as u8);
+        let frames = self.uas[ua].receiver().frames();
+        frames
+            .iter()
+            .filter(|f| f.class == class)
+            .map(|f| f.at)
+            .collect()
+    }
+
+    /// Whether `ua` heard `party` between `from` and `to` ms.
+    fn heard_between(&self, ua: usize, party: usize, from: u64, to: u64) -> bool {
+        let (from, to) = (Time::from_millis(from), Time::from_millis(to));
+        self.heard(ua, party).iter().any(|&t| t >= from && t <= to)
+    }
+
+    fn cdrs(&self) -> Vec<serde_json::Value> {
+        let parse = |l: &String| serde_json::from_str(l).expect("a CDR line is JSON");
+        self.pbx.cdrs.iter().map(parse).collect()
+    }
+}
+
+impl Actor for World {
+    fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.now = now;
+        if self.pbx.addresses().contains(&local) {
+            self.pbx.handle_datagram(now, local, from, data);
+        } else if let Some(ua) = self.uas.iter_mut().find(|u| u.addresses().contains(&local)) {
+            ua.handle_datagram(now, local, from, data);
+        }
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        self.now = now;
+        let (due, later) = std::mem::take(&mut self.actions)
+            .into_iter()
+            .partition::<Vec<_>, _>(|a| a.0 <= now);
+        self.actions = later;
+        for (_, mut f) in due {
+            f(self, now);
+        }
+        if self.pbx.poll_timeout() <= now {
+            self.pbx.handle_timeout(now);
+        }
+        for ua in self.uas.iter_mut() {
+            if ua.poll_timeout() <= now {
+                ua.handle_timeout(now);
+            }
+        }
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self
+            .pbx
+            .poll_transmit()
+            .or_else(|| self.uas.iter_mut().find_map(UserAgent::poll_transmit))?;
+        let signalling =
+            t.from == addr(PBX_SIP) || self.uas.iter().any(|u| u.config().sip_addr == t.from);
+        if signalling && let Ok(msg) = Message::parse(&t.data) {
+            let (at, from, to) = (self.now, t.from, t.to);
+            self.wire.push(Wire { at, from, to, msg });
+        }
+        Some(t)
+    }
+    fn poll_timeout(&self) -> Time {
+        let actions = self.actions.iter().map(|a| a.0).min();
+        let uas = self.uas.iter().map(UserAgent::poll_timeout).min();
+        [Some(self.pbx.poll_timeout()), actions, uas]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Time::NEVER)
+    }
+    fn addresses(&self) -> Vec<SocketAddr> {
+        let mut all = self.pbx.addresses();
+        for ua in &self.uas {
+            all.extend(ua.addresses());
+        }
+        all
+    }
+}
+
+/// The script, not yet run: both of alice's phones register, the customer calls alice (the
+/// desk answers at once, the mobile's fork is cancelled), the mobile dials `*11`, the
+/// customer hangs up.
+fn scripted(quirks: PbxQuirks, seed: u64) -> World {
+    let mut w = World::new(quirks, seed);
+    w.at(0, |w, now| {
+        w.uas[DESK].register(now);
+        w.uas[MOBILE].register(now);
+    });
+    w.at(CALL_AT, |w, now| {
+        w.uas[CUSTOMER].call(now, "alice");
+    });
+    w.at(FLIP_AT, |w, now| {
+        w.uas[MOBILE].call(now, "*11");
+    });
+    w.at(HANGUP_AT, |w, now| w.uas[CUSTOMER].hangup(now, 0));
+    w
+}
+
+/// The script run to its end.
+fn flip(quirks: PbxQuirks) -> World {
+    let mut w = scripted(quirks, 1);
+    w.run(END);
+    w
+}
+
+fn ms(t: Time) -> f64 {
+    t.as_millis_f64()
+}
+
+fn invite(status: u16) -> (u16, String) {
+    (status, "INVITE".into())
+}
+
+#[test]
+fn clean_pbx_moves_the_call_and_releases_the_desk() {
+    let w = flip(PbxQuirks::default());
+    // Challenged once, then answered.
+    assert_eq!(w.responses(&w.flip_call_id()), [invite(407), invite(200)]);
+    let byes = w.requests_to(DESK, "BYE");
+    assert_eq!(byes.len(), 1, "one BYE to the desk: {byes:?}");
+    assert!(ms(byes[0]) >= FLIP_AT as f64 && ms(byes[0]) < FLIP_AT as f64 + 10.0);
+    // The customer hears the desk up to the flip and the mobile after it, with no loss.
+    let desk = w.heard(CUSTOMER, DESK);
+    let mobile = w.heard(CUSTOMER, MOBILE);
+    assert!(ms(desk[0]) < FLIP_AT as f64 && ms(*desk.last().unwrap()) < FLIP_AT as f64 + 20.0);
+    assert!(ms(mobile[0]) > FLIP_AT as f64 && ms(mobile[0]) < FLIP_AT as f64 + 40.0);
+    assert!(w.heard_between(CUSTOMER, MOBILE, HANGUP_AT - 100, HANGUP_AT));
+    assert_eq!(w.uas[CUSTOMER].receiver().stats().lost(), 0);
+    assert!(w.heard_between(MOBILE, CUSTOMER, FLIP_AT + 100, HANGUP_AT));
+    // The desk hears nothing once released.
+    assert!(!w.heard_between(DESK, CUSTOMER, FLIP_AT + 20, END));
+    // RFC 7989: the session's id on what the PBX sends in it, the same before and after.
+    let ids = &w.uas[CUSTOMER].calls[0].session_ids;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let sids: Vec<_> = w.pbx_sent().filter_map(|m| m.msg.session_id()).collect();
+    assert!(
+        sids.len() > 5 && sids.iter().all(|s| *s == ids[0]),
+        "{sids:?}"
+    );
+    let cdrs = w.cdrs();
+    assert_eq!(cdrs.len(), 1, "{cdrs:?}");
+    assert_eq!(cdrs[0]["flips"], 1);
+    assert_eq!(cdrs[0]["session_id"], ids[0].as_str());
+    assert_eq!(cdrs[0]["segments"].as_array().unwrap().len(), 2);
+}
