@@ -20,11 +20,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::core::Time;
-use crate::core::rtp::is_rtcp;
 use crate::core::sip::{Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to};
 use crate::roles::Transmit;
 use registrar::{AuthOutcome, Registrar};
-use relay::{Relay, transcode};
+use relay::Relay;
 
 /// Misbehaviours the PBX can be switched into (DESIGN.md "quirk switches").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -258,50 +257,6 @@ impl Pbx {
         let mut all = vec![self.cfg.sip_addr];
         all.extend(self.cfg.rtp_addrs.iter().copied());
         all
-    }
-
-    fn relay_packet(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        let Some(leg_idx) = self.relay.leg_of(local) else {
-            return;
-        };
-        let leg = &mut self.legs[leg_idx];
-        if leg.remote_media.is_none() {
-            // No usable address in the SDP: latch onto the source (symmetric RTP).
-            leg.remote_media = Some(from);
-        }
-        let session = &self.sessions[leg.session];
-        if session.is_ended() {
-            return;
-        }
-        let one_way = self.cfg.quirks.one_way_audio_on_flip && session.flips > 0;
-        let peer = if leg_idx == session.caller {
-            session.device
-        } else if Some(leg_idx) == session.device && session.bridged(now) && !one_way {
-            Some(session.caller)
-        } else {
-            None
-        };
-        let Some(peer) = peer else { return };
-        let to_customer = peer == session.caller;
-        let session_idx = self.legs[leg_idx].session;
-        let (from_codec, peer) = (self.legs[leg_idx].codec, &self.legs[peer]);
-        if peer.state != LegState::Confirmed || (is_rtcp(data) && !peer.rtcp_mux) {
-            return;
-        }
-        if let Some(to) = peer.remote_media {
-            let data = transcode(data, from_codec, peer.codec);
-            self.out.push_back(Transmit {
-                from: peer.relay,
-                to,
-                data,
-            });
-            let s = &mut self.sessions[session_idx];
-            if to_customer {
-                s.rtp_to_customer += 1;
-            } else {
-                s.rtp_to_device += 1;
-            }
-        }
     }
 
     fn process_sip(&mut self, now: Time) {
