@@ -275,3 +275,28 @@ fn clean_pbx_moves_the_call_and_releases_the_desk() {
     assert_eq!(cdrs[0]["session_id"], ids[0].as_str());
     assert_eq!(cdrs[0]["segments"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn omit_session_id_sends_no_session_id_header() {
+    let w = flip(PbxQuirks {
+        omit_session_id: true,
+        ..Default::default()
+    });
+    let sent: Vec<_> = w.pbx_sent().map(|m| &m.msg).collect();
+    assert!(
+        sent.len() > 10,
+        "the call went ahead: {} messages",
+        sent.len()
+    );
+    for msg in sent {
+        assert_eq!(msg.header("Session-ID"), None, "{msg:?}");
+    }
+    for ua in [CUSTOMER, DESK, MOBILE] {
+        assert!(w.uas[ua].calls.iter().all(|c| c.session_ids.is_empty()));
+    }
+    // Everything else as on a clean PBX: the flip, the BYE to the desk, one CDR line.
+    assert_eq!(w.responses(&w.flip_call_id()), [invite(407), invite(200)]);
+    assert_eq!(w.requests_to(DESK, "BYE").len(), 1);
+    assert!(w.heard_between(CUSTOMER, MOBILE, FLIP_AT + 100, HANGUP_AT));
+    assert_eq!(w.cdrs().len(), 1);
+}

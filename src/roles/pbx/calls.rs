@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::session::{Leg, LegState, Segment, Session};
-use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx};
+use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::Codec;
 use crate::core::sip::{
@@ -155,7 +155,7 @@ impl Pbx {
         msg.push_header("Call-ID", &call_id);
         msg.push_header("CSeq", "1 INVITE");
         msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
-        msg.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut msg, self.session_id(session));
         let leg = self.new_leg(session, false, user, &msg, addr, None)?;
         self.legs[leg].local_tag = tag;
         let sdp = self.offer_for(leg, codec);
@@ -320,7 +320,7 @@ impl Pbx {
         let mut ok = response_to(&req, 200, Some(&tag));
         ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
         ok.push_header("P-Asserted-Identity", &format!("<{}>", self.aor(&callee)));
-        ok.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut ok, self.session_id(session));
         ok.push_header("Supported", "replaces");
         ok.set_body("application/sdp", sdp.to_string().as_bytes());
         self.stack.send_response(now, &key, ok);
@@ -373,7 +373,7 @@ impl Pbx {
     /// BYE on a confirmed leg, which then ends and frees its relay port.
     pub(super) fn send_bye(&mut self, now: Time, leg: usize) {
         let branch = self.stack.new_branch();
-        let uuid = self.sessions[self.legs[leg].session].uuid.clone();
+        let sid = self.session_id(self.legs[leg].session);
         let l = &mut self.legs[leg];
         if l.state != LegState::Confirmed {
             return;
@@ -382,7 +382,7 @@ impl Pbx {
             return;
         };
         let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
-        bye.push_header("Session-ID", &uuid);
+        push_session_id(&mut bye, sid);
         bye.push_header("Content-Length", "0");
         let dest = l.peer;
         l.state = LegState::Ended;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::session::{LegState, Segment};
-use super::{CTX_REPLACE, Pbx};
+use super::{CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::{MediaSender, Source};
 use crate::core::sip::{
@@ -61,7 +61,7 @@ impl Pbx {
         if let Some(id) = caller_id {
             ok.push_header("P-Asserted-Identity", &id.to_string());
         }
-        ok.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut ok, self.session_id(session));
         ok.set_body("application/sdp", sdp.to_string().as_bytes());
         self.stack.send_response(now, &key, ok);
         let contact_uri = self.contact_uri();
@@ -133,7 +133,7 @@ impl Pbx {
     /// `identity` as the connected party.
     fn send_in_dialog(&mut self, now: Time, leg: usize, method: &str, identity: &str) {
         let branch = self.stack.new_branch();
-        let uuid = self.sessions[self.legs[leg].session].uuid.clone();
+        let sid = self.session_id(self.legs[leg].session);
         let offer = (method == "INVITE").then(|| {
             let codec = self.legs[leg]
                 .codec
@@ -146,7 +146,7 @@ impl Pbx {
         };
         let mut req = dialog.request(method, self.cfg.sip_addr, &branch);
         req.push_header("P-Asserted-Identity", identity);
-        req.push_header("Session-ID", &uuid);
+        push_session_id(&mut req, sid);
         let ctx = match offer {
             Some(sdp) => {
                 req.set_body("application/sdp", sdp.to_string().as_bytes());
@@ -213,7 +213,7 @@ impl Pbx {
         );
         msg.push_header("Require", "replaces");
         msg.push_header("P-Asserted-Identity", identity);
-        msg.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut msg, self.session_id(session));
         let codec = self.legs[caller]
             .codec
             .unwrap_or(crate::core::rtp::Codec::Pcmu);

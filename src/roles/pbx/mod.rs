@@ -322,14 +322,25 @@ impl Pbx {
         let tag = leg.map(|l| self.legs[l].local_tag.clone());
         let mut rsp = response_to(req, code, tag.as_deref());
         if let Some(l) = leg {
-            let uuid = self.sessions[self.legs[l].session].uuid.clone();
-            rsp.push_header("Session-ID", &uuid);
+            push_session_id(&mut rsp, self.session_id(self.legs[l].session));
         }
         rsp.push_header("Content-Length", "0");
         self.stack.send_response(now, key, rsp);
     }
 
+    /// The Session-ID header value for what we send in `session` (RFC 7989 §6: every
+    /// message of the session carries it), or None under the `omit_session_id` quirk.
+    fn session_id(&self, session: usize) -> Option<String> {
+        (!self.cfg.quirks.omit_session_id).then(|| self.sessions[session].uuid.clone())
+    }
+
     fn new_uuid(&mut self) -> String {
         self.stack.random_hex(2)
+    }
+}
+
+fn push_session_id(msg: &mut Message, sid: Option<String>) {
+    if let Some(sid) = sid {
+        msg.push_header("Session-ID", &sid);
     }
 }
