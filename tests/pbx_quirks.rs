@@ -300,3 +300,33 @@ fn omit_session_id_sends_no_session_id_header() {
     assert!(w.heard_between(CUSTOMER, MOBILE, FLIP_AT + 100, HANGUP_AT));
     assert_eq!(w.cdrs().len(), 1);
 }
+
+/// The desk keeps the call: no BYE before the customer's hangup, the customer hears the
+/// desk after the flip attempt, and the CDR shows no flip.
+fn assert_call_stayed_on_desk(w: &World) {
+    let byes = w.requests_to(DESK, "BYE");
+    assert!(byes.iter().all(|&t| ms(t) >= HANGUP_AT as f64), "{byes:?}");
+    assert!(w.heard_between(CUSTOMER, DESK, FLIP_AT + 500, HANGUP_AT));
+    assert!(!w.heard_between(CUSTOMER, MOBILE, CALL_AT, END));
+    assert!(w.heard_between(DESK, CUSTOMER, FLIP_AT + 500, HANGUP_AT));
+    let cdrs = w.cdrs();
+    assert_eq!(cdrs.len(), 1, "{cdrs:?}");
+    assert_eq!(cdrs[0]["flips"], 0);
+    assert_eq!(cdrs[0]["segments"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn refuse_flip_answers_403_with_a_reason() {
+    let w = flip(PbxQuirks {
+        refuse_flip: true,
+        ..Default::default()
+    });
+    assert_eq!(w.responses(&w.flip_call_id()), [invite(407), invite(403)]);
+    let refusal = w
+        .pbx_sent()
+        .find(|m| m.msg.status() == Some(403))
+        .expect("a 403");
+    let reason = refusal.msg.header("Reason").expect("a Reason header");
+    assert!(reason.starts_with("SIP;cause=403;text="), "{reason}");
+    assert_call_stayed_on_desk(&w);
+}

@@ -39,6 +39,9 @@ impl Pbx {
             rsp.push_header("Content-Length", "0");
             return self.stack.send_response(now, &key, rsp);
         };
+        if self.misanswer_flip(now, &msg, &key) {
+            return;
+        }
         let Some(new_leg) = self.new_leg(session, true, &account, &msg, source, Some(key.clone()))
         else {
             return self.respond_in_session(now, &key, &msg, 503, None);

@@ -6,6 +6,7 @@
 mod calls;
 mod cdr;
 mod flip;
+mod quirks;
 mod registrar;
 mod relay;
 mod session;

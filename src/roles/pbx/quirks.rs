@@ -1,0 +1,24 @@
+//! The quirks that need more than a condition at one place: answers to the flip request
+//! other than a 200, and (further down) the relay's misbehaviour after a flip. Each one
+//! changes one thing a real system gets wrong; everything else stays as the clean PBX does.
+
+use super::Pbx;
+use crate::core::Time;
+use crate::core::sip::{Message, ServerKey, response_to};
+
+impl Pbx {
+    /// The flip request quirks: true when one of them took the request (a flip request with
+    /// a call to pull, so the call is left as it was).
+    pub(super) fn misanswer_flip(&mut self, now: Time, msg: &Message, key: &ServerKey) -> bool {
+        let quirks = &self.cfg.quirks;
+        if quirks.refuse_flip {
+            // RFC 3326: the Reason header tells the phone (and its user) why.
+            let mut rsp = response_to(msg, 403, Some("flip"));
+            rsp.push_header("Reason", "SIP;cause=403;text=\"call flip not permitted\"");
+            rsp.push_header("Content-Length", "0");
+            self.stack.send_response(now, key, rsp);
+            return true;
+        }
+        false
+    }
+}
