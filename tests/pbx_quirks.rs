@@ -330,3 +330,39 @@ fn refuse_flip_answers_403_with_a_reason() {
     assert!(reason.starts_with("SIP;cause=403;text="), "{reason}");
     assert_call_stayed_on_desk(&w);
 }
+
+#[test]
+fn flip_never_answered_rings_until_cancelled() {
+    let mut w = scripted(
+        PbxQuirks {
+            flip_never_answered: true,
+            ..Default::default()
+        },
+        1,
+    );
+    let give_up = FLIP_AT + 2000;
+    w.at(give_up, |w, now| {
+        let flip = w.uas[MOBILE].calls.len() - 1;
+        w.uas[MOBILE].hangup(now, flip);
+    });
+    w.run(END);
+    let responses = w.responses(&w.flip_call_id());
+    // RFC 3261 §9.2: 200 to the CANCEL, 487 to the INVITE it cancels; nothing else.
+    let cancel_ok = (200, "CANCEL".to_string());
+    let want = [invite(407), invite(180), cancel_ok, invite(487)];
+    assert_eq!(responses, want);
+    let at = |code| {
+        let call_id = w.flip_call_id();
+        let sent = w
+            .pbx_sent()
+            .filter(|m| m.msg.call_id() == Some(call_id.as_str()));
+        sent.filter(|m| m.msg.status() == Some(code))
+            .map(|m| ms(m.at))
+            .next()
+            .unwrap()
+    };
+    assert!(at(180) < FLIP_AT as f64 + 10.0, "rings at once");
+    assert!(at(487) < give_up as f64 + 1.0, "487 as the CANCEL arrives");
+    assert_eq!(w.uas[MOBILE].calls.last().unwrap().rings, 1);
+    assert_call_stayed_on_desk(&w);
+}

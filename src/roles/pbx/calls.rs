@@ -396,25 +396,26 @@ impl Pbx {
             branch: key.branch.clone(),
             method: "INVITE".into(),
         };
-        let Some(caller) = self
+        let Some(leg) = self
             .legs
             .iter()
             .position(|l| l.server_key.as_ref() == Some(&invite_key))
         else {
             return;
         };
-        if self.legs[caller].state != LegState::Early {
+        if self.legs[leg].state != LegState::Early {
             return;
         }
-        self.respond_in_session(
-            now,
-            &invite_key,
-            &self.legs[caller].invite.clone(),
-            487,
-            Some(caller),
-        );
-        self.legs[caller].state = LegState::Ended;
-        self.end_session(now, self.legs[caller].session);
+        let invite = self.legs[leg].invite.clone();
+        self.respond_in_session(now, &invite_key, &invite, 487, Some(leg));
+        self.legs[leg].state = LegState::Ended;
+        self.relay.release(self.legs[leg].relay, leg);
+        let session = self.legs[leg].session;
+        // The customer giving up ends the session; a device giving up a flip request that
+        // was never answered (quirk `flip_never_answered`) leaves the call as it is.
+        if leg == self.sessions[session].caller {
+            self.end_session(now, session);
+        }
     }
 
     pub(super) fn handle_in_dialog(&mut self, now: Time, msg: Message, key: ServerKey) {

@@ -39,7 +39,7 @@ impl Pbx {
             rsp.push_header("Content-Length", "0");
             return self.stack.send_response(now, &key, rsp);
         };
-        if self.misanswer_flip(now, &msg, &key) {
+        if self.misanswer_flip(now, session, &msg, source, &key, &account) {
             return;
         }
         let Some(new_leg) = self.new_leg(session, true, &account, &msg, source, Some(key.clone()))
