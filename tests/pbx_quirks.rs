@@ -366,3 +366,35 @@ fn flip_never_answered_rings_until_cancelled() {
     assert_eq!(w.uas[MOBILE].calls.last().unwrap().rings, 1);
     assert_call_stayed_on_desk(&w);
 }
+
+#[test]
+fn ignore_flip_request_answers_nothing_not_even_retransmissions() {
+    let mut w = scripted(
+        PbxQuirks {
+            ignore_flip_request: true,
+            ..Default::default()
+        },
+        1,
+    );
+    let give_up = FLIP_AT + 2500;
+    w.at(give_up, |w, now| {
+        let flip = w.uas[MOBILE].calls.len() - 1;
+        w.uas[MOBILE].hangup(now, flip);
+    });
+    w.run(END);
+    let call_id = w.flip_call_id();
+    // The phone retransmitted the authenticated INVITE (RFC 3261 §17.1.1.2, Timer A)...
+    let mobile = w.sip(MOBILE);
+    let authorized_invites = w
+        .wire
+        .iter()
+        .filter(|m| m.from == mobile && m.msg.call_id() == Some(call_id.as_str()))
+        .filter(|m| m.msg.method() == Some("INVITE"))
+        .filter(|m| m.msg.header("Proxy-Authorization").is_some())
+        .count();
+    assert!(authorized_invites >= 4, "{authorized_invites} INVITEs");
+    // ...and heard only the challenge to its first try and the 200 to its CANCEL.
+    let cancel_ok = (200, "CANCEL".to_string());
+    assert_eq!(w.responses(&call_id), [invite(407), cancel_ok]);
+    assert_call_stayed_on_desk(&w);
+}

@@ -21,6 +21,12 @@ impl Pbx {
         account: &str,
     ) -> bool {
         let quirks = &self.cfg.quirks;
+        if quirks.ignore_flip_request {
+            // Silence: the stack sends no 100 Trying of its own, and the server transaction
+            // re-sends only responses it was given, so retransmissions stay unanswered too.
+            // A CANCEL still gets its 200 (`handle_cancel` finds no leg to end).
+            return true;
+        }
         if quirks.refuse_flip {
             // RFC 3326: the Reason header tells the phone (and its user) why.
             let mut rsp = response_to(msg, 403, Some("flip"));
