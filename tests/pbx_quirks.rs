@@ -398,3 +398,34 @@ fn ignore_flip_request_answers_nothing_not_even_retransmissions() {
     assert_eq!(w.responses(&call_id), [invite(407), cancel_ok]);
     assert_call_stayed_on_desk(&w);
 }
+
+#[test]
+fn challenge_flip_twice_challenges_right_credentials_again() {
+    let w = flip(PbxQuirks {
+        challenge_flip_twice: true,
+        ..Default::default()
+    });
+    let call_id = w.flip_call_id();
+    // The phone answered the first challenge and, challenged again, gave up.
+    assert_eq!(w.responses(&call_id), [invite(407), invite(407)]);
+    let nonces: Vec<String> = w
+        .pbx_sent()
+        .filter(|m| m.msg.call_id() == Some(call_id.as_str()))
+        .filter_map(|m| m.msg.header("Proxy-Authenticate").map(str::to_string))
+        .collect();
+    assert_eq!(nonces.len(), 2);
+    assert_ne!(nonces[0], nonces[1], "a fresh challenge each time");
+    let mobile = w.sip(MOBILE);
+    let tries = w
+        .wire
+        .iter()
+        .filter(|m| m.from == mobile && m.msg.call_id() == Some(call_id.as_str()))
+        .filter(|m| m.msg.header("Proxy-Authorization").is_some())
+        .count();
+    assert_eq!(tries, 1, "the credentials were sent");
+    // Everything else authenticates as usual: both phones registered, the customer's
+    // challenged call went through.
+    assert!(w.uas[DESK].is_registered() && w.uas[MOBILE].is_registered());
+    assert_eq!(w.uas[CUSTOMER].calls[0].auth_attempts, 1);
+    assert_call_stayed_on_desk(&w);
+}

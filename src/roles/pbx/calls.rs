@@ -22,10 +22,10 @@ impl Pbx {
         key: ServerKey,
         account: String,
     ) {
-        let target = msg.request_uri().and_then(uri_user).unwrap_or_default();
-        if target == self.cfg.feature_code {
+        if self.is_flip_request(&msg) {
             return self.pull(now, msg, source, key, account);
         }
+        let target = msg.request_uri().and_then(uri_user).unwrap_or_default();
         if !self.registrar.is_user(&target) {
             return self.stack.respond(now, &key, &msg, 404, Some("b2b"));
         }

@@ -21,7 +21,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::core::Time;
-use crate::core::sip::{Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to};
+use crate::core::sip::{
+    Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to, uri_user,
+};
 use crate::roles::Transmit;
 use registrar::{AuthOutcome, Registrar};
 use relay::Relay;
@@ -296,6 +298,13 @@ impl Pbx {
                         return self.stack.send_response(now, &key, rsp);
                     }
                 };
+                if self.cfg.quirks.challenge_flip_twice && self.is_flip_request(&msg) {
+                    // Right credentials, challenged again with a fresh nonce: a phone that
+                    // answers every challenge loops until it gives up. Authentication comes
+                    // before the call lookup, so any request to the flip code is hit.
+                    let rsp = self.registrar.challenge(now, &msg, &mut self.rng, false);
+                    return self.stack.send_response(now, &key, rsp);
+                }
                 self.handle_invite(now, msg, source, key, account);
             }
             _ if has_to_tag => self.handle_in_dialog(now, msg, key),
@@ -309,6 +318,11 @@ impl Pbx {
             AuthOutcome::Challenge(rsp) | AuthOutcome::Forbidden(rsp) => rsp,
         };
         self.stack.send_response(now, &key, rsp);
+    }
+
+    /// An INVITE to the feature code: a device asking to pull its user's call.
+    fn is_flip_request(&self, msg: &Message) -> bool {
+        msg.request_uri().and_then(uri_user).as_deref() == Some(self.cfg.feature_code.as_str())
     }
 
     /// A response carrying this session's Session-ID and no body.
