@@ -429,3 +429,52 @@ fn challenge_flip_twice_challenges_right_credentials_again() {
     assert_eq!(w.uas[CUSTOMER].calls[0].auth_attempts, 1);
     assert_call_stayed_on_desk(&w);
 }
+
+#[test]
+fn keep_old_device_on_flip_sends_no_bye_and_keeps_it_listening() {
+    let mut w = scripted(
+        PbxQuirks {
+            keep_old_device_on_flip: true,
+            ..Default::default()
+        },
+        1,
+    );
+    let desk_hangs_up = FLIP_AT + 1500;
+    w.at(desk_hangs_up, |w, now| w.uas[DESK].hangup(now, 0));
+    w.run(END);
+    assert_eq!(w.responses(&w.flip_call_id()), [invite(407), invite(200)]);
+    assert_eq!(w.requests_to(DESK, "BYE"), [], "no BYE to the old device");
+    // Both devices hear the customer; the customer hears only the new one.
+    assert!(w.heard_between(DESK, CUSTOMER, FLIP_AT + 100, desk_hangs_up - 10));
+    assert!(w.heard_between(MOBILE, CUSTOMER, FLIP_AT + 100, desk_hangs_up - 10));
+    assert!(!w.heard_between(CUSTOMER, DESK, FLIP_AT + 20, END));
+    assert!(w.heard_between(CUSTOMER, MOBILE, FLIP_AT + 100, HANGUP_AT));
+    // The desk's own BYE is answered and its audio stops; the call goes on.
+    let desk_call = w.uas[DESK].calls[0]
+        .dialog
+        .as_ref()
+        .unwrap()
+        .call_id
+        .clone();
+    assert_eq!(w.responses(&desk_call).last(), Some(&(200, "BYE".into())));
+    assert!(!w.heard_between(DESK, CUSTOMER, desk_hangs_up + 5, END));
+    assert!(w.heard_between(CUSTOMER, MOBILE, desk_hangs_up + 100, HANGUP_AT));
+    assert!(w.heard_between(MOBILE, CUSTOMER, desk_hangs_up + 100, HANGUP_AT));
+    let cdrs = w.cdrs();
+    assert_eq!(cdrs.len(), 1);
+    assert_eq!(cdrs[0]["end_ms"], HANGUP_AT as f64 + 0.5);
+    assert_eq!(cdrs[0]["flips"], 1);
+}
+
+/// An old device still on the line when the customer hangs up is released with the rest.
+#[test]
+fn keep_old_device_on_flip_releases_it_when_the_call_ends() {
+    let w = flip(PbxQuirks {
+        keep_old_device_on_flip: true,
+        ..Default::default()
+    });
+    let byes = w.requests_to(DESK, "BYE");
+    assert_eq!(byes.len(), 1, "{byes:?}");
+    assert!(ms(byes[0]) >= HANGUP_AT as f64 && ms(byes[0]) < HANGUP_AT as f64 + 5.0);
+    assert!(w.heard_between(DESK, CUSTOMER, HANGUP_AT - 100, HANGUP_AT));
+}

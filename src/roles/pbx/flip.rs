@@ -87,7 +87,7 @@ impl Pbx {
             end: None,
         });
         if let Some(old) = old {
-            self.send_bye(now, old);
+            self.release_old_device(now, old);
         }
         self.apply_flip_quirks(now, session, new_leg);
     }

@@ -25,6 +25,7 @@ use crate::core::sip::{
     Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to, uri_user,
 };
 use crate::roles::Transmit;
+use quirks::QuirkState;
 use registrar::{AuthOutcome, Registrar};
 use relay::Relay;
 
@@ -140,6 +141,7 @@ pub struct Pbx {
     pub cdrs: Vec<String>,
     /// Set by `shutdown`: every session was ended and the PBX stops once BYEs are out.
     stopping: bool,
+    quirk_state: QuirkState,
 }
 
 impl Pbx {
@@ -160,6 +162,7 @@ impl Pbx {
             out: VecDeque::new(),
             cdrs: Vec::new(),
             stopping: false,
+            quirk_state: QuirkState::default(),
         }
     }
 

@@ -8,6 +8,14 @@ use super::Pbx;
 use crate::core::Time;
 use crate::core::sip::{Message, ServerKey, response_to};
 
+/// What the quirks remember between one message or packet and the next.
+#[derive(Default)]
+pub(super) struct QuirkState {
+    /// Device legs a flip left on the line (`keep_old_device_on_flip`): they still hear the
+    /// customer until they hang up.
+    pub(super) kept: Vec<usize>,
+}
+
 impl Pbx {
     /// The flip request quirks: true when one of them took the request (a flip request with
     /// a call to pull, so the call is left as it was).
@@ -45,5 +53,27 @@ impl Pbx {
             return true;
         }
         false
+    }
+
+    /// The old device after a flip: released with a BYE, or under
+    /// `keep_old_device_on_flip` left on the line, still hearing the customer (the relay
+    /// sends it the customer's audio, never its own to the customer) until it hangs up.
+    pub(super) fn release_old_device(&mut self, now: Time, old: usize) {
+        if self.cfg.quirks.keep_old_device_on_flip {
+            self.quirk_state.kept.push(old);
+        } else {
+            self.send_bye(now, old);
+        }
+    }
+
+    /// Sends the customer's packet to the old devices kept on the line in `session`.
+    pub(super) fn copy_to_kept(&mut self, session: usize, caller: usize, data: &[u8]) {
+        for i in 0..self.quirk_state.kept.len() {
+            let leg = self.quirk_state.kept[i];
+            // `forward` skips a leg that has hung up.
+            if self.legs[leg].session == session {
+                self.forward(caller, leg, data);
+            }
+        }
     }
 }

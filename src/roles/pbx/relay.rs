@@ -95,6 +95,7 @@ impl Pbx {
             if let Some(device) = session.device {
                 self.forward(leg_idx, device, data);
             }
+            self.copy_to_kept(session_idx, leg_idx, data);
         } else if Some(leg_idx) == session.device && session.bridged(now) && !one_way {
             self.forward(leg_idx, session.caller, data);
         }
