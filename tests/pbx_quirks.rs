@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
@@ -23,6 +24,8 @@ const CALL_AT: u64 = 1000;
 const FLIP_AT: u64 = 3000;
 const HANGUP_AT: u64 = 6000;
 const END: u64 = 8000;
+/// Every phone sends a packet each 20 ms.
+const PACKET: Duration = Duration::from_millis(20);
 
 fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -477,4 +480,46 @@ fn keep_old_device_on_flip_releases_it_when_the_call_ends() {
     assert_eq!(byes.len(), 1, "{byes:?}");
     assert!(ms(byes[0]) >= HANGUP_AT as f64 && ms(byes[0]) < HANGUP_AT as f64 + 5.0);
     assert!(w.heard_between(DESK, CUSTOMER, HANGUP_AT - 100, HANGUP_AT));
+}
+
+#[test]
+fn media_gap_ms_delays_the_new_device_by_exactly_that_much() {
+    let clean = flip(PbxQuirks::default());
+    let first = |w: &World| {
+        let class = FrameClass::Party(MOBILE as u8);
+        let frames = w.uas[CUSTOMER].receiver().frames();
+        *frames
+            .iter()
+            .find(|f| f.class == class)
+            .expect("the mobile heard")
+    };
+    let last_desk = |w: &World| *w.heard(CUSTOMER, DESK).last().unwrap();
+    let clean_first = first(&clean);
+    for gap in [20u32, 60, 250, 1000] {
+        let w = flip(PbxQuirks {
+            media_gap_ms: gap,
+            ..Default::default()
+        });
+        let got = first(&w);
+        // The gap the customer hears grows by exactly `gap`, in virtual time.
+        assert_eq!(got.at - clean_first.at, Duration::from_millis(gap.into()));
+        assert_eq!(last_desk(&w), last_desk(&clean));
+        // What goes out then is the newest packet held back (the mobile sends every 20 ms
+        // from its first packet on).
+        let held = ((gap - 1) / 20) as u16;
+        assert_eq!(got.seq, clean_first.seq.wrapping_add(held), "gap {gap}");
+        // The next packet follows on the sender's grid, and so on to the end of the call.
+        let heard = w.heard(CUSTOMER, MOBILE);
+        let next = PACKET * (u32::from(held) + 1) - Duration::from_millis(gap.into());
+        assert_eq!(heard[1] - heard[0], next, "gap {gap}");
+        let steady = heard.windows(2).skip(1).all(|p| p[1] - p[0] == PACKET);
+        assert!(steady, "gap {gap}: {heard:?}");
+        assert_eq!(
+            heard.len(),
+            clean.heard(CUSTOMER, MOBILE).len() - held as usize
+        );
+        // RTCP is not held.
+        let rtcp = |w: &World| w.uas[CUSTOMER].receiver().rtcp_packets();
+        assert_eq!(rtcp(&w), rtcp(&clean), "gap {gap}");
+    }
 }

@@ -533,9 +533,7 @@ impl Pbx {
                 _ => self.relay.release(self.legs[leg].relay, leg),
             }
         }
-        let legs = &self.legs;
-        let kept = &mut self.quirk_state.kept;
-        kept.retain(|&l| legs[l].session != session);
+        self.forget_session_quirks(session);
         let line = self.cdr_line(session);
         self.cdrs.push(line);
     }

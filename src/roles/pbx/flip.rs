@@ -89,6 +89,7 @@ impl Pbx {
         if let Some(old) = old {
             self.release_old_device(now, old);
         }
+        self.watch_flip_stream(new_leg);
         self.apply_flip_quirks(now, session, new_leg);
     }
 

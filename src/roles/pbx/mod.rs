@@ -211,6 +211,7 @@ impl Pbx {
             self.stack.handle_timeout(now);
             self.process_sip(now);
         }
+        self.release_due_gaps(now);
         for idx in 0..self.sessions.len() {
             let session = &mut self.sessions[idx];
             let Some((sender, until)) = session.moh.as_mut() else {
@@ -245,6 +246,7 @@ impl Pbx {
             .min()
             .unwrap_or(Time::NEVER);
         moh.min(self.stack.poll_timeout())
+            .min(self.quirk_deadline())
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {

@@ -2,10 +2,13 @@
 //! other than a 200, and (further down) the relay's misbehaviour after a flip. Each one
 //! changes one thing a real system gets wrong; everything else stays as the clean PBX does.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::Pbx;
 use crate::core::Time;
+use crate::core::rtp::is_rtcp;
 use crate::core::sip::{Message, ServerKey, response_to};
 
 /// What the quirks remember between one message or packet and the next.
@@ -14,6 +17,28 @@ pub(super) struct QuirkState {
     /// Device legs a flip left on the line (`keep_old_device_on_flip`): they still hear the
     /// customer until they hang up.
     pub(super) kept: Vec<usize>,
+    /// The new device's stream after a flip, per device leg, while a relay quirk spoils
+    /// it (`media_gap_ms`). Ordered, so timers fire in the same order on every run.
+    pub(super) streams: BTreeMap<usize, FlipStream>,
+}
+
+/// What the relay quirks track of a new device's stream toward the customer.
+pub(super) struct FlipStream {
+    gap: Gap,
+}
+
+/// `media_gap_ms`: the new device's audio is discarded for a while from its first packet.
+enum Gap {
+    /// Waiting for the new device's first RTP packet.
+    Waiting,
+    /// Discarding until `until`; the newest packet discarded goes out then, so the customer
+    /// hears the new device exactly that much later (whole 20 ms packets dropped could only
+    /// shift it in steps of 20 ms).
+    Holding {
+        until: Time,
+        newest: Vec<u8>,
+    },
+    Over,
 }
 
 impl Pbx {
@@ -64,6 +89,95 @@ impl Pbx {
         } else {
             self.send_bye(now, old);
         }
+    }
+
+    /// After a flip to `leg`: start tracking its stream when a relay quirk will spoil it.
+    pub(super) fn watch_flip_stream(&mut self, leg: usize) {
+        if self.cfg.quirks.media_gap_ms > 0 {
+            let stream = FlipStream { gap: Gap::Waiting };
+            self.quirk_state.streams.insert(leg, stream);
+        }
+    }
+
+    /// Whether a packet from device leg `leg` goes on to the customer now (false: the
+    /// quirks hold or drop it). RTCP always passes: the quirks spoil audio, not reports.
+    pub(super) fn flip_media_passes(&mut self, now: Time, leg: usize, data: &[u8]) -> bool {
+        if is_rtcp(data) {
+            return true;
+        }
+        let gap = Duration::from_millis(self.cfg.quirks.media_gap_ms.into());
+        let Some(stream) = self.quirk_state.streams.get_mut(&leg) else {
+            return true;
+        };
+        match &mut stream.gap {
+            Gap::Waiting => {
+                let until = now + gap;
+                stream.gap = Gap::Holding {
+                    until,
+                    newest: data.to_vec(),
+                };
+                return false;
+            }
+            Gap::Holding { until, newest } if now < *until => {
+                *newest = data.to_vec();
+                return false;
+            }
+            // Due, but this packet came first at the same instant: the held one goes
+            // ahead of it, as its timer would have sent it.
+            Gap::Holding { .. } => self.end_gap(now, leg),
+            Gap::Over => {}
+        }
+        true
+    }
+
+    /// Sends the packet a gap held back, and lets the stream through from now on.
+    fn end_gap(&mut self, now: Time, leg: usize) {
+        let Some(stream) = self.quirk_state.streams.get_mut(&leg) else {
+            return;
+        };
+        let Gap::Holding { newest, .. } = std::mem::replace(&mut stream.gap, Gap::Over) else {
+            return;
+        };
+        let session = self.legs[leg].session;
+        let s = &self.sessions[session];
+        if !s.is_ended() && s.device == Some(leg) && self.device_heard(now, session) {
+            self.forward(leg, s.caller, &newest);
+        }
+    }
+
+    /// The next instant a held packet is due.
+    pub(super) fn quirk_deadline(&self) -> Time {
+        let holds = self
+            .quirk_state
+            .streams
+            .values()
+            .filter_map(|s| match s.gap {
+                Gap::Holding { until, .. } => Some(until),
+                _ => None,
+            });
+        holds.min().unwrap_or(Time::NEVER)
+    }
+
+    /// Sends every held packet that is due.
+    pub(super) fn release_due_gaps(&mut self, now: Time) {
+        let due: Vec<usize> = self
+            .quirk_state
+            .streams
+            .iter()
+            .filter(|(_, s)| matches!(s.gap, Gap::Holding { until, .. } if until <= now))
+            .map(|(&leg, _)| leg)
+            .collect();
+        for leg in due {
+            self.end_gap(now, leg);
+        }
+    }
+
+    /// A session ended: nothing of its legs is kept or held any more.
+    pub(super) fn forget_session_quirks(&mut self, session: usize) {
+        let legs = &self.legs;
+        let state = &mut self.quirk_state;
+        state.kept.retain(|&l| legs[l].session != session);
+        state.streams.retain(|&l, _| legs[l].session != session);
     }
 
     /// Sends the customer's packet to the old devices kept on the line in `session`.

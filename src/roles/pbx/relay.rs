@@ -90,15 +90,26 @@ impl Pbx {
         if session.is_ended() {
             return;
         }
-        let one_way = self.cfg.quirks.one_way_audio_on_flip && session.flips > 0;
         if leg_idx == session.caller {
             if let Some(device) = session.device {
                 self.forward(leg_idx, device, data);
             }
             self.copy_to_kept(session_idx, leg_idx, data);
-        } else if Some(leg_idx) == session.device && session.bridged(now) && !one_way {
-            self.forward(leg_idx, session.caller, data);
+        } else if Some(leg_idx) == session.device
+            && self.device_heard(now, session_idx)
+            && self.flip_media_passes(now, leg_idx, data)
+        {
+            let caller = self.sessions[session_idx].caller;
+            self.forward(leg_idx, caller, data);
         }
+    }
+
+    /// Whether the customer is to hear the session's device now: not while hold music
+    /// plays, nor after a flip under `one_way_audio_on_flip`.
+    pub(super) fn device_heard(&self, now: Time, session: usize) -> bool {
+        let s = &self.sessions[session];
+        let one_way = self.cfg.quirks.one_way_audio_on_flip && s.flips > 0;
+        s.bridged(now) && !one_way
     }
 
     /// Sends a packet that arrived on leg `from` out of leg `to`'s port, in `to`'s codec,
