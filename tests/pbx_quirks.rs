@@ -523,3 +523,30 @@ fn media_gap_ms_delays_the_new_device_by_exactly_that_much() {
         assert_eq!(rtcp(&w), rtcp(&clean), "gap {gap}");
     }
 }
+
+#[test]
+fn lose_packets_after_flip_drops_every_other_packet_from_the_tenth() {
+    let clean = flip(PbxQuirks::default());
+    let mobile_seqs = |w: &World| -> Vec<u16> {
+        let class = FrameClass::Party(MOBILE as u8);
+        let frames = w.uas[CUSTOMER].receiver().frames();
+        frames
+            .iter()
+            .filter(|f| f.class == class)
+            .map(|f| f.seq)
+            .collect()
+    };
+    let sent = mobile_seqs(&clean);
+    for lose in [1u32, 5, 40] {
+        let w = flip(PbxQuirks {
+            lose_packets_after_flip: lose,
+            ..Default::default()
+        });
+        assert_eq!(w.uas[CUSTOMER].receiver().stats().lost(), i64::from(lose));
+        // Exactly the 10th, 12th, ... of the mobile's packets are missing.
+        let gone: Vec<u16> = (0..lose as usize).map(|i| sent[9 + 2 * i]).collect();
+        let kept: Vec<u16> = sent.iter().copied().filter(|s| !gone.contains(s)).collect();
+        assert_eq!(mobile_seqs(&w), kept, "lose {lose}");
+    }
+    assert_eq!(clean.uas[CUSTOMER].receiver().stats().lost(), 0);
+}

@@ -18,14 +18,21 @@ pub(super) struct QuirkState {
     /// customer until they hang up.
     pub(super) kept: Vec<usize>,
     /// The new device's stream after a flip, per device leg, while a relay quirk spoils
-    /// it (`media_gap_ms`). Ordered, so timers fire in the same order on every run.
+    /// it (`media_gap_ms`, `lose_packets_after_flip`). Ordered, so timers fire in the same order on every run.
     pub(super) streams: BTreeMap<usize, FlipStream>,
 }
 
 /// What the relay quirks track of a new device's stream toward the customer.
 pub(super) struct FlipStream {
+    /// RTP packets heard from the new device so far.
+    packets: u32,
     gap: Gap,
 }
+
+/// `lose_packets_after_flip`: the first packet of the new device's stream to drop. From
+/// there every other one goes, so each loss is a hole of exactly one packet (what a
+/// receiver counts as loss, not as a jump in sequence numbers).
+const FIRST_LOST: u32 = 10;
 
 /// `media_gap_ms`: the new device's audio is discarded for a while from its first packet.
 enum Gap {
@@ -93,8 +100,14 @@ impl Pbx {
 
     /// After a flip to `leg`: start tracking its stream when a relay quirk will spoil it.
     pub(super) fn watch_flip_stream(&mut self, leg: usize) {
-        if self.cfg.quirks.media_gap_ms > 0 {
-            let stream = FlipStream { gap: Gap::Waiting };
+        let quirks = &self.cfg.quirks;
+        if quirks.media_gap_ms > 0 || quirks.lose_packets_after_flip > 0 {
+            let gap = if quirks.media_gap_ms > 0 {
+                Gap::Waiting
+            } else {
+                Gap::Over
+            };
+            let stream = FlipStream { packets: 0, gap };
             self.quirk_state.streams.insert(leg, stream);
         }
     }
@@ -106,9 +119,12 @@ impl Pbx {
             return true;
         }
         let gap = Duration::from_millis(self.cfg.quirks.media_gap_ms.into());
+        let lose = self.cfg.quirks.lose_packets_after_flip;
         let Some(stream) = self.quirk_state.streams.get_mut(&leg) else {
             return true;
         };
+        stream.packets += 1;
+        let nth = stream.packets;
         match &mut stream.gap {
             Gap::Waiting => {
                 let until = now + gap;
@@ -127,7 +143,11 @@ impl Pbx {
             Gap::Holding { .. } => self.end_gap(now, leg),
             Gap::Over => {}
         }
-        true
+        // The 10th, 12th, 14th, ... packet, `lose` of them.
+        let lost = nth
+            .checked_sub(FIRST_LOST)
+            .is_some_and(|k| k % 2 == 0 && k / 2 < lose);
+        !lost
     }
 
     /// Sends the packet a gap held back, and lets the stream through from now on.
