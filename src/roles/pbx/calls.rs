@@ -294,11 +294,8 @@ impl Pbx {
         let s = &mut self.sessions[session];
         s.device = Some(leg);
         s.answered_at = Some(now);
-        s.segments.push(Segment {
-            device: self.legs[leg].contact.clone(),
-            start: now,
-            end: None,
-        });
+        let device = self.legs[leg].contact.clone();
+        s.segments.push(Segment::new(device, now, s.uuid.clone()));
         let forks: Vec<usize> = s.forks.drain(..).filter(|&f| f != leg).collect();
         for fork in forks {
             self.cancel_leg(now, fork);

@@ -81,11 +81,8 @@ impl Pbx {
         if let Some(seg) = s.segments.last_mut() {
             seg.end.get_or_insert(now);
         }
-        s.segments.push(Segment {
-            device: contact.clone(),
-            start: now,
-            end: None,
-        });
+        s.segments
+            .push(Segment::new(contact.clone(), now, s.uuid.clone()));
         if let Some(old) = old {
             self.release_old_device(now, old);
         }
@@ -109,7 +106,13 @@ impl Pbx {
             self.sessions[session].moh = Some((sender, now + FLIP_HOLD_MUSIC));
         }
         if quirks.new_session_id_on_flip {
-            self.sessions[session].uuid = self.new_uuid();
+            let uuid = self.new_uuid();
+            let s = &mut self.sessions[session];
+            if let Some(seg) = s.segments.last_mut() {
+                // The new device's segment is the first under the new id.
+                seg.session_id = uuid.clone();
+            }
+            s.uuid = uuid;
         }
         // What the customer is shown from now on: the user, or with the quirk the new
         // device's own contact (as platforms that leak device identities do).

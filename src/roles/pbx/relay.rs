@@ -129,10 +129,14 @@ impl Pbx {
             data,
         });
         let s = &mut self.sessions[peer.session];
+        // Counted for the session and for the segment under way (split CDR records).
+        let segment = s.segments.last_mut();
         if to == s.caller {
             s.rtp_to_customer += 1;
+            segment.into_iter().for_each(|g| g.rtp_to_customer += 1);
         } else {
             s.rtp_to_device += 1;
+            segment.into_iter().for_each(|g| g.rtp_to_device += 1);
         }
     }
 }
