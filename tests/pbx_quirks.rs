@@ -238,8 +238,16 @@ fn flip(quirks: PbxQuirks) -> World {
     w
 }
 
-fn ms(t: Time) -> f64 {
-    t.as_millis_f64()
+/// A PBX with one quirk switched on.
+fn quirk(set: impl FnOnce(&mut PbxQuirks)) -> PbxQuirks {
+    let mut quirks = PbxQuirks::default();
+    set(&mut quirks);
+    quirks
+}
+
+/// Whether `t` is in `[from, to)` ms.
+fn between(t: Time, from: u64, to: u64) -> bool {
+    (Time::from_millis(from)..Time::from_millis(to)).contains(&t)
 }
 
 fn invite(status: u16) -> (u16, String) {
@@ -253,12 +261,15 @@ fn clean_pbx_moves_the_call_and_releases_the_desk() {
     assert_eq!(w.responses(&w.flip_call_id()), [invite(407), invite(200)]);
     let byes = w.requests_to(DESK, "BYE");
     assert_eq!(byes.len(), 1, "one BYE to the desk: {byes:?}");
-    assert!(ms(byes[0]) >= FLIP_AT as f64 && ms(byes[0]) < FLIP_AT as f64 + 10.0);
+    assert!(between(byes[0], FLIP_AT, FLIP_AT + 10));
     // The customer hears the desk up to the flip and the mobile after it, with no loss.
     let desk = w.heard(CUSTOMER, DESK);
     let mobile = w.heard(CUSTOMER, MOBILE);
-    assert!(ms(desk[0]) < FLIP_AT as f64 && ms(*desk.last().unwrap()) < FLIP_AT as f64 + 20.0);
-    assert!(ms(mobile[0]) > FLIP_AT as f64 && ms(mobile[0]) < FLIP_AT as f64 + 40.0);
+    assert!(
+        between(desk[0], CALL_AT, FLIP_AT)
+            && between(desk[desk.len() - 1], FLIP_AT - 20, FLIP_AT + 20)
+    );
+    assert!(between(mobile[0], FLIP_AT, FLIP_AT + 40));
     assert!(w.heard_between(CUSTOMER, MOBILE, HANGUP_AT - 100, HANGUP_AT));
     assert_eq!(w.uas[CUSTOMER].receiver().stats().lost(), 0);
     assert!(w.heard_between(MOBILE, CUSTOMER, FLIP_AT + 100, HANGUP_AT));
@@ -281,10 +292,7 @@ fn clean_pbx_moves_the_call_and_releases_the_desk() {
 
 #[test]
 fn omit_session_id_sends_no_session_id_header() {
-    let w = flip(PbxQuirks {
-        omit_session_id: true,
-        ..Default::default()
-    });
+    let w = flip(quirk(|q| q.omit_session_id = true));
     let sent: Vec<_> = w.pbx_sent().map(|m| &m.msg).collect();
     assert!(
         sent.len() > 10,
@@ -308,7 +316,7 @@ fn omit_session_id_sends_no_session_id_header() {
 /// desk after the flip attempt, and the CDR shows no flip.
 fn assert_call_stayed_on_desk(w: &World) {
     let byes = w.requests_to(DESK, "BYE");
-    assert!(byes.iter().all(|&t| ms(t) >= HANGUP_AT as f64), "{byes:?}");
+    assert!(byes.iter().all(|&t| between(t, HANGUP_AT, END)), "{byes:?}");
     assert!(w.heard_between(CUSTOMER, DESK, FLIP_AT + 500, HANGUP_AT));
     assert!(!w.heard_between(CUSTOMER, MOBILE, CALL_AT, END));
     assert!(w.heard_between(DESK, CUSTOMER, FLIP_AT + 500, HANGUP_AT));
@@ -320,10 +328,7 @@ fn assert_call_stayed_on_desk(w: &World) {
 
 #[test]
 fn refuse_flip_answers_403_with_a_reason() {
-    let w = flip(PbxQuirks {
-        refuse_flip: true,
-        ..Default::default()
-    });
+    let w = flip(quirk(|q| q.refuse_flip = true));
     assert_eq!(w.responses(&w.flip_call_id()), [invite(407), invite(403)]);
     let refusal = w
         .pbx_sent()
@@ -336,13 +341,7 @@ fn refuse_flip_answers_403_with_a_reason() {
 
 #[test]
 fn flip_never_answered_rings_until_cancelled() {
-    let mut w = scripted(
-        PbxQuirks {
-            flip_never_answered: true,
-            ..Default::default()
-        },
-        1,
-    );
+    let mut w = scripted(quirk(|q| q.flip_never_answered = true), 1);
     let give_up = FLIP_AT + 2000;
     w.at(give_up, |w, now| {
         let flip = w.uas[MOBILE].calls.len() - 1;
@@ -354,31 +353,25 @@ fn flip_never_answered_rings_until_cancelled() {
     let cancel_ok = (200, "CANCEL".to_string());
     let want = [invite(407), invite(180), cancel_ok, invite(487)];
     assert_eq!(responses, want);
-    let at = |code| {
-        let call_id = w.flip_call_id();
-        let sent = w
+    let call_id = w.flip_call_id();
+    let sent = |code| {
+        let mut on_call = w
             .pbx_sent()
             .filter(|m| m.msg.call_id() == Some(call_id.as_str()));
-        sent.filter(|m| m.msg.status() == Some(code))
-            .map(|m| ms(m.at))
-            .next()
-            .unwrap()
+        on_call.find(|m| m.msg.status() == Some(code)).unwrap().at
     };
-    assert!(at(180) < FLIP_AT as f64 + 10.0, "rings at once");
-    assert!(at(487) < give_up as f64 + 1.0, "487 as the CANCEL arrives");
+    assert!(between(sent(180), FLIP_AT, FLIP_AT + 10), "rings at once");
+    assert!(
+        between(sent(487), give_up, give_up + 1),
+        "487 as the CANCEL arrives"
+    );
     assert_eq!(w.uas[MOBILE].calls.last().unwrap().rings, 1);
     assert_call_stayed_on_desk(&w);
 }
 
 #[test]
 fn ignore_flip_request_answers_nothing_not_even_retransmissions() {
-    let mut w = scripted(
-        PbxQuirks {
-            ignore_flip_request: true,
-            ..Default::default()
-        },
-        1,
-    );
+    let mut w = scripted(quirk(|q| q.ignore_flip_request = true), 1);
     let give_up = FLIP_AT + 2500;
     w.at(give_up, |w, now| {
         let flip = w.uas[MOBILE].calls.len() - 1;
@@ -404,10 +397,7 @@ fn ignore_flip_request_answers_nothing_not_even_retransmissions() {
 
 #[test]
 fn challenge_flip_twice_challenges_right_credentials_again() {
-    let w = flip(PbxQuirks {
-        challenge_flip_twice: true,
-        ..Default::default()
-    });
+    let w = flip(quirk(|q| q.challenge_flip_twice = true));
     let call_id = w.flip_call_id();
     // The phone answered the first challenge and, challenged again, gave up.
     assert_eq!(w.responses(&call_id), [invite(407), invite(407)]);
@@ -435,13 +425,7 @@ fn challenge_flip_twice_challenges_right_credentials_again() {
 
 #[test]
 fn keep_old_device_on_flip_sends_no_bye_and_keeps_it_listening() {
-    let mut w = scripted(
-        PbxQuirks {
-            keep_old_device_on_flip: true,
-            ..Default::default()
-        },
-        1,
-    );
+    let mut w = scripted(quirk(|q| q.keep_old_device_on_flip = true), 1);
     let desk_hangs_up = FLIP_AT + 1500;
     w.at(desk_hangs_up, |w, now| w.uas[DESK].hangup(now, 0));
     w.run(END);
@@ -472,13 +456,10 @@ fn keep_old_device_on_flip_sends_no_bye_and_keeps_it_listening() {
 /// An old device still on the line when the customer hangs up is released with the rest.
 #[test]
 fn keep_old_device_on_flip_releases_it_when_the_call_ends() {
-    let w = flip(PbxQuirks {
-        keep_old_device_on_flip: true,
-        ..Default::default()
-    });
+    let w = flip(quirk(|q| q.keep_old_device_on_flip = true));
     let byes = w.requests_to(DESK, "BYE");
     assert_eq!(byes.len(), 1, "{byes:?}");
-    assert!(ms(byes[0]) >= HANGUP_AT as f64 && ms(byes[0]) < HANGUP_AT as f64 + 5.0);
+    assert!(between(byes[0], HANGUP_AT, HANGUP_AT + 5));
     assert!(w.heard_between(DESK, CUSTOMER, HANGUP_AT - 100, HANGUP_AT));
 }
 
@@ -496,10 +477,7 @@ fn media_gap_ms_delays_the_new_device_by_exactly_that_much() {
     let last_desk = |w: &World| *w.heard(CUSTOMER, DESK).last().unwrap();
     let clean_first = first(&clean);
     for gap in [20u32, 60, 250, 1000] {
-        let w = flip(PbxQuirks {
-            media_gap_ms: gap,
-            ..Default::default()
-        });
+        let w = flip(quirk(|q| q.media_gap_ms = gap));
         let got = first(&w);
         // The gap the customer hears grows by exactly `gap`, in virtual time.
         assert_eq!(got.at - clean_first.at, Duration::from_millis(gap.into()));
@@ -538,10 +516,7 @@ fn lose_packets_after_flip_drops_every_other_packet_from_the_tenth() {
     };
     let sent = mobile_seqs(&clean);
     for lose in [1u32, 5, 40] {
-        let w = flip(PbxQuirks {
-            lose_packets_after_flip: lose,
-            ..Default::default()
-        });
+        let w = flip(quirk(|q| q.lose_packets_after_flip = lose));
         assert_eq!(w.uas[CUSTOMER].receiver().stats().lost(), i64::from(lose));
         // Exactly the 10th, 12th, ... of the mobile's packets are missing.
         let gone: Vec<u16> = (0..lose as usize).map(|i| sent[9 + 2 * i]).collect();
