@@ -288,6 +288,18 @@ fn clean_pbx_moves_the_call_and_releases_the_desk() {
     assert_eq!(cdrs[0]["flips"], 1);
     assert_eq!(cdrs[0]["session_id"], ids[0].as_str());
     assert_eq!(cdrs[0]["segments"].as_array().unwrap().len(), 2);
+    for field in CDR_FIELDS.split_whitespace() {
+        assert!(cdrs[0].get(field).is_some(), "lacks {field}: {}", cdrs[0]);
+    }
+    assert_eq!(cdrs[0]["record"], 0);
+    // From the authenticated INVITE, one challenge round trip after the first.
+    let start = cdrs[0]["start_ms"].as_f64().unwrap();
+    assert!(
+        (CALL_AT as f64..CALL_AT as f64 + 5.0).contains(&start),
+        "{start}"
+    );
+    assert_eq!(cdrs[0]["end_ms"], HANGUP_AT as f64 + 0.5);
+    assert!(cdrs[0]["rtp_to_customer"].as_u64().unwrap() > 200);
 }
 
 #[test]
@@ -524,4 +536,76 @@ fn lose_packets_after_flip_drops_every_other_packet_from_the_tenth() {
         assert_eq!(mobile_seqs(&w), kept, "lose {lose}");
     }
     assert_eq!(clean.uas[CUSTOMER].receiver().stats().lost(), 0);
+}
+
+/// The fields every CDR record has, whatever the quirks, so the file's readers keep working.
+const CDR_FIELDS: &str = "session_id call_id from to start_ms answer_ms end_ms flips segments \
+    rtp_to_customer rtp_to_device record";
+
+/// The CDR records of a run with `quirks`, checked against the clean run's one record:
+/// each has every field, the customer's Call-ID and its index, and together they hold the
+/// clean record's segments and RTP counts.
+fn split_records(quirks: PbxQuirks) -> (World, Vec<serde_json::Value>) {
+    let clean = flip(PbxQuirks::default()).cdrs().remove(0);
+    let w = flip(quirks);
+    let cdrs = w.cdrs();
+    let call_id = w.uas[CUSTOMER].calls[0]
+        .dialog
+        .as_ref()
+        .unwrap()
+        .call_id
+        .clone();
+    for (i, r) in cdrs.iter().enumerate() {
+        for field in CDR_FIELDS.split_whitespace() {
+            assert!(r.get(field).is_some(), "record {i} lacks {field}: {r}");
+        }
+        assert_eq!(r["call_id"], call_id.as_str());
+        assert_eq!(r["record"], i);
+        assert_eq!((&r["from"], &r["to"]), (&clean["from"], &clean["to"]));
+    }
+    let segments: Vec<_> = cdrs
+        .iter()
+        .flat_map(|r| r["segments"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(&segments, clean["segments"].as_array().unwrap());
+    for counter in ["rtp_to_customer", "rtp_to_device"] {
+        let sum: u64 = cdrs.iter().map(|r| r[counter].as_u64().unwrap()).sum();
+        assert_eq!(sum, clean[counter].as_u64().unwrap(), "{counter}");
+    }
+    // The first record starts with the call, the last ends with it; they meet at the flip.
+    let last = cdrs.len() - 1;
+    assert_eq!(cdrs[0]["start_ms"], clean["start_ms"]);
+    assert_eq!(cdrs[0]["answer_ms"], clean["answer_ms"]);
+    assert_eq!(cdrs[last]["end_ms"], clean["end_ms"]);
+    for pair in cdrs.windows(2) {
+        assert_eq!(pair[0]["end_ms"], pair[1]["start_ms"]);
+        assert_eq!(pair[1]["start_ms"], pair[1]["answer_ms"]);
+    }
+    (w, cdrs)
+}
+
+#[test]
+fn split_cdr_on_flip_writes_one_record_per_device_segment() {
+    let (w, cdrs) = split_records(quirk(|q| q.split_cdr_on_flip = true));
+    assert_eq!(cdrs.len(), 2, "{cdrs:?}");
+    // One Session-ID on the wire and in both records.
+    let ids = &w.uas[CUSTOMER].calls[0].session_ids;
+    assert_eq!(ids.len(), 1);
+    for r in &cdrs {
+        assert_eq!(r["session_id"], ids[0].as_str());
+        assert_eq!(r["segments"].as_array().unwrap().len(), 1);
+        assert_eq!(r["flips"], 0);
+    }
+}
+
+#[test]
+fn new_session_id_on_flip_writes_one_record_per_session_id() {
+    let (w, cdrs) = split_records(quirk(|q| q.new_session_id_on_flip = true));
+    // The customer saw the second id in the connected-line UPDATE.
+    let ids = &w.uas[CUSTOMER].calls[0].session_ids;
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(cdrs.len(), 2, "{cdrs:?}");
+    for (r, id) in cdrs.iter().zip(ids) {
+        assert_eq!(r["session_id"], id.as_str());
+    }
 }

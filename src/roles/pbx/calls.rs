@@ -501,7 +501,7 @@ impl Pbx {
         l.rtcp_mux = wants_rtcp_mux(&answer);
     }
 
-    /// Ends a session: BYE every confirmed leg, free the relay, write the CDR line.
+    /// Ends a session: BYE every confirmed leg, free the relay, write its CDR lines.
     pub(super) fn end_session(&mut self, now: Time, session: usize) {
         if self.sessions[session].is_ended() {
             return;
@@ -531,8 +531,8 @@ impl Pbx {
             }
         }
         self.forget_session_quirks(session);
-        let line = self.cdr_line(session);
-        self.cdrs.push(line);
+        let lines = self.cdr_lines(session);
+        self.cdrs.extend(lines);
     }
 }
 

@@ -137,7 +137,8 @@ pub struct Pbx {
     /// Call-ID → leg, for every dialog the PBX is in (including replaced ones).
     call_ids: HashMap<String, usize>,
     out: VecDeque<Transmit>,
-    /// One JSON line per ended call session (DESIGN.md: the CDR), oldest first.
+    /// The CDR (DESIGN.md): JSON lines of the ended call sessions, oldest first; one per
+    /// session unless a quirk splits it (see `cdr.rs`).
     pub cdrs: Vec<String>,
     /// Set by `shutdown`: every session was ended and the PBX stops once BYEs are out.
     stopping: bool,
