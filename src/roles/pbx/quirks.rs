@@ -1,6 +1,7 @@
 //! The quirks that need more than a condition at one place: answers to the flip request
-//! other than a 200, and (further down) the relay's misbehaviour after a flip. Each one
-//! changes one thing a real system gets wrong; everything else stays as the clean PBX does.
+//! other than a 200, an old device left on the line, and the relay spoiling the new
+//! device's stream. Each changes one thing a real system gets wrong; everything else
+//! stays as the clean PBX does it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,7 +19,8 @@ pub(super) struct QuirkState {
     /// customer until they hang up.
     pub(super) kept: Vec<usize>,
     /// The new device's stream after a flip, per device leg, while a relay quirk spoils
-    /// it (`media_gap_ms`, `lose_packets_after_flip`). Ordered, so timers fire in the same order on every run.
+    /// it (`media_gap_ms`, `lose_packets_after_flip`). Ordered, so timers fire in the same
+    /// order on every run.
     pub(super) streams: BTreeMap<usize, FlipStream>,
 }
 
@@ -123,7 +125,7 @@ impl Pbx {
         let Some(stream) = self.quirk_state.streams.get_mut(&leg) else {
             return true;
         };
-        stream.packets += 1;
+        stream.packets = stream.packets.saturating_add(1);
         let nth = stream.packets;
         match &mut stream.gap {
             Gap::Waiting => {
