@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::session::{Leg, LegState, Segment, Session};
-use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx};
+use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::Codec;
 use crate::core::sip::{
@@ -22,10 +22,10 @@ impl Pbx {
         key: ServerKey,
         account: String,
     ) {
-        let target = msg.request_uri().and_then(uri_user).unwrap_or_default();
-        if target == self.cfg.feature_code {
+        if self.is_flip_request(&msg) {
             return self.pull(now, msg, source, key, account);
         }
+        let target = msg.request_uri().and_then(uri_user).unwrap_or_default();
         if !self.registrar.is_user(&target) {
             return self.stack.respond(now, &key, &msg, 404, Some("b2b"));
         }
@@ -155,7 +155,7 @@ impl Pbx {
         msg.push_header("Call-ID", &call_id);
         msg.push_header("CSeq", "1 INVITE");
         msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
-        msg.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut msg, self.session_id(session));
         let leg = self.new_leg(session, false, user, &msg, addr, None)?;
         self.legs[leg].local_tag = tag;
         let sdp = self.offer_for(leg, codec);
@@ -294,11 +294,8 @@ impl Pbx {
         let s = &mut self.sessions[session];
         s.device = Some(leg);
         s.answered_at = Some(now);
-        s.segments.push(Segment {
-            device: self.legs[leg].contact.clone(),
-            start: now,
-            end: None,
-        });
+        let device = self.legs[leg].contact.clone();
+        s.segments.push(Segment::new(device, now, s.uuid.clone()));
         let forks: Vec<usize> = s.forks.drain(..).filter(|&f| f != leg).collect();
         for fork in forks {
             self.cancel_leg(now, fork);
@@ -320,7 +317,7 @@ impl Pbx {
         let mut ok = response_to(&req, 200, Some(&tag));
         ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
         ok.push_header("P-Asserted-Identity", &format!("<{}>", self.aor(&callee)));
-        ok.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut ok, self.session_id(session));
         ok.push_header("Supported", "replaces");
         ok.set_body("application/sdp", sdp.to_string().as_bytes());
         self.stack.send_response(now, &key, ok);
@@ -373,7 +370,7 @@ impl Pbx {
     /// BYE on a confirmed leg, which then ends and frees its relay port.
     pub(super) fn send_bye(&mut self, now: Time, leg: usize) {
         let branch = self.stack.new_branch();
-        let uuid = self.sessions[self.legs[leg].session].uuid.clone();
+        let sid = self.session_id(self.legs[leg].session);
         let l = &mut self.legs[leg];
         if l.state != LegState::Confirmed {
             return;
@@ -382,7 +379,7 @@ impl Pbx {
             return;
         };
         let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
-        bye.push_header("Session-ID", &uuid);
+        push_session_id(&mut bye, sid);
         bye.push_header("Content-Length", "0");
         let dest = l.peer;
         l.state = LegState::Ended;
@@ -396,25 +393,26 @@ impl Pbx {
             branch: key.branch.clone(),
             method: "INVITE".into(),
         };
-        let Some(caller) = self
+        let Some(leg) = self
             .legs
             .iter()
             .position(|l| l.server_key.as_ref() == Some(&invite_key))
         else {
             return;
         };
-        if self.legs[caller].state != LegState::Early {
+        if self.legs[leg].state != LegState::Early {
             return;
         }
-        self.respond_in_session(
-            now,
-            &invite_key,
-            &self.legs[caller].invite.clone(),
-            487,
-            Some(caller),
-        );
-        self.legs[caller].state = LegState::Ended;
-        self.end_session(now, self.legs[caller].session);
+        let invite = self.legs[leg].invite.clone();
+        self.respond_in_session(now, &invite_key, &invite, 487, Some(leg));
+        self.legs[leg].state = LegState::Ended;
+        self.relay.release(self.legs[leg].relay, leg);
+        let session = self.legs[leg].session;
+        // The customer giving up ends the session; a device giving up a flip request that
+        // was never answered (quirk `flip_never_answered`) leaves the call as it is.
+        if leg == self.sessions[session].caller {
+            self.end_session(now, session);
+        }
     }
 
     pub(super) fn handle_in_dialog(&mut self, now: Time, msg: Message, key: ServerKey) {
@@ -503,7 +501,7 @@ impl Pbx {
         l.rtcp_mux = wants_rtcp_mux(&answer);
     }
 
-    /// Ends a session: BYE every confirmed leg, free the relay, write the CDR line.
+    /// Ends a session: BYE every confirmed leg, free the relay, write its CDR lines.
     pub(super) fn end_session(&mut self, now: Time, session: usize) {
         if self.sessions[session].is_ended() {
             return;
@@ -532,8 +530,9 @@ impl Pbx {
                 _ => self.relay.release(self.legs[leg].relay, leg),
             }
         }
-        let line = self.cdr_line(session);
-        self.cdrs.push(line);
+        self.forget_session_quirks(session);
+        let lines = self.cdr_lines(session);
+        self.cdrs.extend(lines);
     }
 }
 

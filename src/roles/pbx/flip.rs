@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::session::{LegState, Segment};
-use super::{CTX_REPLACE, Pbx};
+use super::{CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::{MediaSender, Source};
 use crate::core::sip::{
@@ -39,6 +39,9 @@ impl Pbx {
             rsp.push_header("Content-Length", "0");
             return self.stack.send_response(now, &key, rsp);
         };
+        if self.misanswer_flip(now, session, &msg, source, &key, &account) {
+            return;
+        }
         let Some(new_leg) = self.new_leg(session, true, &account, &msg, source, Some(key.clone()))
         else {
             return self.respond_in_session(now, &key, &msg, 503, None);
@@ -61,7 +64,7 @@ impl Pbx {
         if let Some(id) = caller_id {
             ok.push_header("P-Asserted-Identity", &id.to_string());
         }
-        ok.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut ok, self.session_id(session));
         ok.set_body("application/sdp", sdp.to_string().as_bytes());
         self.stack.send_response(now, &key, ok);
         let contact_uri = self.contact_uri();
@@ -78,14 +81,12 @@ impl Pbx {
         if let Some(seg) = s.segments.last_mut() {
             seg.end.get_or_insert(now);
         }
-        s.segments.push(Segment {
-            device: contact.clone(),
-            start: now,
-            end: None,
-        });
+        s.segments
+            .push(Segment::new(contact.clone(), now, s.uuid.clone()));
         if let Some(old) = old {
-            self.send_bye(now, old);
+            self.release_old_device(now, old);
         }
+        self.watch_flip_stream(new_leg);
         self.apply_flip_quirks(now, session, new_leg);
     }
 
@@ -105,7 +106,13 @@ impl Pbx {
             self.sessions[session].moh = Some((sender, now + FLIP_HOLD_MUSIC));
         }
         if quirks.new_session_id_on_flip {
-            self.sessions[session].uuid = self.new_uuid();
+            let uuid = self.new_uuid();
+            let s = &mut self.sessions[session];
+            if let Some(seg) = s.segments.last_mut() {
+                // The new device's segment is the first under the new id.
+                seg.session_id = uuid.clone();
+            }
+            s.uuid = uuid;
         }
         // What the customer is shown from now on: the user, or with the quirk the new
         // device's own contact (as platforms that leak device identities do).
@@ -133,7 +140,7 @@ impl Pbx {
     /// `identity` as the connected party.
     fn send_in_dialog(&mut self, now: Time, leg: usize, method: &str, identity: &str) {
         let branch = self.stack.new_branch();
-        let uuid = self.sessions[self.legs[leg].session].uuid.clone();
+        let sid = self.session_id(self.legs[leg].session);
         let offer = (method == "INVITE").then(|| {
             let codec = self.legs[leg]
                 .codec
@@ -146,7 +153,7 @@ impl Pbx {
         };
         let mut req = dialog.request(method, self.cfg.sip_addr, &branch);
         req.push_header("P-Asserted-Identity", identity);
-        req.push_header("Session-ID", &uuid);
+        push_session_id(&mut req, sid);
         let ctx = match offer {
             Some(sdp) => {
                 req.set_body("application/sdp", sdp.to_string().as_bytes());
@@ -213,7 +220,7 @@ impl Pbx {
         );
         msg.push_header("Require", "replaces");
         msg.push_header("P-Asserted-Identity", identity);
-        msg.push_header("Session-ID", &self.sessions[session].uuid.clone());
+        push_session_id(&mut msg, self.session_id(session));
         let codec = self.legs[caller]
             .codec
             .unwrap_or(crate::core::rtp::Codec::Pcmu);

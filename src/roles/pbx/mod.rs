@@ -6,6 +6,7 @@
 mod calls;
 mod cdr;
 mod flip;
+mod quirks;
 mod registrar;
 mod relay;
 mod session;
@@ -20,11 +21,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::core::Time;
-use crate::core::rtp::is_rtcp;
-use crate::core::sip::{Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to};
+use crate::core::sip::{
+    Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to, uri_user,
+};
 use crate::roles::Transmit;
+use quirks::QuirkState;
 use registrar::{AuthOutcome, Registrar};
-use relay::{Relay, transcode};
+use relay::Relay;
 
 /// Misbehaviours the PBX can be switched into (DESIGN.md "quirk switches").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,10 +137,12 @@ pub struct Pbx {
     /// Call-ID → leg, for every dialog the PBX is in (including replaced ones).
     call_ids: HashMap<String, usize>,
     out: VecDeque<Transmit>,
-    /// One JSON line per ended call session (DESIGN.md: the CDR), oldest first.
+    /// The CDR (DESIGN.md): JSON lines of the ended call sessions, oldest first; one per
+    /// session unless a quirk splits it (see `cdr.rs`).
     pub cdrs: Vec<String>,
     /// Set by `shutdown`: every session was ended and the PBX stops once BYEs are out.
     stopping: bool,
+    quirk_state: QuirkState,
 }
 
 impl Pbx {
@@ -158,6 +163,7 @@ impl Pbx {
             out: VecDeque::new(),
             cdrs: Vec::new(),
             stopping: false,
+            quirk_state: QuirkState::default(),
         }
     }
 
@@ -206,6 +212,7 @@ impl Pbx {
             self.stack.handle_timeout(now);
             self.process_sip(now);
         }
+        self.release_due_gaps(now);
         for idx in 0..self.sessions.len() {
             let session = &mut self.sessions[idx];
             let Some((sender, until)) = session.moh.as_mut() else {
@@ -240,6 +247,7 @@ impl Pbx {
             .min()
             .unwrap_or(Time::NEVER);
         moh.min(self.stack.poll_timeout())
+            .min(self.quirk_deadline())
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -258,50 +266,6 @@ impl Pbx {
         let mut all = vec![self.cfg.sip_addr];
         all.extend(self.cfg.rtp_addrs.iter().copied());
         all
-    }
-
-    fn relay_packet(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        let Some(leg_idx) = self.relay.leg_of(local) else {
-            return;
-        };
-        let leg = &mut self.legs[leg_idx];
-        if leg.remote_media.is_none() {
-            // No usable address in the SDP: latch onto the source (symmetric RTP).
-            leg.remote_media = Some(from);
-        }
-        let session = &self.sessions[leg.session];
-        if session.is_ended() {
-            return;
-        }
-        let one_way = self.cfg.quirks.one_way_audio_on_flip && session.flips > 0;
-        let peer = if leg_idx == session.caller {
-            session.device
-        } else if Some(leg_idx) == session.device && session.bridged(now) && !one_way {
-            Some(session.caller)
-        } else {
-            None
-        };
-        let Some(peer) = peer else { return };
-        let to_customer = peer == session.caller;
-        let session_idx = self.legs[leg_idx].session;
-        let (from_codec, peer) = (self.legs[leg_idx].codec, &self.legs[peer]);
-        if peer.state != LegState::Confirmed || (is_rtcp(data) && !peer.rtcp_mux) {
-            return;
-        }
-        if let Some(to) = peer.remote_media {
-            let data = transcode(data, from_codec, peer.codec);
-            self.out.push_back(Transmit {
-                from: peer.relay,
-                to,
-                data,
-            });
-            let s = &mut self.sessions[session_idx];
-            if to_customer {
-                s.rtp_to_customer += 1;
-            } else {
-                s.rtp_to_device += 1;
-            }
-        }
     }
 
     fn process_sip(&mut self, now: Time) {
@@ -340,6 +304,13 @@ impl Pbx {
                         return self.stack.send_response(now, &key, rsp);
                     }
                 };
+                if self.cfg.quirks.challenge_flip_twice && self.is_flip_request(&msg) {
+                    // Right credentials, challenged again with a fresh nonce: a phone that
+                    // answers every challenge loops until it gives up. Authentication comes
+                    // before the call lookup, so any request to the flip code is hit.
+                    let rsp = self.registrar.challenge(now, &msg, &mut self.rng, false);
+                    return self.stack.send_response(now, &key, rsp);
+                }
                 self.handle_invite(now, msg, source, key, account);
             }
             _ if has_to_tag => self.handle_in_dialog(now, msg, key),
@@ -355,6 +326,11 @@ impl Pbx {
         self.stack.send_response(now, &key, rsp);
     }
 
+    /// An INVITE to the feature code: a device asking to pull its user's call.
+    fn is_flip_request(&self, msg: &Message) -> bool {
+        msg.request_uri().and_then(uri_user).as_deref() == Some(self.cfg.feature_code.as_str())
+    }
+
     /// A response carrying this session's Session-ID and no body.
     fn respond_in_session(
         &mut self,
@@ -367,14 +343,25 @@ impl Pbx {
         let tag = leg.map(|l| self.legs[l].local_tag.clone());
         let mut rsp = response_to(req, code, tag.as_deref());
         if let Some(l) = leg {
-            let uuid = self.sessions[self.legs[l].session].uuid.clone();
-            rsp.push_header("Session-ID", &uuid);
+            push_session_id(&mut rsp, self.session_id(self.legs[l].session));
         }
         rsp.push_header("Content-Length", "0");
         self.stack.send_response(now, key, rsp);
     }
 
+    /// The Session-ID header value for what we send in `session` (RFC 7989 §6: every
+    /// message of the session carries it), or None under the `omit_session_id` quirk.
+    fn session_id(&self, session: usize) -> Option<String> {
+        (!self.cfg.quirks.omit_session_id).then(|| self.sessions[session].uuid.clone())
+    }
+
     fn new_uuid(&mut self) -> String {
         self.stack.random_hex(2)
+    }
+}
+
+fn push_session_id(msg: &mut Message, sid: Option<String>) {
+    if let Some(sid) = sid {
+        msg.push_header("Session-ID", &sid);
     }
 }

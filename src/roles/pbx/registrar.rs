@@ -76,10 +76,10 @@ impl Registrar {
     /// WWW-Authenticate, everything else with 407 and Proxy-Authenticate (§22.3).
     pub fn authenticate(&mut self, now: Time, req: &Message, rng: &mut StdRng) -> AuthOutcome {
         let method = req.method().unwrap_or("").to_string();
-        let (code, challenge_header, auth_header) = if method == "REGISTER" {
-            (401, "WWW-Authenticate", "Authorization")
+        let auth_header = if method == "REGISTER" {
+            "Authorization"
         } else {
-            (407, "Proxy-Authenticate", "Proxy-Authorization")
+            "Proxy-Authorization"
         };
         let mut stale = false;
         if let Some(resp) = req
@@ -102,6 +102,24 @@ impl Registrar {
                 _ => {}
             }
         }
+        AuthOutcome::Challenge(self.challenge(now, req, rng, stale))
+    }
+
+    /// A fresh challenge to `req`: 401 with WWW-Authenticate to REGISTER, 407 with
+    /// Proxy-Authenticate to anything else (RFC 3261 §22.3). `stale` tells a client whose
+    /// nonce expired that its password was right (RFC 7616 §3.3).
+    pub fn challenge(
+        &mut self,
+        now: Time,
+        req: &Message,
+        rng: &mut StdRng,
+        stale: bool,
+    ) -> Message {
+        let (code, challenge_header) = if req.method() == Some("REGISTER") {
+            (401, "WWW-Authenticate")
+        } else {
+            (407, "Proxy-Authenticate")
+        };
         // One challenge per algorithm, most preferred first (RFC 8760 §2.4, RFC 7616 §3.7):
         // a client takes the first it supports.
         let nonce = self.nonces.issue(now, rng);
@@ -118,7 +136,7 @@ impl Registrar {
             rsp.push_header(challenge_header, &challenge.to_header_value());
         }
         rsp.push_header("Content-Length", "0");
-        AuthOutcome::Challenge(rsp)
+        rsp
     }
 
     /// Applies an authenticated REGISTER and returns the 200 (or an error response).

@@ -6,7 +6,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::core::rtp::{Codec, build_rtp, parse_rtp};
+use super::{LegState, Pbx};
+use crate::core::Time;
+use crate::core::rtp::{Codec, build_rtp, is_rtcp, parse_rtp};
+use crate::roles::Transmit;
 
 /// A relay port and what it is bound to.
 #[derive(Debug, Clone)]
@@ -61,6 +64,80 @@ impl Relay {
     #[cfg(test)]
     pub fn free_ports(&self) -> usize {
         self.ports.iter().filter(|p| p.leg.is_none()).count()
+    }
+}
+
+impl Pbx {
+    /// A packet on one of our relay ports: the customer's goes to the device, the device's
+    /// to the customer while they are bridged.
+    pub(super) fn relay_packet(
+        &mut self,
+        now: Time,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        let Some(leg_idx) = self.relay.leg_of(local) else {
+            return;
+        };
+        let leg = &mut self.legs[leg_idx];
+        if leg.remote_media.is_none() {
+            // No usable address in the SDP: latch onto the source (symmetric RTP).
+            leg.remote_media = Some(from);
+        }
+        let session_idx = leg.session;
+        let session = &self.sessions[session_idx];
+        if session.is_ended() {
+            return;
+        }
+        if leg_idx == session.caller {
+            if let Some(device) = session.device {
+                self.forward(leg_idx, device, data);
+            }
+            self.copy_to_kept(session_idx, leg_idx, data);
+        } else if Some(leg_idx) == session.device
+            && self.device_heard(now, session_idx)
+            && self.flip_media_passes(now, leg_idx, data)
+        {
+            let caller = self.sessions[session_idx].caller;
+            self.forward(leg_idx, caller, data);
+        }
+    }
+
+    /// Whether the customer is to hear the session's device now: not while hold music
+    /// plays, nor after a flip under `one_way_audio_on_flip`.
+    pub(super) fn device_heard(&self, now: Time, session: usize) -> bool {
+        let s = &self.sessions[session];
+        let one_way = self.cfg.quirks.one_way_audio_on_flip && s.flips > 0;
+        s.bridged(now) && !one_way
+    }
+
+    /// Sends a packet that arrived on leg `from` out of leg `to`'s port, in `to`'s codec,
+    /// and counts it for the CDR.
+    pub(super) fn forward(&mut self, from: usize, to: usize, data: &[u8]) {
+        let (from_codec, peer) = (self.legs[from].codec, &self.legs[to]);
+        if peer.state != LegState::Confirmed || (is_rtcp(data) && !peer.rtcp_mux) {
+            return;
+        }
+        let Some(dest) = peer.remote_media else {
+            return;
+        };
+        let data = transcode(data, from_codec, peer.codec);
+        self.out.push_back(Transmit {
+            from: peer.relay,
+            to: dest,
+            data,
+        });
+        let s = &mut self.sessions[peer.session];
+        // Counted for the session and for the segment under way (split CDR records).
+        let segment = s.segments.last_mut();
+        if to == s.caller {
+            s.rtp_to_customer += 1;
+            segment.into_iter().for_each(|g| g.rtp_to_customer += 1);
+        } else {
+            s.rtp_to_device += 1;
+            segment.into_iter().for_each(|g| g.rtp_to_device += 1);
+        }
     }
 }
 

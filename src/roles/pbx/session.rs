@@ -52,6 +52,27 @@ pub struct Segment {
     pub device: String,
     pub start: Time,
     pub end: Option<Time>,
+    /// The session's RFC 7989 Session-ID while this device carried it (a new one per
+    /// flip under `new_session_id_on_flip`).
+    pub session_id: String,
+    /// RTP packets the relay forwarded toward the customer and toward the device(s) during
+    /// the segment (the session totals are the sums).
+    pub rtp_to_customer: u64,
+    pub rtp_to_device: u64,
+}
+
+impl Segment {
+    /// A segment that starts `now` under the session's current Session-ID.
+    pub(super) fn new(device: String, start: Time, session_id: String) -> Segment {
+        Segment {
+            device,
+            start,
+            end: None,
+            session_id,
+            rtp_to_customer: 0,
+            rtp_to_device: 0,
+        }
+    }
 }
 
 pub struct Session {
