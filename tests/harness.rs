@@ -53,7 +53,11 @@ fn a_stall_at_the_flip_makes_the_scenario_an_error() {
     let f = &r.flips[0];
     assert!(f.harness.overloaded);
     // The first deadline inside the stall was met at its end: up to 70 ms late.
-    assert!((50.0..=70.0).contains(&f.harness.lateness_max_ms), "{:?}", f.harness);
+    assert!(
+        (50.0..=70.0).contains(&f.harness.lateness_max_ms),
+        "{:?}",
+        f.harness
+    );
     assert!(f.harness.skipped_slots >= 3, "{:?}", f.harness);
     let error = r.error.as_deref().unwrap();
     assert!(
@@ -61,7 +65,10 @@ fn a_stall_at_the_flip_makes_the_scenario_an_error() {
         "{error}"
     );
     assert!(error.contains("media slots of 20 ms skipped"), "{error}");
-    assert!(error.ends_with("its figures say nothing about the target"), "{error}");
+    assert!(
+        error.ends_with("its figures say nothing about the target"),
+        "{error}"
+    );
     // The flip itself is still measured and reported as what it was.
     assert_eq!(f.outcome, Outcome::Moved);
 }

@@ -476,7 +476,7 @@ fn keep_old_device_on_flip_releases_it_when_the_call_ends() {
 }
 
 #[test]
-fn media_gap_ms_delays_the_new_device_by_exactly_that_much() {
+fn media_gap_ms_leaves_the_customer_exactly_that_long_without_audio() {
     let clean = flip(PbxQuirks::default());
     let first = |w: &World| {
         let class = FrameClass::Party(MOBILE as u8);
@@ -487,27 +487,21 @@ fn media_gap_ms_delays_the_new_device_by_exactly_that_much() {
             .expect("the mobile heard")
     };
     let last_desk = |w: &World| *w.heard(CUSTOMER, DESK).last().unwrap();
-    let clean_first = first(&clean);
     for gap in [20u32, 60, 250, 1000] {
         let w = flip(quirk(|q| q.media_gap_ms = gap));
         let got = first(&w);
-        // The gap the customer hears grows by exactly `gap`, in virtual time.
-        assert_eq!(got.at - clean_first.at, Duration::from_millis(gap.into()));
-        assert_eq!(last_desk(&w), last_desk(&clean));
-        // What goes out then is the newest packet held back (the mobile sends every 20 ms
-        // from its first packet on).
-        let held = ((gap - 1) / 20) as u16;
-        assert_eq!(got.seq, clean_first.seq.wrapping_add(held), "gap {gap}");
-        // The next packet follows on the sender's grid, and so on to the end of the call.
+        // From the end of the desk's last frame to the mobile's first: exactly `gap`.
+        assert_eq!(last_desk(&w), last_desk(&clean), "gap {gap}");
+        assert_eq!(
+            got.at - (last_desk(&w) + PACKET),
+            Duration::from_millis(gap.into()),
+            "gap {gap}"
+        );
+        // After the held packet, the mobile's stream goes on on its own 20 ms grid.
         let heard = w.heard(CUSTOMER, MOBILE);
-        let next = PACKET * (u32::from(held) + 1) - Duration::from_millis(gap.into());
-        assert_eq!(heard[1] - heard[0], next, "gap {gap}");
+        assert!(heard[1] - heard[0] <= PACKET, "gap {gap}: {heard:?}");
         let steady = heard.windows(2).skip(1).all(|p| p[1] - p[0] == PACKET);
         assert!(steady, "gap {gap}: {heard:?}");
-        assert_eq!(
-            heard.len(),
-            clean.heard(CUSTOMER, MOBILE).len() - held as usize
-        );
         // RTCP is not held.
         let rtcp = |w: &World| w.uas[CUSTOMER].receiver().rtcp_packets();
         assert_eq!(rtcp(&w), rtcp(&clean), "gap {gap}");

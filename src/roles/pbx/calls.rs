@@ -61,6 +61,7 @@ impl Pbx {
             told_ringing: false,
             rtp_to_customer: 0,
             rtp_to_device: 0,
+            last_to_customer: None,
         });
         self.respond_in_session(now, &key, &msg, 100, None);
         let caller_from = msg.from_addr().map(|f| NameAddr {

@@ -86,7 +86,7 @@ impl Pbx {
         if let Some(old) = old {
             self.release_old_device(now, old);
         }
-        self.watch_flip_stream(new_leg);
+        self.watch_flip_stream(now, new_leg);
         self.apply_flip_quirks(now, session, new_leg);
     }
 

@@ -64,8 +64,9 @@ pub struct PbxQuirks {
     pub keep_old_device_on_flip: bool,
     /// Send no `Session-ID` header on any message.
     pub omit_session_id: bool,
-    /// At a flip, discard this many milliseconds of the new device's audio toward the
-    /// customer, counted from its first packet (0: off).
+    /// At a flip, leave the customer this many milliseconds without audio: the new
+    /// device's audio is held back until that long after the old device's last packet
+    /// finished playing, then its newest packet goes out (0: off).
     pub media_gap_ms: u32,
     /// After a flip, drop this many of the new device's packets toward the customer, every
     /// other packet from its tenth on (0: off).

@@ -36,10 +36,14 @@ pub(super) struct FlipStream {
 /// receiver counts as loss, not as a jump in sequence numbers).
 const FIRST_LOST: u32 = 10;
 
-/// `media_gap_ms`: the new device's audio is discarded for a while from its first packet.
+/// `media_gap_ms`: the new device's audio is discarded until N ms after the old device's
+/// audio ended at the customer — the end of the last packet relayed from it — so the
+/// customer hears exactly N ms of nothing at the switch (a clean switch has none).
 enum Gap {
-    /// Waiting for the new device's first RTP packet.
-    Waiting,
+    /// Waiting for the new device's first RTP packet; it may go out from `release_at`.
+    Waiting {
+        release_at: Time,
+    },
     /// Discarding until `until`; the newest packet discarded goes out then, so the customer
     /// hears the new device exactly that much later (whole 20 ms packets dropped could only
     /// shift it in steps of 20 ms).
@@ -100,12 +104,21 @@ impl Pbx {
         }
     }
 
-    /// After a flip to `leg`: start tracking its stream when a relay quirk will spoil it.
-    pub(super) fn watch_flip_stream(&mut self, leg: usize) {
+    /// After a flip to `leg` at `now`: start tracking its stream when a relay quirk will
+    /// spoil it.
+    pub(super) fn watch_flip_stream(&mut self, now: Time, leg: usize) {
         let quirks = &self.cfg.quirks;
         if quirks.media_gap_ms > 0 || quirks.lose_packets_after_flip > 0 {
             let gap = if quirks.media_gap_ms > 0 {
-                Gap::Waiting
+                // The old device's last packet toward the customer plays 20 ms.
+                let session = &self.sessions[self.legs[leg].session];
+                let audio_end = session
+                    .last_to_customer
+                    .map_or(now, |t| t + crate::core::rtp::PACKET_INTERVAL);
+                let gap = Duration::from_millis(quirks.media_gap_ms.into());
+                Gap::Waiting {
+                    release_at: audio_end + gap,
+                }
             } else {
                 Gap::Over
             };
@@ -120,7 +133,6 @@ impl Pbx {
         if is_rtcp(data) {
             return true;
         }
-        let gap = Duration::from_millis(self.cfg.quirks.media_gap_ms.into());
         let lose = self.cfg.quirks.lose_packets_after_flip;
         let Some(stream) = self.quirk_state.streams.get_mut(&leg) else {
             return true;
@@ -128,14 +140,15 @@ impl Pbx {
         stream.packets = stream.packets.saturating_add(1);
         let nth = stream.packets;
         match &mut stream.gap {
-            Gap::Waiting => {
-                let until = now + gap;
+            Gap::Waiting { release_at } if now < *release_at => {
                 stream.gap = Gap::Holding {
-                    until,
+                    until: *release_at,
                     newest: data.to_vec(),
                 };
                 return false;
             }
+            // The new device came later than the gap asks for: nothing to hold.
+            Gap::Waiting { .. } => stream.gap = Gap::Over,
             Gap::Holding { until, newest } if now < *until => {
                 *newest = data.to_vec();
                 return false;

@@ -100,6 +100,9 @@ impl Pbx {
             && self.flip_media_passes(now, leg_idx, data)
         {
             let caller = self.sessions[session_idx].caller;
+            if !is_rtcp(data) {
+                self.sessions[session_idx].last_to_customer = Some(now);
+            }
             self.forward(leg_idx, caller, data);
         }
     }

@@ -96,6 +96,9 @@ pub struct Session {
     /// RTP packets the relay forwarded toward the customer and toward the device.
     pub rtp_to_customer: u64,
     pub rtp_to_device: u64,
+    /// When the relay last sent a device's RTP to the customer (where a media gap counts
+    /// from).
+    pub last_to_customer: Option<Time>,
 }
 
 impl Session {
