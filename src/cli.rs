@@ -64,7 +64,7 @@ pub struct RunArgs {
     /// Target profile (targets/*.yaml); without it the embedded PBX starts on loopback
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
-    /// Write the JSON report here (schema: reports/schema.json)
+    /// Write the JSON report here, `-` for standard output (schema: reports/schema.json)
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Write a JUnit report here (not implemented yet)

@@ -289,7 +289,13 @@ fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial.json");
     let mut child = Command::new(BIN)
-        .args(["run", SCENARIO, "--json", out.to_str().unwrap()])
+        .args([
+            "run",
+            SCENARIO,
+            "scenarios/checklist/flip-back-and-forth.yaml",
+            "--json",
+            out.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -320,6 +326,30 @@ fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
     assert_eq!(scenario["verdict"], "error");
     assert_eq!(scenario["error"], "interrupted");
     assert_eq!(report["summary"]["errors"], 1);
+    // The flip before the interruption settled and is measured.
+    assert_eq!(scenario["flips"][0]["outcome"], "moved", "{scenario}");
+    // The scenario that never started is listed as such, not left out.
+    let second = &report["scenarios"][1];
+    assert_eq!(second["verdict"], "not_run");
+    assert_eq!(
+        second["file"],
+        "scenarios/checklist/flip-back-and-forth.yaml"
+    );
+    assert_eq!(report["summary"]["not_run"], 1);
+    assert_eq!(report["summary"]["scenarios"], 2);
+}
+
+#[test]
+fn json_to_standard_output_leaves_the_table_on_standard_error() {
+    let (code, stdout, stderr) = run(
+        &["run", SCENARIO, "--sim", "--seed", "3", "--json", "-"],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("standard output is the JSON alone");
+    assert_eq!(report["scenarios"][0]["flips"][0]["outcome"], "moved");
+    assert!(stderr.contains("1 scenario: 1 passed"), "{stderr}");
+    assert!(!std::path::Path::new("-").exists(), "no file called `-`");
 }
 
 #[test]

@@ -114,8 +114,9 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     let limit = Duration::from_secs(10 * 365 * 24 * 3600);
     runtime.block_on(driver::run(&mut server, addrs.sockets, limit))?;
     server.flush();
+    let ended = server.pbx.sessions.iter().filter(|s| s.is_ended()).count();
     eprintln!(
-        "flipcheck pbx stopped after {} call session(s)",
+        "flipcheck pbx stopped after {ended} call session(s), {} CDR record(s)",
         server.pbx.cdrs.len()
     );
     Ok(EXIT_OK)

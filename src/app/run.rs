@@ -12,7 +12,7 @@ use crate::cli::RunArgs;
 use crate::core::Time;
 use crate::driver::{self, DriverStats, LiveAddrs};
 use crate::report::Keyword;
-use crate::report::{self, Report, Summary, TargetInfo};
+use crate::report::{self, Report, ScenarioReport, Summary, TargetInfo, Verdict};
 use crate::runner::{self, Scene, TargetSetup};
 use crate::scenario::{
     CodecName, EmbeddedTarget, NetworkProfile, Plan, Target, collect_scenarios, load_scenario,
@@ -120,6 +120,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let mut interrupted = false;
     // Progress only where someone watches; logs and pipes get the report alone.
     let progress = std::io::stderr().is_terminal();
+    let pcap_names = pcap_names(&plans.iter().map(|p| p.file.as_path()).collect::<Vec<_>>());
     for (i, plan) in plans.iter().enumerate() {
         if progress {
             eprintln!(
@@ -165,35 +166,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         report.recompute_summary();
         write_json(args.json.as_deref(), &report)?;
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
-            let stem = plan
-                .file
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_else(|| format!("scenario-{i}"));
-            let path = dir.join(format!("{stem}.pcap"));
-            let written = std::fs::File::create(&path)
-                .map_err(anyhow::Error::from)
-                .and_then(|file| {
-                    let mut out = std::io::BufWriter::new(file);
-                    cap.write_pcap(&mut out, epoch)?;
-                    // Flushed here, not on drop, where a failed write would go unnoticed.
-                    std::io::Write::flush(&mut out)?;
-                    Ok(())
-                });
-            if let Err(e) = written {
-                // No half capture left for Wireshark to choke on.
-                let _ = std::fs::remove_file(&path);
-                return Err(e.context(format!("cannot write {}", path.display())));
-            }
+            write_pcap(&dir.join(&pcap_names[i]), cap, epoch)?;
         }
         if interrupted {
+            // The rest never started: listed as such, so nobody reads them as passed.
+            for plan in &plans[i + 1..] {
+                report.scenarios.push(not_run(plan));
+            }
             break;
         }
     }
     report.finished_at = rfc3339_now();
     report.recompute_summary();
-    write_json(args.json.as_deref(), &report)?;
-    report::console::render(&report, &mut std::io::stdout().lock())?;
+    let to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    if to_stdout {
+        // The JSON owns standard output; the console report moves to standard error.
+        report::json::render(&report, &mut std::io::stdout().lock())?;
+        report::console::render(&report, &mut std::io::stderr().lock())?;
+    } else {
+        write_json(args.json.as_deref(), &report)?;
+        report::console::render(&report, &mut std::io::stdout().lock())?;
+    }
     if interrupted {
         eprintln!("interrupted: the report holds what was measured so far");
         return Ok(EXIT_ERROR);
@@ -234,10 +227,86 @@ fn warn_unmodelled(plan: &Plan) {
     }
 }
 
+/// The entry of a scenario the run never started.
+fn not_run(plan: &Plan) -> ScenarioReport {
+    ScenarioReport {
+        name: plan.name.clone(),
+        file: plan.file.display().to_string(),
+        verdict: Verdict::NotRun,
+        error: Some("not started: the run was interrupted before it".into()),
+        duration_ms: 0.0,
+        expectations: Vec::new(),
+        flips: Vec::new(),
+        harness: None,
+        sip_findings: Vec::new(),
+    }
+}
+
+/// One capture file name per scenario, unique within the run: the file's stem, or where two
+/// scenarios share a stem (`a/flip.yaml`, `b/flip.yaml`) their paths joined with `-`.
+fn pcap_names(files: &[&Path]) -> Vec<String> {
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "scenario".into())
+    };
+    let long = |p: &Path| {
+        let mut parts: Vec<String> = p
+            .with_extension("")
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().to_string()),
+                _ => None,
+            })
+            .collect();
+        if parts.is_empty() {
+            parts.push("scenario".into());
+        }
+        parts.join("-")
+    };
+    let stems: Vec<String> = files.iter().map(|p| stem(p)).collect();
+    let mut names: Vec<String> = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let shared = stems.iter().filter(|s| **s == stems[i]).count() > 1;
+        let mut name = if shared { long(file) } else { stems[i].clone() };
+        // The same file given twice: number the repeats.
+        let base = name.clone();
+        let mut n = 2;
+        while names.contains(&format!("{name}.pcap")) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        names.push(format!("{name}.pcap"));
+    }
+    names
+}
+
+/// Writes a capture whole, or not at all: no half file left for Wireshark to choke on.
+fn write_pcap(
+    path: &Path,
+    cap: &crate::capture::Capture,
+    epoch: std::time::Duration,
+) -> anyhow::Result<()> {
+    let written = std::fs::File::create(path)
+        .map_err(anyhow::Error::from)
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            cap.write_pcap(&mut out, epoch)?;
+            // Flushed here, not on drop, where a failed write would go unnoticed.
+            std::io::Write::flush(&mut out)?;
+            Ok(())
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(path);
+        return Err(e.context(format!("cannot write {}", path.display())));
+    }
+    Ok(())
+}
+
 /// Checks that the reports and captures can be written where the command line says, and
 /// creates the `--pcap` folder, so a wrong path fails before anything runs. Leaves no file.
 fn check_outputs(args: &RunArgs) -> anyhow::Result<()> {
-    if let Some(path) = &args.json {
+    if let Some(path) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
         if path.is_dir() {
             bail!("--json {}: is a folder; give a file name", path.display());
         }
@@ -279,7 +348,10 @@ fn partial_path(path: &Path) -> PathBuf {
 /// Writes the JSON report whole: to a temporary file first, then renamed over the old one,
 /// so a reader never sees half a report. On failure the temporary file is removed.
 fn write_json(path: Option<&Path>, report: &Report) -> anyhow::Result<()> {
-    let Some(path) = path else { return Ok(()) };
+    // Standard output is written once, at the end.
+    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
+        return Ok(());
+    };
     let tmp = partial_path(path);
     let written = std::fs::File::create(&tmp)
         .map_err(anyhow::Error::from)
@@ -334,4 +406,30 @@ pub(super) fn random_seed() -> u64 {
 
 fn rfc3339_now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_names_are_unique_per_scenario_path() {
+        let files = [
+            Path::new("scenarios/checklist/flip.yaml"),
+            Path::new("../other/flip.yaml"),
+            Path::new("scenarios/checklist/back.yaml"),
+            Path::new("scenarios/checklist/back.yaml"),
+            Path::new("/tmp/x/alone.yml"),
+        ];
+        assert_eq!(
+            pcap_names(&files),
+            [
+                "scenarios-checklist-flip.pcap",
+                "other-flip.pcap",
+                "scenarios-checklist-back.pcap",
+                "scenarios-checklist-back-2.pcap",
+                "alone.pcap",
+            ]
+        );
+    }
 }
