@@ -2,6 +2,7 @@
 //! the instant it settled — and from the target's evidence files. A value that could not
 //! be observed is `null`/`not_checked` with the reason under `not_checked`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -30,16 +31,24 @@ pub fn measure_flips(tl: &Timeline, evidence: &Sources) -> Vec<FlipReport> {
 
 /// How flip `spec` settled: as the script saw it, or — when the run ended first — failed.
 pub fn settlement(tl: &Timeline, spec: &FlipSpec) -> Settlement {
-    if let Some(at) = tl.settled_at(spec.index)
-        && let Progress::Settled(s) = progress(tl, spec, at)
-    {
-        return s;
+    settled_view(tl, spec).1
+}
+
+/// The timeline as the script saw it when flip `spec` settled — what it did next at the
+/// same instant (a hang-up) is not part of the flip — and the settlement.
+fn settled_view<'a>(tl: &'a Timeline, spec: &FlipSpec) -> (Cow<'a, Timeline>, Settlement) {
+    if let Some((at, events)) = tl.settled_at(spec.index) {
+        let mut then = tl.clone();
+        then.events.truncate(events);
+        if let Progress::Settled(s) = progress(&then, spec, at) {
+            return (Cow::Owned(then), s);
+        }
     }
     let (at, why) = tl
         .aborted()
         .map(|(at, why)| (at, why.to_string()))
         .unwrap_or_else(|| (last_instant(tl), "the scenario ended".to_string()));
-    Settlement {
+    let s = Settlement {
         at: at.max(spec.requested_at),
         outcome: Outcome::Failed,
         reason: format!("the run ended before the flip settled ({why})"),
@@ -47,7 +56,8 @@ pub fn settlement(tl: &Timeline, spec: &FlipSpec) -> Settlement {
         audio_at: None,
         released: None,
         one_way: None,
-    }
+    };
+    (Cow::Borrowed(tl), s)
 }
 
 fn last_instant(tl: &Timeline) -> Time {
@@ -56,7 +66,8 @@ fn last_instant(tl: &Timeline) -> Time {
 
 /// Measures one flip.
 pub fn measure_flip(tl: &Timeline, spec: &FlipSpec, evidence: &Sources) -> FlipReport {
-    let s = settlement(tl, spec);
+    let (view, s) = settled_view(tl, spec);
+    let tl: &Timeline = &view;
     let (from, to) = (spec.requested_at, s.at);
     let mut nc = BTreeMap::new();
     let mut unobserved = |field: &str, why: String| {

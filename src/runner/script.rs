@@ -219,9 +219,11 @@ impl Script {
                     Ok(false)
                 }
                 Progress::Settled(s) => {
+                    let events = scene.timeline.events.len();
                     scene.timeline.marks.push(Mark::FlipSettled {
                         index: spec.index,
                         at: now,
+                        events,
                     });
                     self.after_flip(now, scene, &spec, s.outcome);
                     Ok(self.next())

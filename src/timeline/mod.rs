@@ -110,11 +110,10 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mark {
     FlipRequested(FlipSpec),
-    /// The script saw flip `index` settle at `at` and moved on.
-    FlipSettled {
-        index: u32,
-        at: Time,
-    },
+    /// The script saw flip `index` settle at `at` and moved on, when the timeline held
+    /// `events` events: what the script did next at the same instant (a hang-up) comes
+    /// after, and is not part of the flip.
+    FlipSettled { index: u32, at: Time, events: usize },
     /// The run stopped early (Ctrl-C, an error, the time limit).
     Aborted {
         at: Time,
@@ -233,10 +232,15 @@ impl Timeline {
         })
     }
 
-    /// When the script saw flip `index` settle, if it did.
-    pub fn settled_at(&self, index: u32) -> Option<Time> {
+    /// When the script saw flip `index` settle, and how many events the timeline held
+    /// then, if it did.
+    pub fn settled_at(&self, index: u32) -> Option<(Time, usize)> {
         self.marks.iter().find_map(|m| match m {
-            Mark::FlipSettled { index: i, at } if *i == index => Some(*at),
+            Mark::FlipSettled {
+                index: i,
+                at,
+                events,
+            } if *i == index => Some((*at, *events)),
             _ => None,
         })
     }
