@@ -39,6 +39,9 @@ pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>
     }
 }
 
+/// The codecs the parties of this version encode and decode (G.711, RFC 3551 §4.5.14).
+const SUPPORTED_CODECS: &[CodecName] = &[CodecName::Pcmu, CodecName::Pcma];
+
 /// Collects diagnostics while building a plan. Methods return `None` (or a placeholder) for
 /// a bad node and keep going, so one run reports every mistake.
 pub(crate) struct Compiler<'a> {
@@ -74,6 +77,36 @@ impl Compiler<'_> {
         let d = self.at(node, format!("unknown {what} `{}`", node.value));
         self.push(with_nearest_or_list(d, &node.value, &names));
         None
+    }
+
+    /// Resolves a word of which this build carries out only `supported`: a known word
+    /// outside it is refused with the diagnostic `refuse` builds (product rule: nothing is
+    /// accepted that does not run). An unknown word is matched against the supported words
+    /// only, since suggesting one that is then refused would cost the user a second round.
+    pub(crate) fn supported_keyword<K: Keyword + PartialEq>(
+        &mut self,
+        node: &Spanned<String>,
+        what: &str,
+        supported: &[K],
+        refuse: impl FnOnce(Diagnostic) -> Diagnostic,
+    ) -> Option<K> {
+        match K::from_word(&node.value) {
+            Some(k) if supported.contains(&k) => Some(k),
+            Some(_) => {
+                let d = self.at(
+                    node,
+                    format!("{what} `{}` is not supported in this version", node.value),
+                );
+                self.push(refuse(d));
+                None
+            }
+            None => {
+                let names: Vec<&str> = supported.iter().map(|k| k.as_str()).collect();
+                let d = self.at(node, format!("unknown {what} `{}`", node.value));
+                self.push(with_nearest_or_list(d, &node.value, &names));
+                None
+            }
+        }
     }
 
     fn scenario(&mut self, raw: RawScenario) -> Plan {
@@ -164,7 +197,12 @@ impl Compiler<'_> {
         }
         let mut out = Vec::new();
         for c in &list.value {
-            if let Some(codec) = self.keyword::<CodecName>(c, "codec") {
+            // G.722 and Opus parse, but no party encodes or decodes them in this version.
+            let codec = self.supported_keyword(c, "codec", SUPPORTED_CODECS, |d| {
+                d.amend(": only PCMU and PCMA are carried out")
+                    .with_hint("use `PCMU` or `PCMA`")
+            });
+            if let Some(codec) = codec {
                 if out.contains(&codec) {
                     self.push(self.at(c, format!("codec `{}` is listed twice", c.value)));
                 } else {
@@ -175,9 +213,16 @@ impl Compiler<'_> {
         out
     }
 
+    /// Only `lan`: no link impairment is simulated in this version, so an `lte` device
+    /// would be tested as if it were wired.
     fn network(&mut self, raw: Option<&Spanned<String>>) -> NetworkProfile {
-        raw.and_then(|n| self.keyword(n, "network profile"))
-            .unwrap_or(NetworkProfile::Lan)
+        raw.and_then(|n| {
+            self.supported_keyword(n, "network profile", &[NetworkProfile::Lan], |d| {
+                d.amend(": every link is a LAN")
+                    .with_hint("use `lan` or leave `network` out")
+            })
+        })
+        .unwrap_or(NetworkProfile::Lan)
     }
 
     /// Resolves a device name among the scenario's devices.

@@ -86,7 +86,8 @@ pub enum Party {
     Device(DeviceId),
 }
 
-/// Audio codecs a party can offer. Written `PCMU`, `PCMA`, `G722`, `opus` (any case).
+/// Audio codecs a party can offer. Written `PCMU`, `PCMA`, `G722`, `opus` (any case); the
+/// compiler refuses `G722` and `opus`, which no party encodes in this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodecName {
     /// G.711 μ-law, 8 kHz (RFC 3551 §4.5.14).
@@ -124,7 +125,8 @@ impl Keyword for CodecName {
     }
 }
 
-/// Network impairment presets (DESIGN.md "Words").
+/// Network impairment presets (DESIGN.md "Words"). The compiler refuses all but `lan`: no
+/// impairment is simulated in this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkProfile {
     /// Wired office network: negligible latency, jitter and loss.
