@@ -368,15 +368,18 @@ impl Compiler<'_> {
     ) -> Option<StepPlan> {
         let to = self.device(&flip.to, devices);
         let from = flip.from.as_ref().map(|f| (f, self.device(f, devices)));
-        let method = self.keyword::<FlipMethod>(&flip.method, "flip method");
+        let method = self.supported_keyword(
+            &flip.method,
+            "flip method",
+            &[FlipMethod::FeatureCode],
+            |d| {
+                d.amend(": only `feature_code` is carried out")
+                    .with_hint("the new device dials the flip code: `method: feature_code`")
+            },
+        );
         let expect = flip.expect.as_ref().map(|e| self.expectations(e));
-        let no_answer = flip.no_answer.as_ref().is_some_and(|n| n.value);
-        if let (Some(rings), true) = (&flip.answer_after_rings, no_answer) {
-            self.push(
-                self.at(rings, "`answer_after_rings` contradicts `no_answer: true`")
-                    .with_hint("keep one of the two"),
-            );
-        }
+        self.refuse_ringing("answer_after_rings", flip.answer_after_rings.as_ref());
+        self.refuse_ringing("no_answer", flip.no_answer.as_ref());
         if let Some(id) = to
             && !registered[id]
         {
@@ -434,7 +437,6 @@ impl Compiler<'_> {
             .or(scenario_expect.flip);
         *state = match (*state, outcome) {
             (CallState::Idle, _) => CallState::Idle,
-            (s, _) if no_answer => s,
             (s, Some(Outcome::Blocked | Outcome::TimedOut)) => s,
             (_, Some(Outcome::Moved) | None) => CallState::On(to),
             (_, Some(Outcome::Dropped | Outcome::Failed)) => CallState::Unknown,
@@ -443,11 +445,26 @@ impl Compiler<'_> {
             from,
             to,
             method,
-            answer_after_rings: flip.answer_after_rings.as_ref().map_or(0, |r| r.value),
-            no_answer,
             expect,
             line: step.line,
         })
+    }
+
+    /// `answer_after_rings` and `no_answer` describe how the new device answers a flip that
+    /// rings it; the feature-code pull never does (the new device is the caller).
+    fn refuse_ringing<T>(&mut self, field: &str, node: Option<&Spanned<T>>) {
+        if let Some(node) = node {
+            self.push(
+                self.at(
+                    node,
+                    format!(
+                        "`{field}` is not supported in this version: the feature-code pull \
+                         does not ring the new device"
+                    ),
+                )
+                .with_hint("remove it; push methods, which ring, come in a later version"),
+            );
+        }
     }
 
     fn hangup(

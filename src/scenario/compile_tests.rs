@@ -75,8 +75,6 @@ fn checklist_file_compiles_to_the_expected_plan() {
                 from: None,
                 to: 1,
                 method: FlipMethod::FeatureCode,
-                answer_after_rings: 0,
-                no_answer: false,
                 expect: None,
                 line: 24,
             },
@@ -120,7 +118,7 @@ steps:
   - register: [desk, mobile]
   - call: { from: customer, answer: desk }
   - talk: 2s
-  - flip: { to: mobile, method: feature_code }
+  - flip: { to: mobile, method: feature_code, answer_after_rings: 1 }
   - talk: 2s
   - hangup: customer
 expect:
@@ -141,11 +139,15 @@ fn design_md_example_is_refused_where_it_needs_more_than_this_version() {
              PCMA are carried out (use `PCMU` or `PCMA`)",
             "s/t.yaml:5:44: error: network profile `lte` is not supported in this version: every \
              link is a LAN (use `lan` or leave `network` out)",
+            "s/t.yaml:11:67: error: `answer_after_rings` is not supported in this version: the \
+             feature-code pull does not ring the new device (remove it; push methods, which \
+             ring, come in a later version)",
         ]
     );
     let supported = DESIGN_MD_EXAMPLE
         .replace("G722", "PCMA")
-        .replace("network: lte", "network: lan");
+        .replace("network: lte", "network: lan")
+        .replace(", answer_after_rings: 1", "");
     let plan = compile(&supported).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
     assert!(matches!(
         plan.steps[3],
@@ -187,18 +189,16 @@ fn misspelt_step_points_at_the_step_and_suggests_talk() {
 fn misspelt_field_inside_flip_suggests_the_field() {
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip: {{ to: mobile, metod: refer }}\n"
+            "{UP}  - flip: {{ to: mobile, metod: feature_code }}\n"
         ))),
         ["s/t.yaml:8:25: error: unknown field `metod` (did you mean `method`?)"]
     );
     // Block style points at the key's own line.
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip:\n      to: mobile\n      method: refer\n      answer_after_ring: 2\n"
+            "{UP}  - flip:\n      to: mobile\n      mehtod: feature_code\n"
         ))),
-        [
-            "s/t.yaml:11:7: error: unknown field `answer_after_ring` (did you mean `answer_after_rings`?)"
-        ]
+        ["s/t.yaml:10:7: error: unknown field `mehtod` (did you mean `method`?)"]
     );
 }
 
@@ -215,7 +215,7 @@ fn unknown_device_names_get_suggestions_wherever_they_appear() {
     let text = with_steps(
         "  - register: [desk, mobil]\n\
          \x20 - call: { from: customer, answer: dsk }\n\
-         \x20 - flip: { to: moblie, method: refer }\n\
+         \x20 - flip: { to: moblie, method: feature_code }\n\
          \x20 - hangup: costumer\n",
     );
     assert_eq!(
@@ -309,19 +309,57 @@ fn codecs_other_than_g711_are_refused() {
 }
 
 #[test]
-fn every_flip_method_is_accepted() {
+fn flip_methods_other_than_feature_code_are_refused() {
     for m in FlipMethod::ALL {
         let text = with_steps(&format!("{UP}  - flip: {{ to: mobile, method: {m} }}\n"));
-        let plan = compile(&text).unwrap_or_else(|e| panic!("{m}: {}", Diagnostics(e)));
-        assert!(matches!(plan.steps[2], StepPlan::Flip { method, .. } if method == *m));
+        if *m == FlipMethod::FeatureCode {
+            let plan = compile(&text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+            assert!(matches!(plan.steps[2], StepPlan::Flip { method, .. } if method == *m));
+        } else {
+            assert_eq!(
+                errors(&text),
+                [format!(
+                    "s/t.yaml:8:33: error: flip method `{m}` is not supported in this version: \
+                     only `feature_code` is carried out (the new device dials the flip code: \
+                     `method: feature_code`)"
+                )]
+            );
+        }
     }
+    // A misspelling is matched against what runs, not against refused methods.
+    assert_eq!(
+        errors(&with_steps(&format!(
+            "{UP}  - flip: {{ to: mobile, method: refr }}\n"
+        ))),
+        ["s/t.yaml:8:33: error: unknown flip method `refr` (expected one of `feature_code`)"]
+    );
+}
+
+#[test]
+fn ringing_fields_are_refused_whatever_their_value() {
+    let refusal = |field: &str| {
+        format!(
+            "error: `{field}` is not supported in this version: the feature-code pull does not \
+             ring the new device (remove it; push methods, which ring, come in a later version)"
+        )
+    };
+    assert_eq!(
+        errors(&with_steps(&format!(
+            "{UP}  - flip: {{ to: mobile, method: feature_code, answer_after_rings: 0 }}\n\
+             \x20 - flip:\n      to: desk\n      method: feature_code\n      no_answer: false\n"
+        ))),
+        [
+            format!("s/t.yaml:8:67: {}", refusal("answer_after_rings")),
+            format!("s/t.yaml:12:18: {}", refusal("no_answer")),
+        ]
+    );
 }
 
 #[test]
 fn flip_to_the_device_that_has_the_call() {
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip: {{ to: desk, method: refer }}\n"
+            "{UP}  - flip: {{ to: desk, method: feature_code }}\n"
         ))),
         [
             "s/t.yaml:8:17: error: the call is already on `desk` at this point (flip to another device)"
@@ -329,7 +367,7 @@ fn flip_to_the_device_that_has_the_call() {
     );
     // After a flip expected to move the call, the holder is the new device.
     let text = with_steps(&format!(
-        "{UP}  - flip: {{ to: mobile, method: refer }}\n  - flip: {{ to: mobile, method: refer }}\n"
+        "{UP}  - flip: {{ to: mobile, method: feature_code }}\n  - flip: {{ to: mobile, method: feature_code }}\n"
     ));
     assert_eq!(
         errors(&text),
@@ -342,9 +380,9 @@ fn flip_to_the_device_that_has_the_call() {
 #[test]
 fn an_expected_refusal_leaves_the_call_on_the_old_device() {
     let text = with_steps(&format!(
-        "{UP}  - flip: {{ to: mobile, method: refer, expect: {{ flip: blocked }} }}\n\
-         \x20 - flip: {{ to: mobile, method: feature_code }}\n\
-         \x20 - flip: {{ from: mobile, to: desk, method: refer, no_answer: true }}\n\
+        "{UP}  - flip: {{ to: mobile, method: feature_code, expect: {{ flip: blocked }} }}\n\
+         \x20 - flip: {{ to: mobile, method: feature_code, expect: {{ flip: timed_out }} }}\n\
+         \x20 - flip: {{ from: desk, to: mobile, method: feature_code }}\n\
          \x20 - hangup: mobile\n"
     ));
     let plan = compile(&text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
@@ -353,14 +391,15 @@ fn an_expected_refusal_leaves_the_call_on_the_old_device() {
         StepPlan::Flip { expect: Some(e), .. } if e.flip == Some(Outcome::Blocked)
     ));
     let per_flip: Vec<_> = plan.flip_expectations().iter().map(|e| e.flip).collect();
-    assert_eq!(per_flip, [Some(Outcome::Blocked), None, None]);
+    assert_eq!(
+        per_flip,
+        [Some(Outcome::Blocked), Some(Outcome::TimedOut), None]
+    );
     assert!(matches!(
         plan.steps[4],
         StepPlan::Flip {
-            from: Some(1),
-            to: 0,
-            no_answer: true,
-            answer_after_rings: 0,
+            from: Some(0),
+            to: 1,
             ..
         }
     ));
@@ -370,13 +409,13 @@ fn an_expected_refusal_leaves_the_call_on_the_old_device() {
 fn flip_from_the_wrong_device() {
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip: {{ from: mobile, to: desk, method: refer }}\n"
+            "{UP}  - flip: {{ from: mobile, to: desk, method: feature_code }}\n"
         ))),
         ["s/t.yaml:8:19: error: `from: mobile` but the call is on `desk` at this point"]
     );
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip: {{ from: mobile, to: mobile, method: refer }}\n"
+            "{UP}  - flip: {{ from: mobile, to: mobile, method: feature_code }}\n"
         ))),
         ["s/t.yaml:8:19: error: `from` and `to` are the same device `mobile`"]
     );
@@ -395,7 +434,7 @@ fn answering_device_must_be_registered() {
     );
     assert_eq!(
         errors(&with_steps(
-            "  - register: [desk]\n  - call: { from: customer, answer: desk }\n  - flip: { to: mobile, method: replaces }\n"
+            "  - register: [desk]\n  - call: { from: customer, answer: desk }\n  - flip: { to: mobile, method: feature_code }\n"
         )),
         [
             "s/t.yaml:8:17: error: device `mobile` is flipped to before it is registered \
@@ -408,7 +447,7 @@ fn answering_device_must_be_registered() {
 fn steps_out_of_order() {
     assert_eq!(
         errors(&with_steps(
-            "  - register: [desk, mobile]\n  - flip: { to: mobile, method: refer }\n  - hangup: customer\n"
+            "  - register: [desk, mobile]\n  - flip: { to: mobile, method: feature_code }\n  - hangup: customer\n"
         )),
         [
             "s/t.yaml:7:5: error: flip with no call up (add a `call:` step before it)",
@@ -521,21 +560,9 @@ fn expectation_values_and_bounds() {
 fn booleans_are_strict() {
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip: {{ to: mobile, method: refer, no_answer: yes }}\n"
+            "{UP}  - flip: {{ to: mobile, method: feature_code, no_answer: yes }}\n"
         ))),
-        ["s/t.yaml:8:51: error: invalid boolean (strict mode expects true/false)"]
-    );
-}
-
-#[test]
-fn rings_and_no_answer_contradict() {
-    assert_eq!(
-        errors(&with_steps(&format!(
-            "{UP}  - flip: {{ to: mobile, method: refer, answer_after_rings: 2, no_answer: true }}\n"
-        ))),
-        [
-            "s/t.yaml:8:60: error: `answer_after_rings` contradicts `no_answer: true` (keep one of the two)"
-        ]
+        ["s/t.yaml:8:58: error: invalid boolean (strict mode expects true/false)"]
     );
 }
 
@@ -582,12 +609,12 @@ fn yaml_shape_errors_are_worded_for_yaml_users() {
             "s/t.yaml:6:11: error: expected a single value here, e.g. `2s` or `desk`",
         ),
         (
-            "  - flip: { to: mobile, method: refer, answer_after_rings: two }\n",
-            "s/t.yaml:6:60: error: expected a whole number, 0 or more",
+            "  - flip: { to: mobile, method: feature_code, answer_after_rings: two }\n",
+            "s/t.yaml:6:67: error: expected a whole number, 0 or more",
         ),
         (
-            "  - flip: { to: mobile, method: refer, to: desk }\n",
-            "s/t.yaml:6:40: error: duplicate key `to`",
+            "  - flip: { to: mobile, method: feature_code, to: desk }\n",
+            "s/t.yaml:6:47: error: duplicate key `to`",
         ),
         (
             "  -\n",

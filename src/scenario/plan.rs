@@ -188,8 +188,8 @@ impl Keyword for ReplacesSupport {
     }
 }
 
-/// How a flip is asked for (DESIGN.md "Words", flip method). The compiler accepts every
-/// method; the runner reports the ones a target does not support.
+/// How a flip is asked for (DESIGN.md "Words", flip method). The compiler refuses all but
+/// `feature_code` in this version; the other words are known so that the refusal can say so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FlipMethod {
     /// The new device dials a code such as `*11`.
@@ -272,10 +272,6 @@ pub enum StepPlan {
         from: Option<DeviceId>,
         to: DeviceId,
         method: FlipMethod,
-        /// Rings before the new device answers (0 = at once).
-        answer_after_rings: u32,
-        /// The new device never answers (tests the target's ring timeout).
-        no_answer: bool,
         /// This flip's own expectations, unmerged; see [`Expectations::merged_with`].
         expect: Option<Expectations>,
         line: usize,

@@ -77,7 +77,9 @@ pub struct RawFlip {
     pub from: Option<Spanned<String>>,
     pub to: Spanned<String>,
     pub method: Spanned<String>,
+    /// Parsed only to be refused: no flip of this version rings the new device.
     pub answer_after_rings: Option<Spanned<u32>>,
+    /// Parsed only to be refused, as `answer_after_rings`.
     pub no_answer: Option<Spanned<bool>>,
     pub expect: Option<RawExpect>,
 }
@@ -213,7 +215,7 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Dia
             YamlErrorKind::MissingField { field } => at(format!("missing field `{field}`")),
             YamlErrorKind::ExtraKeyAfterVariant => at(
                 "a step has exactly one key (its name); put its settings inside it, \
-                 e.g. `- flip: { to: mobile, method: refer }`"
+                 e.g. `- flip: { to: mobile, method: feature_code }`"
                     .to_string(),
             ),
             other => at(other.to_string()),
