@@ -12,9 +12,10 @@ use super::plan::{
 };
 use super::raw::{
     RawBound, RawCall, RawCustomer, RawExpect, RawFlip, RawScenario, RawStep, parse_yaml,
-    with_nearest_or_list,
+    top_level_keys, with_nearest_or_list,
 };
 use super::yaml::Spanned;
+use crate::core::rtp::MAX_PARTIES;
 use crate::report::{Continuity, DialogContinuity, Keyword, Outcome, SessionContinuity};
 
 /// The user under test when a scenario names none: the first user of the embedded PBX's
@@ -29,7 +30,8 @@ pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>
         file,
         diags: Vec::new(),
     };
-    let plan = c.scenario(raw);
+    let keys = top_level_keys(text);
+    let plan = c.scenario(raw, &keys);
     if c.diags.is_empty() {
         Ok(plan)
     } else {
@@ -109,7 +111,22 @@ impl Compiler<'_> {
         }
     }
 
-    fn scenario(&mut self, raw: RawScenario) -> Plan {
+    /// The position of top-level key `name`, else of `value` (its value).
+    fn key_at<T>(
+        &self,
+        keys: &[Spanned<String>],
+        name: &str,
+        value: &Spanned<T>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let (line, column) = keys
+            .iter()
+            .find(|k| k.value == name)
+            .map_or((value.line, value.column), |k| (k.line, k.column));
+        Diagnostic::new(self.file, line, column, message)
+    }
+
+    fn scenario(&mut self, raw: RawScenario, keys: &[Spanned<String>]) -> Plan {
         if raw.name.value.trim().is_empty() {
             self.push(self.at(&raw.name, "the scenario needs a non-empty `name`"));
         }
@@ -122,6 +139,27 @@ impl Compiler<'_> {
             None => DEFAULT_USER.to_string(),
         };
         let devices = self.devices(&raw.devices);
+        // Every party sends its own tone pair so that the customer's audio can be told
+        // apart by who sent it; the table has MAX_PARTIES of them.
+        let max_devices = MAX_PARTIES - 1;
+        if devices.len() > max_devices {
+            self.push(
+                self.key_at(
+                    keys,
+                    "devices",
+                    &raw.devices,
+                    format!(
+                        "`devices` declares {} devices, more than the {max_devices} a scenario \
+                         can have",
+                        devices.len()
+                    ),
+                )
+                .with_hint(format!(
+                    "a scenario has at most {MAX_PARTIES} parties, the customer and \
+                     {max_devices} devices, because each needs its own audio signature"
+                )),
+            );
+        }
         let customer = self.customer(raw.customer.as_ref());
         let expect = raw
             .expect

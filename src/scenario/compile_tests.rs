@@ -593,6 +593,24 @@ fn structural_mistakes() {
 }
 
 #[test]
+fn at_most_seven_devices_besides_the_customer() {
+    let scenario = |n: usize| {
+        let devices: String = (0..n).map(|i| format!("  d{i}: {{}}\n")).collect();
+        format!("name: t\ndevices:\n{devices}steps:\n  - talk: 1s\n")
+    };
+    let plan = compile(&scenario(7)).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    assert_eq!(plan.devices.len(), 7);
+    assert_eq!(
+        errors(&scenario(8)),
+        [
+            "s/t.yaml:2:1: error: `devices` declares 8 devices, more than the 7 a scenario can \
+             have (a scenario has at most 8 parties, the customer and 7 devices, because each \
+             needs its own audio signature)"
+        ]
+    );
+}
+
+#[test]
 fn yaml_shape_errors_are_worded_for_yaml_users() {
     let cases = [
         (

@@ -177,6 +177,16 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for RawMap<V> {
     }
 }
 
+/// The top-level keys of a document and their positions, for errors about a whole block
+/// (`expect:` with no flip to apply to, too many `devices`): a struct field's span is its
+/// value's, and a block value starts on the line after its key. Empty if `text` is not a
+/// mapping, which the strict parse reports.
+pub fn top_level_keys(text: &str) -> Vec<Spanned<String>> {
+    yaml::from_str::<RawMap<de::IgnoredAny>>(text)
+        .map(|m| m.0.into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default()
+}
+
 /// Parses `text` into raw structs, turning a YAML error into a [`Diagnostic`] with a
 /// nearest-name suggestion for unknown fields and steps.
 pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
@@ -324,6 +334,16 @@ mod tests {
             .map(|(k, _)| (k.value.as_str(), k.line, k.column))
             .collect();
         assert_eq!(keys, [("zed", 2, 3), ("alpha", 3, 3)]);
+    }
+
+    #[test]
+    fn top_level_keys_point_at_the_keys() {
+        let keys: Vec<_> = top_level_keys("name: x\nexpect:\n  flip: moved\n")
+            .into_iter()
+            .map(|k| (k.value, k.line, k.column))
+            .collect();
+        assert_eq!(keys, [("name".into(), 1, 1), ("expect".into(), 2, 1)]);
+        assert!(top_level_keys("- a\n").is_empty());
     }
 
     #[test]
