@@ -7,16 +7,15 @@ use std::time::Duration;
 
 use super::diagnostic::Diagnostic;
 use super::plan::{
-    Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
-    PartyPlan, Plan, ReplacesSupport, StepPlan,
+    CodecName, DeviceId, DevicePlan, Expectations, NetworkProfile, Party, PartyPlan, Plan,
+    ReplacesSupport, StepPlan,
 };
 use super::raw::{
-    RawBound, RawCall, RawCustomer, RawExpect, RawFlip, RawScenario, RawStep, parse_yaml,
-    top_level_keys, with_nearest_or_list,
+    RawCall, RawCustomer, RawScenario, RawStep, parse_yaml, top_level_keys, with_nearest_or_list,
 };
 use super::yaml::Spanned;
 use crate::core::rtp::MAX_PARTIES;
-use crate::report::{Continuity, DialogContinuity, Keyword, Outcome, SessionContinuity};
+use crate::report::Keyword;
 
 /// The user under test when a scenario names none: the first user of the embedded PBX's
 /// default directory (DESIGN.md "The embedded reference PBX").
@@ -53,7 +52,7 @@ pub(crate) struct Compiler<'a> {
 
 /// Who holds the call, as far as the file alone can tell.
 #[derive(Clone, Copy, PartialEq)]
-enum CallState {
+pub(super) enum CallState {
     Idle,
     On(DeviceId),
     /// After a flip expected to drop or fail: the file no longer says where the call is,
@@ -264,7 +263,11 @@ impl Compiler<'_> {
     }
 
     /// Resolves a device name among the scenario's devices.
-    fn device(&mut self, node: &Spanned<String>, devices: &[DevicePlan]) -> Option<DeviceId> {
+    pub(super) fn device(
+        &mut self,
+        node: &Spanned<String>,
+        devices: &[DevicePlan],
+    ) -> Option<DeviceId> {
         if let Some(id) = devices.iter().position(|d| d.name == node.value) {
             return Some(id);
         }
@@ -395,116 +398,6 @@ impl Compiler<'_> {
         })
     }
 
-    fn flip(
-        &mut self,
-        step: &Spanned<RawStep>,
-        flip: &RawFlip,
-        devices: &[DevicePlan],
-        registered: &[bool],
-        scenario_expect: &Expectations,
-        state: &mut CallState,
-    ) -> Option<StepPlan> {
-        let to = self.device(&flip.to, devices);
-        let from = flip.from.as_ref().map(|f| (f, self.device(f, devices)));
-        let method = self.supported_keyword(
-            &flip.method,
-            "flip method",
-            &[FlipMethod::FeatureCode],
-            |d| {
-                d.amend(": only `feature_code` is carried out")
-                    .with_hint("the new device dials the flip code: `method: feature_code`")
-            },
-        );
-        let expect = flip.expect.as_ref().map(|e| self.expectations(e));
-        self.refuse_ringing("answer_after_rings", flip.answer_after_rings.as_ref());
-        self.refuse_ringing("no_answer", flip.no_answer.as_ref());
-        if let Some(id) = to
-            && !registered[id]
-        {
-            self.push(
-                self.at(
-                    &flip.to,
-                    format!(
-                        "device `{}` is flipped to before it is registered",
-                        flip.to.value
-                    ),
-                )
-                .with_hint(format!(
-                    "add `- register: [{}]` before this step",
-                    flip.to.value
-                )),
-            );
-        }
-        match (*state, to, &from) {
-            (CallState::Idle, _, _) => self.push(
-                self.at(step, "flip with no call up")
-                    .with_hint("add a `call:` step before it"),
-            ),
-            (_, Some(t), Some((node, Some(f)))) if *f == t => self.push(self.at(
-                node,
-                format!("`from` and `to` are the same device `{}`", node.value),
-            )),
-            (CallState::On(holder), _, Some((node, Some(f)))) if *f != holder => {
-                self.push(self.at(
-                    node,
-                    format!(
-                        "`from: {}` but the call is on `{}` at this point",
-                        node.value, devices[holder].name
-                    ),
-                ))
-            }
-            (CallState::On(holder), Some(t), None) if t == holder => self.push(
-                self.at(
-                    &flip.to,
-                    format!("the call is already on `{}` at this point", flip.to.value),
-                )
-                .with_hint("flip to another device"),
-            ),
-            _ => {}
-        }
-        let (to, method) = (to?, method?);
-        let from = match from {
-            Some((_, id)) => Some(id?),
-            None => None,
-        };
-        // Where the call is after this flip, if the file says: an expected refusal or a
-        // timeout leaves it on the old device.
-        let outcome = expect
-            .as_ref()
-            .and_then(|e| e.flip)
-            .or(scenario_expect.flip);
-        *state = match (*state, outcome) {
-            (CallState::Idle, _) => CallState::Idle,
-            (s, Some(Outcome::Blocked | Outcome::TimedOut)) => s,
-            (_, Some(Outcome::Moved) | None) => CallState::On(to),
-            (_, Some(Outcome::Dropped | Outcome::Failed)) => CallState::Unknown,
-        };
-        Some(StepPlan::Flip {
-            from,
-            to,
-            method,
-            expect,
-            line: step.line,
-        })
-    }
-
-    /// `answer_after_rings` and `no_answer` describe how the new device answers a flip that
-    /// rings it; the feature-code pull never does (the new device is the caller).
-    fn refuse_ringing<T>(&mut self, field: &str, node: Option<&Spanned<T>>) {
-        if let Some(node) = node {
-            self.push(
-                self.at(
-                    node,
-                    format!(
-                        "`{field}` is not supported in this version: the feature-code pull \
-                         does not ring the new device"
-                    ),
-                )
-                .with_hint("remove it; push methods, which ring, come in a later version"),
-            );
-        }
-    }
-
     fn hangup(
         &mut self,
         step: &Spanned<RawStep>,
@@ -532,7 +425,7 @@ impl Compiler<'_> {
     }
 
     /// `2s`, `500ms`, `1m`, `1m 30s` (humantime syntax); must be positive.
-    fn duration(&mut self, node: &Spanned<String>) -> Option<Duration> {
+    pub(super) fn duration(&mut self, node: &Spanned<String>) -> Option<Duration> {
         let text = node.value.trim();
         match humantime::parse_duration(text) {
             Ok(d) if d.is_zero() => {
@@ -551,61 +444,6 @@ impl Compiler<'_> {
                 None
             }
         }
-    }
-
-    fn expectations(&mut self, raw: &RawExpect) -> Expectations {
-        Expectations {
-            flip: raw
-                .flip
-                .as_ref()
-                .and_then(|n| self.keyword::<Outcome>(n, "flip outcome")),
-            customer_gap_ms: raw.customer_gap_ms.as_ref().and_then(|b| self.bound(b)),
-            other_audio_ms: raw.other_audio_ms.as_ref().and_then(|b| self.bound(b)),
-            flip_latency_ms: raw.flip_latency_ms.as_ref().and_then(|b| self.bound(b)),
-            device_gap_ms: raw.device_gap_ms.as_ref().and_then(|b| self.bound(b)),
-            customer_dialog: raw
-                .customer_dialog
-                .as_ref()
-                .and_then(|n| self.keyword::<DialogContinuity>(n, "`customer_dialog` value")),
-            caller_id: raw
-                .caller_id
-                .as_ref()
-                .and_then(|n| self.keyword::<Continuity>(n, "`caller_id` value")),
-            session_id: raw
-                .session_id
-                .as_ref()
-                .and_then(|n| self.keyword::<SessionContinuity>(n, "`session_id` value")),
-            old_device_released: raw.old_device_released,
-            one_way_audio: raw.one_way_audio,
-        }
-    }
-
-    /// Every bound is a duration in milliseconds: finite, not negative, `min <= max`.
-    fn bound(&mut self, node: &Spanned<RawBound>) -> Option<Bound> {
-        let b = match node.value {
-            RawBound::Exact(v) => Bound::exact(v),
-            RawBound::Range { min, max } => Bound { min, max },
-        };
-        if b.min.is_none() && b.max.is_none() {
-            self.push(self.at(node, "a bound needs `min`, `max` or both"));
-            return None;
-        }
-        for v in [b.min, b.max].into_iter().flatten() {
-            if !v.is_finite() || v < 0.0 {
-                self.push(self.at(
-                    node,
-                    format!("bound {v} must be a number of milliseconds >= 0"),
-                ));
-                return None;
-            }
-        }
-        if let (Some(lo), Some(hi)) = (b.min, b.max)
-            && lo > hi
-        {
-            self.push(self.at(node, format!("`min: {lo}` is greater than `max: {hi}`")));
-            return None;
-        }
-        Some(b)
     }
 }
 

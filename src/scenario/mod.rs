@@ -3,13 +3,16 @@
 //! misspelt name, the nearest valid one.
 //!
 //! Files: `yaml` (the only user of the YAML library), `raw` (the file as written),
-//! `compile` (raw → [`Plan`]), `plan` (the plan types), `target` (target profiles),
+//! `compile` (raw → [`Plan`], with `flip` and `expect` for those parts), `plan` (the plan
+//! types), `target` (target profiles),
 //! `registrar` (SIP URI of an external target), `diagnostic`, `files` (finding and reading
 //! files).
 
 mod compile;
 mod diagnostic;
+mod expect;
 mod files;
+mod flip;
 mod plan;
 mod raw;
 mod registrar;
@@ -19,6 +22,10 @@ mod yaml;
 #[cfg(test)]
 mod compile_tests;
 #[cfg(test)]
+mod expect_tests;
+#[cfg(test)]
+mod refusal_tests;
+#[cfg(test)]
 mod target_tests;
 
 pub use compile::{DEFAULT_USER, compile_scenario};
@@ -26,8 +33,9 @@ pub use diagnostic::{Diagnostic, Diagnostics, io_reason, nearest, plain_os_error
 pub(crate) use files::read_file;
 pub use files::{CheckedFile, collect_scenarios, load_any, load_scenario};
 pub use plan::{
-    Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
-    PartyPlan, Plan, ReplacesSupport, StepPlan,
+    Bound, CodecName, DEFAULT_SETTLE, DEFAULT_TIMEOUT, DeviceId, DevicePlan, Expectations,
+    FlipMethod, NetworkProfile, Party, PartyPlan, Plan, ReplacesSupport, SETTLE_RANGE, StepPlan,
+    TIMEOUT_RANGE,
 };
 pub use raw::STEP_NAMES;
 pub use registrar::{Registrar, RegistrarError, SipScheme, Transport, parse_registrar};

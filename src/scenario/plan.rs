@@ -2,6 +2,7 @@
 //! indices, methods are enums), every default is filled in, and every step keeps the line it
 //! came from so the runner can point at it in a report.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -247,6 +248,19 @@ macro_rules! display_keyword {
 }
 display_keyword!(CodecName, NetworkProfile, ReplacesSupport, FlipMethod);
 
+/// A flip's `settle` when the file gives none: 25 frames of 20 ms, long enough for a
+/// jitter buffer to have filled and for a relay that flaps between devices to show it.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
+/// The `settle` values a file may give: from five frames to ten seconds.
+pub const SETTLE_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(10);
+/// A flip's `timeout` when the file gives none: longer than the embedded PBX's 18 s ring
+/// timeout, so that the target's own verdict comes first.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The `timeout` values a file may give.
+pub const TIMEOUT_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(300);
+
 /// One step of a scenario, with the line of the step in its file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepPlan {
@@ -272,6 +286,12 @@ pub enum StepPlan {
         from: Option<DeviceId>,
         to: DeviceId,
         method: FlipMethod,
+        /// `settle:` in the file: how long the customer must hear the new device steadily
+        /// before the flip counts as settled. [`SETTLE_RANGE`], default [`DEFAULT_SETTLE`].
+        settle: Duration,
+        /// `timeout:` in the file: how long the script waits for the flip to be answered
+        /// before it ends as timed out. [`TIMEOUT_RANGE`], default [`DEFAULT_TIMEOUT`].
+        timeout: Duration,
         /// This flip's own expectations, unmerged; see [`Expectations::merged_with`].
         expect: Option<Expectations>,
         line: usize,

@@ -81,6 +81,10 @@ pub struct RawFlip {
     pub answer_after_rings: Option<Spanned<u32>>,
     /// Parsed only to be refused, as `answer_after_rings`.
     pub no_answer: Option<Spanned<bool>>,
+    /// `settle: 500ms`: see [`super::StepPlan::Flip`]'s `settle`.
+    pub settle: Option<Spanned<String>>,
+    /// `timeout: 20s`: see [`super::StepPlan::Flip`]'s `timeout`.
+    pub timeout: Option<Spanned<String>>,
     pub expect: Option<RawExpect>,
 }
 
