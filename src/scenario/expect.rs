@@ -17,6 +17,7 @@ impl Compiler<'_> {
             other_audio_ms: raw.other_audio_ms.as_ref().and_then(|b| self.bound(b)),
             flip_latency_ms: raw.flip_latency_ms.as_ref().and_then(|b| self.bound(b)),
             device_gap_ms: raw.device_gap_ms.as_ref().and_then(|b| self.bound(b)),
+            max_hole_ms: raw.max_hole_ms.as_ref().and_then(|b| self.bound(b)),
             customer_dialog: raw
                 .customer_dialog
                 .as_ref()
@@ -29,8 +30,8 @@ impl Compiler<'_> {
                 .session_id
                 .as_ref()
                 .and_then(|n| self.keyword::<SessionContinuity>(n, "`session_id` value")),
-            old_device_released: raw.old_device_released,
-            one_way_audio: raw.one_way_audio,
+            old_device_released: raw.old_device_released.as_ref().map(|b| b.value),
+            one_way_audio: raw.one_way_audio.as_ref().map(|b| b.value),
         }
     }
 

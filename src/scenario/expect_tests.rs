@@ -59,8 +59,8 @@ fn expectation_values_and_bounds() {
 fn booleans_are_strict() {
     assert_eq!(
         errors(&with_steps(&format!(
-            "{UP}  - flip: {{ to: mobile, method: feature_code, no_answer: yes }}\n"
+            "{UP}  - flip: {{ to: mobile, method: feature_code, expect: {{ old_device_released: yes }} }}\n"
         ))),
-        ["s/t.yaml:8:58: error: invalid boolean (strict mode expects true/false)"]
+        ["s/t.yaml:8:78: error: invalid boolean (strict mode expects true/false)"]
     );
 }

@@ -262,6 +262,9 @@ pub const TIMEOUT_RANGE: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(300);
 
 /// One step of a scenario, with the line of the step in its file.
+// `Flip` carries its expectations inline: a plan holds a handful of steps, built once, so
+// the size of the other variants does not matter and a box would only add noise to matches.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepPlan {
     /// Register these devices (REGISTER, RFC 3261 §10).
@@ -323,6 +326,9 @@ pub struct Expectations {
     pub other_audio_ms: Option<Bound>,
     pub flip_latency_ms: Option<Bound>,
     pub device_gap_ms: Option<Bound>,
+    /// The longest stretch in the flip's window in which the customer heard neither
+    /// device; valid for any outcome.
+    pub max_hole_ms: Option<Bound>,
     pub customer_dialog: Option<DialogContinuity>,
     pub caller_id: Option<Continuity>,
     pub session_id: Option<SessionContinuity>,
@@ -339,6 +345,7 @@ impl Expectations {
             other_audio_ms: step.other_audio_ms.or(self.other_audio_ms),
             flip_latency_ms: step.flip_latency_ms.or(self.flip_latency_ms),
             device_gap_ms: step.device_gap_ms.or(self.device_gap_ms),
+            max_hole_ms: step.max_hole_ms.or(self.max_hole_ms),
             customer_dialog: step.customer_dialog.or(self.customer_dialog),
             caller_id: step.caller_id.or(self.caller_id),
             session_id: step.session_id.or(self.session_id),

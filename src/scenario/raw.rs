@@ -89,19 +89,91 @@ pub struct RawFlip {
 }
 
 /// `expect:` at scenario level or inside a flip step.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Deserialised by hand to keep where each key was written: an expectation that cannot apply
+/// to a flip is reported at its key, and a value's span is not its key's.
+#[derive(Debug, Default)]
 pub struct RawExpect {
     pub flip: Option<Spanned<String>>,
     pub customer_gap_ms: Option<Spanned<RawBound>>,
     pub other_audio_ms: Option<Spanned<RawBound>>,
     pub flip_latency_ms: Option<Spanned<RawBound>>,
     pub device_gap_ms: Option<Spanned<RawBound>>,
+    pub max_hole_ms: Option<Spanned<RawBound>>,
     pub customer_dialog: Option<Spanned<String>>,
     pub caller_id: Option<Spanned<String>>,
     pub session_id: Option<Spanned<String>>,
-    pub old_device_released: Option<bool>,
-    pub one_way_audio: Option<bool>,
+    pub old_device_released: Option<Spanned<bool>>,
+    pub one_way_audio: Option<Spanned<bool>>,
+    /// Every key as written, in file order (each at most once: the YAML layer rejects
+    /// duplicate keys).
+    pub keys: Vec<Spanned<&'static str>>,
+}
+
+/// The keys of an `expect:` block, in documentation order.
+pub const EXPECT_FIELDS: &[&str] = &[
+    "flip",
+    "customer_gap_ms",
+    "other_audio_ms",
+    "flip_latency_ms",
+    "device_gap_ms",
+    "max_hole_ms",
+    "customer_dialog",
+    "caller_id",
+    "session_id",
+    "old_device_released",
+    "one_way_audio",
+];
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of expectations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExpect, A::Error> {
+                let mut e = RawExpect::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    // Each arm names its field once, for the value and for `keys`.
+                    macro_rules! field {
+                        ($($f:ident),*) => {
+                            match key.value.as_str() {
+                                $(stringify!($f) => {
+                                    e.$f = Some(map.next_value()?);
+                                    stringify!($f)
+                                })*
+                                other => {
+                                    return Err(de::Error::unknown_field(other, EXPECT_FIELDS));
+                                }
+                            }
+                        };
+                    }
+                    let name = field!(
+                        flip,
+                        customer_gap_ms,
+                        other_audio_ms,
+                        flip_latency_ms,
+                        device_gap_ms,
+                        max_hole_ms,
+                        customer_dialog,
+                        caller_id,
+                        session_id,
+                        old_device_released,
+                        one_way_audio
+                    );
+                    e.keys.push(Spanned {
+                        value: name,
+                        line: key.line,
+                        column: key.column,
+                    });
+                }
+                Ok(e)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// `300` (exactly) or `{ min: 0, max: 300 }` with either key optional.
@@ -348,6 +420,42 @@ mod tests {
             .collect();
         assert_eq!(keys, [("name".into(), 1, 1), ("expect".into(), 2, 1)]);
         assert!(top_level_keys("- a\n").is_empty());
+    }
+
+    #[test]
+    fn expect_keeps_every_key_position() {
+        #[derive(Debug, Deserialize)]
+        struct E {
+            expect: RawExpect,
+        }
+        let all: String = EXPECT_FIELDS
+            .iter()
+            .map(|f| {
+                let value = match *f {
+                    "old_device_released" | "one_way_audio" => "true",
+                    f if f.ends_with("_ms") => "1",
+                    _ => "x",
+                };
+                format!("  {f}: {value}\n")
+            })
+            .collect();
+        let e = parse::<E>(&format!("expect:\n{all}")).unwrap().expect;
+        let keys: Vec<_> = e.keys.iter().map(|k| (k.value, k.line, k.column)).collect();
+        let want: Vec<_> = EXPECT_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (*f, i + 2, 3))
+            .collect();
+        assert_eq!(keys, want, "every field is parsed and its key kept");
+        let released = e.old_device_released.clone().unwrap();
+        assert_eq!(
+            (released.value, released.line, released.column),
+            (true, 11, 24)
+        );
+        let err = parse::<E>("expect: { flip: moved, caler_id: same }\n").unwrap_err();
+        assert_eq!(err.message, "unknown field `caler_id`");
+        assert_eq!(err.suggestion.as_deref(), Some("did you mean `caller_id`?"));
+        assert_eq!((err.line, err.column), (1, 24));
     }
 
     #[test]
