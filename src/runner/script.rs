@@ -48,7 +48,6 @@ enum Wait {
 #[derive(Default)]
 pub struct Script {
     steps: Vec<StepPlan>,
-    expect: Option<Expectations>,
     feature_code: String,
     pos: usize,
     wait: Option<Wait>,
@@ -69,7 +68,6 @@ impl Script {
     pub fn new(plan: &Plan, feature_code: String) -> Script {
         Script {
             steps: plan.steps.clone(),
-            expect: Some(plan.expect.clone()),
             feature_code,
             wait: Some(Wait::Start),
             deadline: Time::ZERO,
@@ -296,11 +294,6 @@ impl Script {
                     .or(self.customer_call)
                     .ok_or("the customer has no call")?;
                 let new_call = scene.devices[to].call(now, &self.feature_code);
-                let base = self.expect.clone().unwrap_or_default();
-                let merged = match &expect {
-                    Some(e) => base.merged_with(e),
-                    None => base,
-                };
                 let rec = FlipRecord::start(
                     now,
                     scene,
@@ -310,7 +303,7 @@ impl Script {
                     old_call,
                     new_call,
                     customer_call,
-                    merged,
+                    expect,
                 );
                 self.records.push(rec);
                 self.deadline = now + FLIP_TIMEOUT;

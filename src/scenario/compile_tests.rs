@@ -37,6 +37,15 @@ fn checklist_file_compiles_to_the_expected_plan() {
     let path = Path::new("scenarios/checklist/flip-feature-code.yaml");
     let text = include_str!("../../scenarios/checklist/flip-feature-code.yaml");
     let plan = compile_scenario(path, text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    let checklist_expect = Expectations {
+        flip: Some(Outcome::Moved),
+        customer_gap_ms: Some(Bound::at_most(200.0)),
+        other_audio_ms: Some(Bound::at_most(0.0)),
+        customer_dialog: Some(DialogContinuity::SameDialog),
+        caller_id: Some(Continuity::Same),
+        old_device_released: Some(true),
+        ..Expectations::default()
+    };
     let expected = Plan {
         name: "flip desk to mobile with a feature code".into(),
         file: path.to_path_buf(),
@@ -78,7 +87,7 @@ fn checklist_file_compiles_to_the_expected_plan() {
                 method: FlipMethod::FeatureCode,
                 settle: DEFAULT_SETTLE,
                 timeout: DEFAULT_TIMEOUT,
-                expect: None,
+                expect: checklist_expect.clone(),
                 line: 24,
             },
             StepPlan::Talk {
@@ -90,15 +99,7 @@ fn checklist_file_compiles_to_the_expected_plan() {
                 line: 26,
             },
         ],
-        expect: Expectations {
-            flip: Some(Outcome::Moved),
-            customer_gap_ms: Some(Bound::at_most(200.0)),
-            other_audio_ms: Some(Bound::at_most(0.0)),
-            customer_dialog: Some(DialogContinuity::SameDialog),
-            caller_id: Some(Continuity::Same),
-            old_device_released: Some(true),
-            ..Expectations::default()
-        },
+        expect: checklist_expect,
     };
     assert_eq!(
         plan.flip_expectations(),
@@ -243,12 +244,16 @@ fn an_expected_refusal_leaves_the_call_on_the_old_device() {
     let plan = compile(&text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
     assert!(matches!(
         &plan.steps[2],
-        StepPlan::Flip { expect: Some(e), .. } if e.flip == Some(Outcome::Blocked)
+        StepPlan::Flip { expect, .. } if expect.flip == Some(Outcome::Blocked)
     ));
     let per_flip: Vec<_> = plan.flip_expectations().iter().map(|e| e.flip).collect();
     assert_eq!(
         per_flip,
-        [Some(Outcome::Blocked), Some(Outcome::TimedOut), None]
+        [
+            Some(Outcome::Blocked),
+            Some(Outcome::TimedOut),
+            Some(Outcome::Moved)
+        ]
     );
     assert!(matches!(
         plan.steps[4],

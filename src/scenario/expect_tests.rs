@@ -3,6 +3,7 @@
 
 use super::compile_tests::{UP, compile, errors, with_steps};
 use super::*;
+use crate::report::{Continuity, Outcome};
 
 #[test]
 fn expectation_values_and_bounds() {
@@ -62,5 +63,50 @@ fn booleans_are_strict() {
             "{UP}  - flip: {{ to: mobile, method: feature_code, expect: {{ old_device_released: yes }} }}\n"
         ))),
         ["s/t.yaml:8:78: error: invalid boolean (strict mode expects true/false)"]
+    );
+}
+
+#[test]
+fn flips_carry_the_merged_expectations_and_default_to_moved() {
+    let text = format!(
+        "{}  - flip: {{ to: mobile, method: feature_code, expect: {{ flip: blocked, \
+         old_device_released: false }} }}\n\
+         \x20 - flip: {{ to: mobile, method: feature_code }}\n\
+         expect:\n  other_audio_ms: {{ max: 0 }}\n  caller_id: same\n",
+        with_steps(UP)
+    );
+    let plan = compile(&text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    let scenario = Expectations {
+        other_audio_ms: Some(Bound::at_most(0.0)),
+        caller_id: Some(Continuity::Same),
+        ..Expectations::default()
+    };
+    assert_eq!(plan.expect, scenario, "the scenario block stays as written");
+    assert_eq!(
+        plan.flip_expectations(),
+        [
+            Expectations {
+                flip: Some(Outcome::Blocked),
+                old_device_released: Some(false),
+                ..scenario.clone()
+            },
+            Expectations {
+                flip: Some(Outcome::Moved),
+                ..scenario.clone()
+            },
+        ]
+    );
+    // With no `expect:` anywhere, a flip is still expected to move the call.
+    let bare = compile(&with_steps(&format!(
+        "{UP}  - flip: {{ to: mobile, method: feature_code }}\n"
+    )))
+    .unwrap();
+    assert!(bare.expect.is_empty());
+    assert_eq!(
+        bare.flip_expectations(),
+        [Expectations {
+            flip: Some(Outcome::Moved),
+            ..Expectations::default()
+        }]
     );
 }

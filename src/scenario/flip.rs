@@ -36,7 +36,23 @@ impl Compiler<'_> {
                     .with_hint("the new device dials the flip code: `method: feature_code`")
             },
         );
-        let expect = flip.expect.as_ref().map(|e| self.expectations(e));
+        // Expectations always apply: a flip with none of its own is checked against the
+        // scenario's, and against `flip: moved` when neither names an outcome.
+        let own = flip
+            .expect
+            .as_ref()
+            .map(|e| self.expectations(e))
+            .unwrap_or_default();
+        let mut expect = scenario_expect.merged_with(&own);
+        let outcome = *expect.flip.get_or_insert(Outcome::Moved);
+        let settle =
+            self.bounded_duration(flip.settle.as_ref(), "settle", DEFAULT_SETTLE, SETTLE_RANGE);
+        let timeout = self.bounded_duration(
+            flip.timeout.as_ref(),
+            "timeout",
+            DEFAULT_TIMEOUT,
+            TIMEOUT_RANGE,
+        );
         self.refuse_ringing("answer_after_rings", flip.answer_after_rings.as_ref());
         self.refuse_ringing("no_answer", flip.no_answer.as_ref());
         if let Some(id) = to
@@ -88,34 +104,20 @@ impl Compiler<'_> {
             Some((_, id)) => Some(id?),
             None => None,
         };
-        // Where the call is after this flip, if the file says: an expected refusal or a
-        // timeout leaves it on the old device.
-        let outcome = expect
-            .as_ref()
-            .and_then(|e| e.flip)
-            .or(scenario_expect.flip);
+        // Where the call is after this flip: an expected refusal or a timeout leaves it on
+        // the old device.
         *state = match (*state, outcome) {
             (CallState::Idle, _) => CallState::Idle,
-            (s, Some(Outcome::Blocked | Outcome::TimedOut)) => s,
-            (_, Some(Outcome::Moved) | None) => CallState::On(to),
-            (_, Some(Outcome::Dropped | Outcome::Failed)) => CallState::Unknown,
+            (s, Outcome::Blocked | Outcome::TimedOut) => s,
+            (_, Outcome::Moved) => CallState::On(to),
+            (_, Outcome::Dropped | Outcome::Failed) => CallState::Unknown,
         };
         Some(StepPlan::Flip {
             from,
             to,
             method,
-            settle: self.bounded_duration(
-                flip.settle.as_ref(),
-                "settle",
-                DEFAULT_SETTLE,
-                SETTLE_RANGE,
-            ),
-            timeout: self.bounded_duration(
-                flip.timeout.as_ref(),
-                "timeout",
-                DEFAULT_TIMEOUT,
-                TIMEOUT_RANGE,
-            ),
+            settle,
+            timeout,
             expect,
             line: step.line,
         })

@@ -23,7 +23,8 @@ pub struct Plan {
     pub customer: PartyPlan,
     /// Steps in file order.
     pub steps: Vec<StepPlan>,
-    /// Expectations for every flip; a flip step's own `expect:` overrides them per field.
+    /// The scenario-level `expect:` block as written. Each flip step carries its effective
+    /// expectations, this block overridden by its own (see [`StepPlan::Flip`]'s `expect`).
     pub expect: Expectations,
 }
 
@@ -33,16 +34,13 @@ impl Plan {
         self.devices.iter().position(|d| d.name == name)
     }
 
-    /// The effective expectations of each flip step, in step order: the scenario's
-    /// `expect:` overridden by the step's own. The runner zips these with its flip reports.
+    /// The effective expectations of each flip step, in step order. The runner zips these
+    /// with its flip reports.
     pub fn flip_expectations(&self) -> Vec<Expectations> {
         self.steps
             .iter()
             .filter_map(|s| match s {
-                StepPlan::Flip { expect, .. } => Some(match expect {
-                    Some(e) => self.expect.merged_with(e),
-                    None => self.expect.clone(),
-                }),
+                StepPlan::Flip { expect, .. } => Some(expect.clone()),
                 _ => None,
             })
             .collect()
@@ -295,8 +293,11 @@ pub enum StepPlan {
         /// `timeout:` in the file: how long the script waits for the flip to be answered
         /// before it ends as timed out. [`TIMEOUT_RANGE`], default [`DEFAULT_TIMEOUT`].
         timeout: Duration,
-        /// This flip's own expectations, unmerged; see [`Expectations::merged_with`].
-        expect: Option<Expectations>,
+        /// This flip's effective expectations: the scenario's `expect:` overridden field by
+        /// field by the step's own ([`Expectations::merged_with`]), with `flip` set to
+        /// `moved` when neither names an outcome. The compiler has checked that each one can
+        /// apply to the expected outcome.
+        expect: Expectations,
         line: usize,
     },
     Hangup {
