@@ -110,18 +110,18 @@ impl Compiler<'_> {
         }
     }
 
-    /// The position of top-level key `name`, else of `value` (its value).
-    fn key_at<T>(
+    /// An error at top-level key `name`; at the start of the file if the key pass did not
+    /// find it (it always does when the strict parse succeeded).
+    fn at_key(
         &self,
         keys: &[Spanned<String>],
         name: &str,
-        value: &Spanned<T>,
         message: impl Into<String>,
     ) -> Diagnostic {
         let (line, column) = keys
             .iter()
             .find(|k| k.value == name)
-            .map_or((value.line, value.column), |k| (k.line, k.column));
+            .map_or((1, 1), |k| (k.line, k.column));
         Diagnostic::new(self.file, line, column, message)
     }
 
@@ -143,10 +143,9 @@ impl Compiler<'_> {
         let max_devices = MAX_PARTIES - 1;
         if devices.len() > max_devices {
             self.push(
-                self.key_at(
+                self.at_key(
                     keys,
                     "devices",
-                    &raw.devices,
                     format!(
                         "`devices` declares {} devices, more than the {max_devices} a scenario \
                          can have",
@@ -165,6 +164,23 @@ impl Compiler<'_> {
             .as_ref()
             .map(|e| self.expectations(e))
             .unwrap_or_default();
+        let has_flip = raw
+            .steps
+            .value
+            .iter()
+            .any(|s| matches!(s.value, RawStep::Flip(_)));
+        // An expectation is checked on a flip's measurements; with no flip it would be
+        // silently never checked and the scenario would pass on it.
+        if keys.iter().any(|k| k.value == "expect") && !has_flip {
+            self.push(
+                self.at_key(
+                    keys,
+                    "expect",
+                    "expectations apply to flips, and this scenario has no `flip` step",
+                )
+                .with_hint("add a `flip` step, or remove `expect:`"),
+            );
+        }
         let steps = self.steps(&raw.steps, &devices, &expect);
         Plan {
             name: raw.name.value,
