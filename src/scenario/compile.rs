@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diagnostic::Diagnostic;
+use super::expect::ScenarioExpect;
 use super::plan::{
-    CodecName, DeviceId, DevicePlan, Expectations, NetworkProfile, Party, PartyPlan, Plan,
-    ReplacesSupport, StepPlan,
+    CodecName, DeviceId, DevicePlan, NetworkProfile, Party, PartyPlan, Plan, ReplacesSupport,
+    StepPlan,
 };
 use super::raw::{
     RawCall, RawCustomer, RawScenario, RawStep, parse_yaml, top_level_keys, with_nearest_or_list,
@@ -181,7 +182,11 @@ impl Compiler<'_> {
                 .with_hint("add a `flip` step, or remove `expect:`"),
             );
         }
-        let steps = self.steps(&raw.steps, &devices, &expect);
+        let scenario_expect = ScenarioExpect {
+            plan: &expect,
+            raw: raw.expect.as_ref(),
+        };
+        let steps = self.steps(&raw.steps, &devices, &scenario_expect);
         Plan {
             name: raw.name.value,
             file: self.file.to_path_buf(),
@@ -318,7 +323,7 @@ impl Compiler<'_> {
         &mut self,
         raw: &Spanned<Vec<Spanned<RawStep>>>,
         devices: &[DevicePlan],
-        scenario_expect: &Expectations,
+        scenario_expect: &ScenarioExpect<'_>,
     ) -> Vec<StepPlan> {
         if raw.value.is_empty() {
             self.push(self.at(raw, "`steps` must list at least one step"));

@@ -148,3 +148,141 @@ fn scenario_expectations_need_a_flip() {
         [format!("s/t.yaml:1:1: {refusal}")]
     );
 }
+
+/// A flip step (line 8) in block style whose `expect:` holds `expect` (from line 12, keys
+/// at column 9).
+fn flip_expecting(expect: &str) -> String {
+    let expect: String = expect.lines().map(|l| format!("        {l}\n")).collect();
+    with_steps(&format!(
+        "{UP}  - flip:\n      to: mobile\n      method: feature_code\n      expect:\n{expect}"
+    ))
+}
+
+#[test]
+fn switch_measurements_apply_only_to_a_flip_that_moves() {
+    let expect = |outcome: &str| {
+        flip_expecting(&format!(
+            "flip: {outcome}\ncustomer_gap_ms: 100\nflip_latency_ms: 100\ndevice_gap_ms: 100\n\
+             one_way_audio: false\nother_audio_ms: 0\nmax_hole_ms: {{ max: 100 }}\n"
+        ))
+    };
+    compile(&expect("moved")).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    for outcome in ["blocked", "timed_out", "dropped", "failed"] {
+        let why = format!("expected to be `{outcome}`: it measures the switch to the new device");
+        assert_eq!(
+            errors(&expect(outcome)),
+            [
+                format!("s/t.yaml:13:9: error: `customer_gap_ms` cannot apply to this flip, {why}"),
+                format!("s/t.yaml:14:9: error: `flip_latency_ms` cannot apply to this flip, {why}"),
+                format!("s/t.yaml:15:9: error: `device_gap_ms` cannot apply to this flip, {why}"),
+                format!("s/t.yaml:16:9: error: `one_way_audio` cannot apply to this flip, {why}"),
+            ],
+            "{outcome}"
+        );
+    }
+}
+
+#[test]
+fn a_released_old_device_contradicts_a_call_that_stays() {
+    for outcome in ["blocked", "timed_out"] {
+        assert_eq!(
+            errors(&flip_expecting(&format!(
+                "flip: {outcome}\nold_device_released: true\n"
+            ))),
+            [format!(
+                "s/t.yaml:13:9: error: `old_device_released: true` contradicts `flip: {outcome}`: \
+                 the call stays on the old device"
+            )]
+        );
+        let text = flip_expecting(&format!("flip: {outcome}\nold_device_released: false\n"));
+        compile(&text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    }
+    for outcome in ["moved", "dropped", "failed"] {
+        let text = flip_expecting(&format!("flip: {outcome}\nold_device_released: true\n"));
+        compile(&text).unwrap_or_else(|e| panic!("{outcome}: {}", Diagnostics(e)));
+    }
+}
+
+#[test]
+fn nothing_after_a_drop_can_be_expected_but_a_lost_dialog() {
+    let text = flip_expecting(
+        "flip: dropped\ncaller_id: same\nsession_id: changed\ncustomer_dialog: same_dialog\n\
+         other_audio_ms: 0\nmax_hole_ms: 500\n",
+    );
+    let why = "expected to be `dropped`: nothing is observed after a drop";
+    assert_eq!(
+        errors(&text),
+        [
+            format!("s/t.yaml:13:9: error: `caller_id` cannot apply to this flip, {why}"),
+            format!("s/t.yaml:14:9: error: `session_id` cannot apply to this flip, {why}"),
+            "s/t.yaml:15:9: error: `customer_dialog: same_dialog` contradicts `flip: dropped`: \
+             a drop loses the customer's dialog"
+                .to_string(),
+        ]
+    );
+    assert_eq!(
+        errors(&flip_expecting(
+            "flip: dropped\ncustomer_dialog: new_dialog\n"
+        )),
+        [
+            "s/t.yaml:13:9: error: `customer_dialog: new_dialog` contradicts `flip: dropped`: \
+             a drop loses the customer's dialog"
+        ]
+    );
+    let lost = flip_expecting("flip: dropped\ncustomer_dialog: lost\nother_audio_ms: 0\n");
+    compile(&lost).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    // A moved call may keep or change its identities: no rule applies.
+    let moved = flip_expecting("flip: moved\ncaller_id: changed\ncustomer_dialog: new_dialog\n");
+    compile(&moved).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+}
+
+#[test]
+fn a_scenario_expectation_that_cannot_apply_to_one_flip_names_it() {
+    // The first flip moves the call to the mobile (line 8); the second is expected to be
+    // refused (line 9), so the scenario's switch and release expectations cannot apply to it.
+    let text = |second: &str| {
+        format!(
+            "{}expect:\n  customer_gap_ms: {{ max: 200 }}\n  old_device_released: true\n  \
+             other_audio_ms: {{ max: 0 }}\n",
+            with_steps(&format!(
+                "{UP}  - flip: {{ to: mobile, method: feature_code }}\n\
+                 \x20 - flip: {{ to: desk, method: feature_code, expect: {{ {second} }} }}\n"
+            ))
+        )
+    };
+    let hint = "(give it in the `expect:` of the flips it applies to)";
+    assert_eq!(
+        errors(&text("flip: blocked")),
+        [
+            format!(
+                "s/t.yaml:11:3: error: `customer_gap_ms` cannot apply to the flip at line 9, \
+                 expected to be `blocked`: it measures the switch to the new device {hint}"
+            ),
+            format!(
+                "s/t.yaml:12:3: error: `old_device_released: true` contradicts `flip: blocked` \
+                 of the flip at line 9: the call stays on the old device {hint}"
+            ),
+        ]
+    );
+    // A key the step sets itself is the step's, and reported there only.
+    assert_eq!(
+        errors(&text(
+            "flip: blocked, customer_gap_ms: 5, old_device_released: false"
+        )),
+        [
+            "s/t.yaml:9:70: error: `customer_gap_ms` cannot apply to this flip, expected to be \
+             `blocked`: it measures the switch to the new device"
+        ]
+    );
+    let plan = compile(
+        &text("flip: blocked, old_device_released: false")
+            .replace("  customer_gap_ms: { max: 200 }\n", ""),
+    )
+    .unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
+    let released: Vec<_> = plan
+        .flip_expectations()
+        .iter()
+        .map(|e| e.old_device_released)
+        .collect();
+    assert_eq!(released, [Some(true), Some(false)]);
+}

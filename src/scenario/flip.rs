@@ -5,9 +5,9 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::compile::{CallState, Compiler};
+use super::expect::ScenarioExpect;
 use super::plan::{
-    DEFAULT_SETTLE, DEFAULT_TIMEOUT, DevicePlan, Expectations, FlipMethod, SETTLE_RANGE, StepPlan,
-    TIMEOUT_RANGE,
+    DEFAULT_SETTLE, DEFAULT_TIMEOUT, DevicePlan, FlipMethod, SETTLE_RANGE, StepPlan, TIMEOUT_RANGE,
 };
 use super::raw::{RawFlip, RawStep};
 use super::yaml::Spanned;
@@ -22,7 +22,7 @@ impl Compiler<'_> {
         flip: &RawFlip,
         devices: &[DevicePlan],
         registered: &[bool],
-        scenario_expect: &Expectations,
+        scenario_expect: &ScenarioExpect<'_>,
         state: &mut CallState,
     ) -> Option<StepPlan> {
         let to = self.device(&flip.to, devices);
@@ -43,8 +43,14 @@ impl Compiler<'_> {
             .as_ref()
             .map(|e| self.expectations(e))
             .unwrap_or_default();
-        let mut expect = scenario_expect.merged_with(&own);
+        let mut expect = scenario_expect.plan.merged_with(&own);
         let outcome = *expect.flip.get_or_insert(Outcome::Moved);
+        self.check_applicable(
+            &expect,
+            flip.expect.as_ref(),
+            scenario_expect.raw,
+            step.line,
+        );
         let settle =
             self.bounded_duration(flip.settle.as_ref(), "settle", DEFAULT_SETTLE, SETTLE_RANGE);
         let timeout = self.bounded_duration(

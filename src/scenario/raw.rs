@@ -125,6 +125,13 @@ pub const EXPECT_FIELDS: &[&str] = &[
     "one_way_audio",
 ];
 
+impl RawExpect {
+    /// Where key `name` was written, if it was.
+    pub fn key(&self, name: &str) -> Option<&Spanned<&'static str>> {
+        self.keys.iter().find(|k| k.value == name)
+    }
+}
+
 impl<'de> Deserialize<'de> for RawExpect {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
