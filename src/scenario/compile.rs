@@ -12,7 +12,8 @@ use super::plan::{
     StepPlan,
 };
 use super::raw::{
-    RawCall, RawCustomer, RawScenario, RawStep, parse_yaml, top_level_keys, with_nearest_or_list,
+    REFUSED_FLIP_FIELDS, RawCall, RawCustomer, RawScenario, RawStep, parse_yaml_hiding,
+    top_level_keys, with_nearest_or_list,
 };
 use super::yaml::Spanned;
 use crate::core::rtp::MAX_PARTIES;
@@ -25,7 +26,8 @@ pub const DEFAULT_USER: &str = "alice";
 /// Parses and compiles a scenario held in memory; `file` is used in diagnostics and
 /// [`Plan::file`] only.
 pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>> {
-    let raw: RawScenario = parse_yaml(file, text).map_err(|d| vec![d])?;
+    let raw: RawScenario =
+        parse_yaml_hiding(file, text, REFUSED_FLIP_FIELDS).map_err(|d| vec![d])?;
     let mut c = Compiler {
         file,
         diags: Vec::new(),

@@ -270,9 +270,24 @@ pub fn top_level_keys(text: &str) -> Vec<Spanned<String>> {
         .unwrap_or_default()
 }
 
+/// Flip fields parsed only to be refused (see [`RawFlip`]): never suggested for a misspelt
+/// field nor listed among the valid ones.
+pub const REFUSED_FLIP_FIELDS: &[&str] = &["answer_after_rings", "no_answer"];
+
 /// Parses `text` into raw structs, turning a YAML error into a [`Diagnostic`] with a
 /// nearest-name suggestion for unknown fields and steps.
 pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+    parse_yaml_hiding(file, text, &[])
+}
+
+/// [`parse_yaml`], never suggesting nor listing the fields in `refused`: they parse only so
+/// that the compiler can say they are not supported, and suggesting one for a typo would
+/// lead the user into that refusal.
+pub fn parse_yaml_hiding<T: DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    refused: &[&str],
+) -> Result<T, Diagnostic> {
     yaml::from_str::<T>(text).map_err(|e| {
         let at = |msg: String| Diagnostic::new(file, e.line, e.column, msg);
         match e.kind {
@@ -285,6 +300,10 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Dia
                          variable with `password_env`",
                     )
                 } else {
+                    let expected: Vec<&str> = expected
+                        .into_iter()
+                        .filter(|f| !refused.contains(f))
+                        .collect();
                     with_nearest_or_list(d, &field, &expected)
                 }
             }

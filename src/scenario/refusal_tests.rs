@@ -137,6 +137,19 @@ fn flip_methods_other_than_feature_code_are_refused() {
 }
 
 #[test]
+fn refused_fields_are_never_suggested() {
+    assert_eq!(
+        errors(&with_steps(&format!(
+            "{UP}  - flip: {{ to: mobile, method: feature_code, no_anwser: true }}\n"
+        ))),
+        [
+            "s/t.yaml:8:47: error: unknown field `no_anwser` (expected one of `from`, `to`, \
+             `method`, `settle`, `timeout`, `expect`)"
+        ]
+    );
+}
+
+#[test]
 fn ringing_fields_are_refused_whatever_their_value() {
     let refusal = |field: &str| {
         format!(
