@@ -67,9 +67,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         },
         None => Target::Embedded(EmbeddedTarget::default()),
     };
-    if let Target::Embedded(t) = &target {
-        target::warn_ignored(&target::quirks_of(t).1);
-    }
     if args.sim && matches!(target, Target::External(_)) {
         bail!("--sim runs against the embedded PBX only; drop --sim to test an external target");
     }

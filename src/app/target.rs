@@ -16,11 +16,10 @@ pub fn embedded_password() -> String {
     std::env::var("FLIPCHECK_PBX_PASSWORD").unwrap_or_else(|_| "flipcheck".to_string())
 }
 
-/// The PBX switches a target file asks for. Quirks the PBX does not model yet are named
-/// in the returned list so the caller can say so instead of silently ignoring them.
-pub fn quirks_of(t: &EmbeddedTarget) -> (PbxQuirks, Vec<&'static str>) {
+/// The PBX switches a target file asks for. Every quirk a file can name maps to one (the
+/// match has no catch-all, so a new quirk cannot be accepted without being carried out).
+pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
     let mut q = PbxQuirks::default();
-    let mut ignored = Vec::new();
     for quirk in &t.quirks {
         match quirk {
             Quirk::DropCustomerOnFlip => q.drop_customer_on_flip = true,
@@ -30,18 +29,9 @@ pub fn quirks_of(t: &EmbeddedTarget) -> (PbxQuirks, Vec<&'static str>) {
             Quirk::HoldMusicDuringFlip => q.hold_music_during_flip = true,
             Quirk::ChangeCallerIdOnFlip => q.change_caller_id_on_flip = true,
             Quirk::NewSessionIdOnFlip => q.new_session_id_on_flip = true,
-            // Accepted in files now; the PBX behaviours arrive with their features.
-            other => ignored.push(other.as_str()),
         }
     }
-    (q, ignored)
-}
-
-/// Prints a warning for each quirk the PBX does not model yet.
-pub fn warn_ignored(ignored: &[&str]) {
-    for quirk in ignored {
-        eprintln!("warning: quirk `{quirk}` has no effect yet in this build");
-    }
+    q
 }
 
 /// Resolves a target for one scenario's user.
@@ -50,7 +40,7 @@ pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
         Target::Embedded(t) => {
             embedded_account(user)?;
             Ok(TargetSetup::Embedded {
-                quirks: quirks_of(t).0,
+                quirks: quirks_of(t),
                 password: embedded_password(),
             })
         }

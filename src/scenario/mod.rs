@@ -40,6 +40,6 @@ pub use plan::{
 pub use raw::STEP_NAMES;
 pub use registrar::{Registrar, RegistrarError, SipScheme, Transport, parse_registrar};
 pub use target::{
-    Account, Allow, DEFAULT_FEATURE_CODE, EmbeddedTarget, ExternalTarget, Policy, Quirk, Target,
-    compile_target, load_target,
+    Account, DEFAULT_FEATURE_CODE, EmbeddedTarget, ExternalTarget, Quirk, Target, compile_target,
+    load_target,
 };

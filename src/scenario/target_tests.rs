@@ -27,52 +27,43 @@ flip: { feature_code: \"*11\" }
 ";
 
 #[test]
-fn design_md_embedded_example() {
-    let t = compile(
-        "kind: embedded\npolicy: { flip_on_hold: block, flip_in_three_way: block, flip_ring_timeout_s: 18 }\nquirks: [drop_customer_on_flip]\n",
-    )
-    .unwrap();
+fn embedded_defaults_and_quirks() {
+    assert_eq!(
+        compile("kind: embedded\n").unwrap(),
+        Target::Embedded(EmbeddedTarget::default())
+    );
+    let t = compile("kind: embedded\nquirks: [drop_customer_on_flip, new_session_id_on_flip]\n")
+        .unwrap();
     assert_eq!(
         t,
         Target::Embedded(EmbeddedTarget {
-            policy: Policy::default(),
-            quirks: vec![Quirk::DropCustomerOnFlip],
+            quirks: vec![Quirk::DropCustomerOnFlip, Quirk::NewSessionIdOnFlip],
         })
     );
     assert_eq!(t.kind(), "embedded");
 }
 
 #[test]
-fn embedded_defaults_and_overrides() {
-    assert_eq!(
-        compile("kind: embedded\n").unwrap(),
-        Target::Embedded(EmbeddedTarget::default())
-    );
-    let t = compile("kind: embedded\npolicy: { flip_on_hold: allow, flip_ring_timeout_s: 30 }\nquirks: [allow_flip_on_hold, split_recording_on_flip]\n").unwrap();
-    assert_eq!(
-        t,
-        Target::Embedded(EmbeddedTarget {
-            policy: Policy {
-                flip_on_hold: Allow::Allow,
-                flip_in_three_way: Allow::Block,
-                flip_ring_timeout_s: 30
-            },
-            quirks: vec![Quirk::AllowFlipOnHold, Quirk::SplitRecordingOnFlip],
-        })
-    );
-}
-
-#[test]
 fn every_quirk_name_is_accepted() {
     for q in Quirk::ALL {
         let t = compile(&format!("kind: embedded\nquirks: [{q}]\n")).unwrap();
-        assert_eq!(
-            t,
-            Target::Embedded(EmbeddedTarget {
-                policy: Policy::default(),
-                quirks: vec![*q]
-            })
-        );
+        assert_eq!(t, Target::Embedded(EmbeddedTarget { quirks: vec![*q] }));
+    }
+}
+
+#[test]
+fn the_shipped_embedded_targets_compile() {
+    for (path, text) in [
+        (
+            "targets/embedded.yaml",
+            include_str!("../../targets/embedded.yaml"),
+        ),
+        (
+            "targets/embedded-quirky.yaml",
+            include_str!("../../targets/embedded-quirky.yaml"),
+        ),
+    ] {
+        compile_target(Path::new(path), text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
     }
 }
 
@@ -121,25 +112,50 @@ fn unknown_quirk_suggests_the_nearest() {
             "t/target.yaml:2:33: error: unknown quirk `hold_musik_during_flip` (did you mean `hold_music_during_flip`?)",
             "t/target.yaml:2:57: error: unknown quirk `frobnicate` (expected one of `drop_customer_on_flip`, \
              `new_dialog_on_flip`, `reinvite_customer_on_flip`, `hold_music_during_flip`, \
-             `change_caller_id_on_flip`, `new_session_id_on_flip`, `split_recording_on_flip`, \
-             `allow_cross_user_flip`, `allow_flip_on_hold`, `one_way_audio_on_flip`)",
+             `change_caller_id_on_flip`, `new_session_id_on_flip`, `one_way_audio_on_flip`)",
+        ]
+    );
+    assert_eq!(
+        errors("kind: embedded\nquirks: [new_dialog_on_flip, new_dialog_on_flip]\n"),
+        ["t/target.yaml:2:30: error: quirk `new_dialog_on_flip` is listed twice"]
+    );
+}
+
+#[test]
+fn quirks_this_version_does_not_carry_out_are_refused() {
+    assert_eq!(
+        errors(
+            "kind: embedded\nquirks:\n  - split_recording_on_flip\n  - allow_cross_user_flip\n  \
+             - allow_flip_on_hold\n"
+        ),
+        [
+            "t/target.yaml:3:5: error: quirk `split_recording_on_flip` is not supported in this \
+             version: the embedded PBX records no calls (remove it)",
+            "t/target.yaml:4:5: error: quirk `allow_cross_user_flip` is not supported in this \
+             version: a flip pulls only a call of the same user (remove it)",
+            "t/target.yaml:5:5: error: quirk `allow_flip_on_hold` is not supported in this \
+             version: no call is ever on hold, so there is no hold to allow a flip in (remove it)",
         ]
     );
 }
 
 #[test]
-fn bad_policy_values_and_fields() {
-    assert_eq!(
-        errors("kind: embedded\npolicy: { flip_on_hold: alow, flip_ring_timeout_s: 0 }\n"),
-        [
-            "t/target.yaml:2:25: error: unknown policy value `alow` (did you mean `allow`?)",
-            "t/target.yaml:2:52: error: `flip_ring_timeout_s` must be at least 1",
-        ]
-    );
-    assert_eq!(
-        errors("kind: embedded\npolicy: { flip_on_hlod: allow }\n"),
-        ["t/target.yaml:2:11: error: unknown field `flip_on_hlod` (did you mean `flip_on_hold`?)"]
-    );
+fn a_policy_block_is_refused_at_its_key_whatever_it_holds() {
+    let refusal = "error: `policy` is not supported in this version: no call state such as hold \
+                   or a three-way call can reach a policy (remove the `policy:` block)";
+    for policy in [
+        "policy: { flip_on_hold: block, flip_in_three_way: block, flip_ring_timeout_s: 18 }\n",
+        "policy:\n  flip_on_hold: allow\n",
+        "policy: { flip_on_hlod: 7 }\n",
+        "policy:\n",
+        "policy: nonsense\n",
+    ] {
+        assert_eq!(
+            errors(&format!("kind: embedded\n{policy}quirks: []\n")),
+            [format!("t/target.yaml:2:1: {refusal}")],
+            "{policy}"
+        );
+    }
 }
 
 #[test]
@@ -161,9 +177,7 @@ fn kind_is_required_and_checked() {
     // Fields of the other kind are unknown here.
     assert_eq!(
         errors("kind: embedded\nregistrar: sip:x\n"),
-        [
-            "t/target.yaml:2:1: error: unknown field `registrar` (expected one of `kind`, `policy`, `quirks`)"
-        ]
+        ["t/target.yaml:2:1: error: unknown field `registrar` (expected one of `kind`, `quirks`)"]
     );
 }
 
