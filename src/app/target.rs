@@ -29,6 +29,15 @@ pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
             Quirk::HoldMusicDuringFlip => q.hold_music_during_flip = true,
             Quirk::ChangeCallerIdOnFlip => q.change_caller_id_on_flip = true,
             Quirk::NewSessionIdOnFlip => q.new_session_id_on_flip = true,
+            Quirk::SplitCdrOnFlip => q.split_cdr_on_flip = true,
+            Quirk::RefuseFlip => q.refuse_flip = true,
+            Quirk::FlipNeverAnswered => q.flip_never_answered = true,
+            Quirk::IgnoreFlipRequest => q.ignore_flip_request = true,
+            Quirk::ChallengeFlipTwice => q.challenge_flip_twice = true,
+            Quirk::KeepOldDeviceOnFlip => q.keep_old_device_on_flip = true,
+            Quirk::OmitSessionId => q.omit_session_id = true,
+            Quirk::MediaGapMs(ms) => q.media_gap_ms = *ms,
+            Quirk::LosePacketsAfterFlip(n) => q.lose_packets_after_flip = *n,
         }
     }
     q
@@ -134,4 +143,36 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
         ),
         feature_code: t.feature_code.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_quirk_sets_its_own_switch() {
+        let all: Vec<Quirk> = Quirk::WORDS
+            .iter()
+            .copied()
+            .chain([Quirk::MediaGapMs(250), Quirk::LosePacketsAfterFlip(10)])
+            .collect();
+        let each: Vec<PbxQuirks> = all
+            .iter()
+            .map(|q| quirks_of(&EmbeddedTarget { quirks: vec![*q] }))
+            .collect();
+        for (i, (q, pbx)) in all.iter().zip(&each).enumerate() {
+            assert_ne!(*pbx, PbxQuirks::default(), "{q} sets nothing");
+            for (other, pbx2) in all.iter().zip(&each).skip(i + 1) {
+                assert_ne!(pbx, pbx2, "{q} and {other} set the same switch");
+            }
+        }
+        let valued = quirks_of(&EmbeddedTarget {
+            quirks: vec![Quirk::MediaGapMs(250), Quirk::LosePacketsAfterFlip(10)],
+        });
+        assert_eq!(
+            (valued.media_gap_ms, valued.lose_packets_after_flip),
+            (250, 10)
+        );
+        assert_eq!(quirks_of(&EmbeddedTarget::default()), PbxQuirks::default());
+    }
 }

@@ -4,9 +4,8 @@
 //!
 //! Files: `yaml` (the only user of the YAML library), `raw` (the file as written),
 //! `compile` (raw → [`Plan`], with `flip` and `expect` for those parts), `plan` (the plan
-//! types), `target` (target profiles),
-//! `registrar` (SIP URI of an external target), `diagnostic`, `files` (finding and reading
-//! files).
+//! types), `target` (target profiles) with `quirk` (their quirk lists), `registrar` (SIP
+//! URI of an external target), `diagnostic`, `files` (finding and reading files).
 
 mod compile;
 mod diagnostic;
@@ -14,6 +13,7 @@ mod expect;
 mod files;
 mod flip;
 mod plan;
+mod quirk;
 mod raw;
 mod registrar;
 mod target;

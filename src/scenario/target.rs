@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use super::compile::Compiler;
 use super::diagnostic::Diagnostic;
+pub use super::quirk::Quirk;
+use super::quirk::RawQuirk;
 use super::raw::{RawMap, parse_yaml, parse_yaml_hiding, top_level_keys, with_nearest_or_list};
 use super::registrar::{Registrar, RegistrarError, Transport, parse_registrar};
 use super::yaml::Spanned;
@@ -39,66 +41,6 @@ impl Target {
 pub struct EmbeddedTarget {
     /// Deliberate misbehaviours, in file order, each at most once.
     pub quirks: Vec<Quirk>,
-}
-
-/// Quirk switches that make the embedded PBX behave like the variety of real systems
-/// (DESIGN.md "The embedded reference PBX"). The test suite runs scenarios against each and
-/// checks the harness reports exactly that behaviour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Quirk {
-    DropCustomerOnFlip,
-    NewDialogOnFlip,
-    ReinviteCustomerOnFlip,
-    HoldMusicDuringFlip,
-    ChangeCallerIdOnFlip,
-    NewSessionIdOnFlip,
-    OneWayAudioOnFlip,
-}
-
-impl Keyword for Quirk {
-    const ALL: &'static [Self] = &[
-        Quirk::DropCustomerOnFlip,
-        Quirk::NewDialogOnFlip,
-        Quirk::ReinviteCustomerOnFlip,
-        Quirk::HoldMusicDuringFlip,
-        Quirk::ChangeCallerIdOnFlip,
-        Quirk::NewSessionIdOnFlip,
-        Quirk::OneWayAudioOnFlip,
-    ];
-    fn as_str(self) -> &'static str {
-        match self {
-            Quirk::DropCustomerOnFlip => "drop_customer_on_flip",
-            Quirk::NewDialogOnFlip => "new_dialog_on_flip",
-            Quirk::ReinviteCustomerOnFlip => "reinvite_customer_on_flip",
-            Quirk::HoldMusicDuringFlip => "hold_music_during_flip",
-            Quirk::ChangeCallerIdOnFlip => "change_caller_id_on_flip",
-            Quirk::NewSessionIdOnFlip => "new_session_id_on_flip",
-            Quirk::OneWayAudioOnFlip => "one_way_audio_on_flip",
-        }
-    }
-}
-
-/// Quirk names this version knows but does not carry out, each with why: refused where
-/// written rather than accepted and ignored.
-const REFUSED_QUIRKS: &[(&str, &str)] = &[
-    (
-        "split_recording_on_flip",
-        "the embedded PBX records no calls",
-    ),
-    (
-        "allow_cross_user_flip",
-        "a flip pulls only a call of the same user",
-    ),
-    (
-        "allow_flip_on_hold",
-        "no call is ever on hold, so there is no hold to allow a flip in",
-    ),
-];
-
-impl std::fmt::Display for Quirk {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A real system.
@@ -232,7 +174,7 @@ struct RawEmbedded {
     /// Parsed, whatever it holds, only to be refused at its key: see [`embedded`].
     #[allow(dead_code)]
     policy: Option<serde::de::IgnoredAny>,
-    quirks: Option<Vec<Spanned<String>>>,
+    quirks: Option<Vec<Spanned<RawQuirk>>>,
 }
 
 #[derive(Deserialize)]
@@ -275,27 +217,7 @@ fn embedded(c: &mut Compiler<'_>, raw: RawEmbedded, keys: &[Spanned<String>]) ->
             .with_hint("remove the `policy:` block"),
         );
     }
-    let mut quirks = Vec::new();
-    for q in raw.quirks.unwrap_or_default() {
-        if let Some((_, why)) = REFUSED_QUIRKS.iter().find(|(name, _)| *name == q.value) {
-            c.push(
-                c.at(
-                    &q,
-                    format!(
-                        "quirk `{}` is not supported in this version: {why}",
-                        q.value
-                    ),
-                )
-                .with_hint("remove it"),
-            );
-        } else if let Some(quirk) = c.keyword::<Quirk>(&q, "quirk") {
-            if quirks.contains(&quirk) {
-                c.push(c.at(&q, format!("quirk `{}` is listed twice", q.value)));
-            } else {
-                quirks.push(quirk);
-            }
-        }
-    }
+    let quirks = c.quirks(raw.quirks.as_deref().unwrap_or_default());
     EmbeddedTarget { quirks }
 }
 

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
-use crate::report::Keyword;
 
 fn compile(text: &str) -> Result<Target, Vec<Diagnostic>> {
     compile_target(Path::new("t/target.yaml"), text)
@@ -45,7 +44,7 @@ fn embedded_defaults_and_quirks() {
 
 #[test]
 fn every_quirk_name_is_accepted() {
-    for q in Quirk::ALL {
+    for q in Quirk::WORDS {
         let t = compile(&format!("kind: embedded\nquirks: [{q}]\n")).unwrap();
         assert_eq!(t, Target::Embedded(EmbeddedTarget { quirks: vec![*q] }));
     }
@@ -112,12 +111,104 @@ fn unknown_quirk_suggests_the_nearest() {
             "t/target.yaml:2:33: error: unknown quirk `hold_musik_during_flip` (did you mean `hold_music_during_flip`?)",
             "t/target.yaml:2:57: error: unknown quirk `frobnicate` (expected one of `drop_customer_on_flip`, \
              `new_dialog_on_flip`, `reinvite_customer_on_flip`, `hold_music_during_flip`, \
-             `change_caller_id_on_flip`, `new_session_id_on_flip`, `one_way_audio_on_flip`)",
+             `change_caller_id_on_flip`, `new_session_id_on_flip`, `one_way_audio_on_flip`, \
+             `split_cdr_on_flip`, `refuse_flip`, `flip_never_answered`, `ignore_flip_request`, \
+             `challenge_flip_twice`, `keep_old_device_on_flip`, `omit_session_id`, \
+             `media_gap_ms`, `lose_packets_after_flip`)",
         ]
     );
     assert_eq!(
         errors("kind: embedded\nquirks: [new_dialog_on_flip, new_dialog_on_flip]\n"),
         ["t/target.yaml:2:30: error: quirk `new_dialog_on_flip` is listed twice"]
+    );
+}
+
+#[test]
+fn valued_quirks_in_flow_and_block_form() {
+    let want = Target::Embedded(EmbeddedTarget {
+        quirks: vec![
+            Quirk::DropCustomerOnFlip,
+            Quirk::MediaGapMs(250),
+            Quirk::LosePacketsAfterFlip(1000),
+        ],
+    });
+    for text in [
+        "quirks: [drop_customer_on_flip, {media_gap_ms: 250}, {lose_packets_after_flip: 1000}]\n",
+        // A `key: value` pair inside a flow list is a one-key mapping (YAML 1.2 §7.4.1).
+        "quirks: [drop_customer_on_flip, media_gap_ms: 250, lose_packets_after_flip: 1000]\n",
+        "quirks:\n  - drop_customer_on_flip\n  - media_gap_ms: 250\n  - { lose_packets_after_flip: 1000 }\n",
+    ] {
+        let t = compile(&format!("kind: embedded\n{text}"))
+            .unwrap_or_else(|e| panic!("{text}: {}", Diagnostics(e)));
+        assert_eq!(t, want, "{text}");
+    }
+    assert_eq!(Quirk::MediaGapMs(250).to_string(), "{media_gap_ms: 250}");
+    assert_eq!(Quirk::RefuseFlip.to_string(), "refuse_flip");
+    // The ends of each range.
+    let t = compile("kind: embedded\nquirks: [media_gap_ms: 1, lose_packets_after_flip: 1]\n");
+    assert_eq!(
+        t.unwrap(),
+        Target::Embedded(EmbeddedTarget {
+            quirks: vec![Quirk::MediaGapMs(1), Quirk::LosePacketsAfterFlip(1)]
+        })
+    );
+    let t = compile("kind: embedded\nquirks: [media_gap_ms: 60000]\n").unwrap();
+    assert_eq!(
+        t,
+        Target::Embedded(EmbeddedTarget {
+            quirks: vec![Quirk::MediaGapMs(60_000)]
+        })
+    );
+}
+
+#[test]
+fn valued_quirk_mistakes_each_have_their_own_error() {
+    let text = "kind: embedded\nquirks:\n\
+                \x20 - media_gap_ms\n\
+                \x20 - refuse_flip: 1\n\
+                \x20 - media_gap_ms: 0\n\
+                \x20 - lose_packets_after_flip: 1001\n\
+                \x20 - media_gap_ms: 2.5\n\
+                \x20 - media_gap_ms: fast\n\
+                \x20 - media_gap_ms: -5\n\
+                \x20 - { media_gap_ms: 250, lose_packets_after_flip: 10 }\n\
+                \x20 - media_gap: 250\n\
+                \x20 - {}\n\
+                \x20 - 42\n";
+    assert_eq!(
+        errors(text),
+        [
+            "t/target.yaml:3:5: error: quirk `media_gap_ms` needs a value: a number of \
+             milliseconds from 1 to 60000 (write `{media_gap_ms: 250}`)",
+            "t/target.yaml:4:5: error: quirk `refuse_flip` takes no value (write it as a bare \
+             name: `refuse_flip`)",
+            "t/target.yaml:5:19: error: quirk `media_gap_ms` must be from 1 to 60000 \
+             milliseconds, not 0",
+            "t/target.yaml:6:30: error: quirk `lose_packets_after_flip` must be from 1 to 1000 \
+             packets, not 1001",
+            "t/target.yaml:7:19: error: quirk `media_gap_ms` must be a whole number of \
+             milliseconds from 1 to 60000, not `2.5`",
+            "t/target.yaml:8:19: error: quirk `media_gap_ms` must be a whole number of \
+             milliseconds from 1 to 60000, not `fast`",
+            "t/target.yaml:9:19: error: quirk `media_gap_ms` must be from 1 to 60000 \
+             milliseconds, not -5",
+            "t/target.yaml:10:26: error: a quirk with a value is a mapping with one key, and \
+             this one has 2 (give each quirk its own list item, e.g. `[media_gap_ms: 250, \
+             lose_packets_after_flip: 10]`)",
+            "t/target.yaml:11:5: error: unknown quirk `media_gap` (did you mean `media_gap_ms`?)",
+            "t/target.yaml:12:5: error: an empty mapping is not a quirk (write a quirk name, or \
+             `{media_gap_ms: 250}`)",
+            "t/target.yaml:13:5: error: a quirk is a name or `{name: value}`, not a number (e.g. \
+             `quirks: [refuse_flip, {media_gap_ms: 250}]`)",
+        ]
+    );
+    // A duplicate is one, whatever the values; a misspelt word quirk gets a suggestion too.
+    assert_eq!(
+        errors("kind: embedded\nquirks: [media_gap_ms: 250, {media_gap_ms: 300}, refuse_flipp]\n"),
+        [
+            "t/target.yaml:2:30: error: quirk `media_gap_ms` is listed twice",
+            "t/target.yaml:2:50: error: unknown quirk `refuse_flipp` (did you mean `refuse_flip`?)",
+        ]
     );
 }
 
@@ -130,7 +221,8 @@ fn quirks_this_version_does_not_carry_out_are_refused() {
         ),
         [
             "t/target.yaml:3:5: error: quirk `split_recording_on_flip` is not supported in this \
-             version: the embedded PBX records no calls (remove it)",
+             version: the embedded PBX records no calls (`split_cdr_on_flip` splits the call's \
+             CDR instead)",
             "t/target.yaml:4:5: error: quirk `allow_cross_user_flip` is not supported in this \
              version: a flip pulls only a call of the same user (remove it)",
             "t/target.yaml:5:5: error: quirk `allow_flip_on_hold` is not supported in this \
