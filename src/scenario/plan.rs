@@ -319,7 +319,9 @@ impl StepPlan {
     }
 }
 
-/// What must hold for a flip. `None` fields are not checked.
+/// What must hold for a flip. `None` fields are not checked. `other_audio_ms` and
+/// `max_hole_ms` apply to a flip of any outcome; which of the others can apply to which
+/// outcome the compiler checks (`conflicts` in `scenario/expect.rs`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectations {
     pub flip: Option<Outcome>,
@@ -327,14 +329,13 @@ pub struct Expectations {
     pub other_audio_ms: Option<Bound>,
     pub flip_latency_ms: Option<Bound>,
     pub device_gap_ms: Option<Bound>,
-    /// The longest stretch in the flip's window in which the customer heard neither
-    /// device; valid for any outcome.
-    pub max_hole_ms: Option<Bound>,
     pub customer_dialog: Option<DialogContinuity>,
     pub caller_id: Option<Continuity>,
     pub session_id: Option<SessionContinuity>,
     pub old_device_released: Option<bool>,
     pub one_way_audio: Option<bool>,
+    /// Longest stretch in the flip's window in which the customer heard neither device.
+    pub max_hole_ms: Option<Bound>,
 }
 
 impl Expectations {
@@ -346,12 +347,12 @@ impl Expectations {
             other_audio_ms: step.other_audio_ms.or(self.other_audio_ms),
             flip_latency_ms: step.flip_latency_ms.or(self.flip_latency_ms),
             device_gap_ms: step.device_gap_ms.or(self.device_gap_ms),
-            max_hole_ms: step.max_hole_ms.or(self.max_hole_ms),
             customer_dialog: step.customer_dialog.or(self.customer_dialog),
             caller_id: step.caller_id.or(self.caller_id),
             session_id: step.session_id.or(self.session_id),
             old_device_released: step.old_device_released.or(self.old_device_released),
             one_way_audio: step.one_way_audio.or(self.one_way_audio),
+            max_hole_ms: step.max_hole_ms.or(self.max_hole_ms),
         }
     }
 
