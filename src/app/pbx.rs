@@ -31,11 +31,7 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     };
     let quirks = match &args.config {
         Some(path) => match load_target(path) {
-            Ok(Target::Embedded(t)) => {
-                let (quirks, ignored) = target::quirks_of(&t);
-                target::warn_ignored(&ignored);
-                quirks
-            }
+            Ok(Target::Embedded(t)) => target::quirks_of(&t),
             Ok(Target::External(_)) => {
                 bail!(
                     "{}: `flipcheck pbx --config` takes a `kind: embedded` file",

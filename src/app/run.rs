@@ -15,8 +15,7 @@ use crate::report::Keyword;
 use crate::report::{self, Report, ScenarioReport, Summary, TargetInfo, Verdict};
 use crate::runner::{self, Scene, TargetSetup};
 use crate::scenario::{
-    CodecName, EmbeddedTarget, NetworkProfile, Plan, Target, collect_scenarios, load_scenario,
-    load_target,
+    EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target,
 };
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
@@ -58,9 +57,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     if bad > 0 {
         return Ok(EXIT_ERROR);
     }
-    for plan in &plans {
-        warn_unmodelled(plan);
-    }
     let target = match &args.target {
         Some(path) => match load_target(path) {
             Ok(t) => t,
@@ -71,9 +67,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         },
         None => Target::Embedded(EmbeddedTarget::default()),
     };
-    if let Target::Embedded(t) = &target {
-        target::warn_ignored(&target::quirks_of(t).1);
-    }
     if args.sim && matches!(target, Target::External(_)) {
         bail!("--sim runs against the embedded PBX only; drop --sim to test an external target");
     }
@@ -192,39 +185,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_ERROR);
     }
     Ok(report.exit_code())
-}
-
-/// Says which parts of a scenario this build accepts but does not model yet, so nobody
-/// mistakes a LAN-only run for an LTE test.
-fn warn_unmodelled(plan: &Plan) {
-    let parties = plan
-        .devices
-        .iter()
-        .map(|d| (d.name.as_str(), &d.codecs, d.network))
-        .chain(std::iter::once((
-            "customer",
-            &plan.customer.codecs,
-            plan.customer.network,
-        )));
-    for (name, codecs, network) in parties {
-        if network != NetworkProfile::Lan {
-            eprintln!(
-                "warning: {}: network profile `{}` of {name} is not simulated yet; its links behave as lan",
-                plan.file.display(),
-                network.as_str()
-            );
-        }
-        for codec in codecs
-            .iter()
-            .filter(|c| !matches!(c, CodecName::Pcmu | CodecName::Pcma))
-        {
-            eprintln!(
-                "warning: {}: codec {} of {name} is not implemented yet; it is left out of the offer",
-                plan.file.display(),
-                codec.as_str()
-            );
-        }
-    }
 }
 
 /// The entry of a scenario the run never started.

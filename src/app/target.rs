@@ -16,11 +16,10 @@ pub fn embedded_password() -> String {
     std::env::var("FLIPCHECK_PBX_PASSWORD").unwrap_or_else(|_| "flipcheck".to_string())
 }
 
-/// The PBX switches a target file asks for. Quirks the PBX does not model yet are named
-/// in the returned list so the caller can say so instead of silently ignoring them.
-pub fn quirks_of(t: &EmbeddedTarget) -> (PbxQuirks, Vec<&'static str>) {
+/// The PBX switches a target file asks for. Every quirk a file can name maps to one (the
+/// match has no catch-all, so a new quirk cannot be accepted without being carried out).
+pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
     let mut q = PbxQuirks::default();
-    let mut ignored = Vec::new();
     for quirk in &t.quirks {
         match quirk {
             Quirk::DropCustomerOnFlip => q.drop_customer_on_flip = true,
@@ -30,18 +29,18 @@ pub fn quirks_of(t: &EmbeddedTarget) -> (PbxQuirks, Vec<&'static str>) {
             Quirk::HoldMusicDuringFlip => q.hold_music_during_flip = true,
             Quirk::ChangeCallerIdOnFlip => q.change_caller_id_on_flip = true,
             Quirk::NewSessionIdOnFlip => q.new_session_id_on_flip = true,
-            // Accepted in files now; the PBX behaviours arrive with their features.
-            other => ignored.push(other.as_str()),
+            Quirk::SplitCdrOnFlip => q.split_cdr_on_flip = true,
+            Quirk::RefuseFlip => q.refuse_flip = true,
+            Quirk::FlipNeverAnswered => q.flip_never_answered = true,
+            Quirk::IgnoreFlipRequest => q.ignore_flip_request = true,
+            Quirk::ChallengeFlipTwice => q.challenge_flip_twice = true,
+            Quirk::KeepOldDeviceOnFlip => q.keep_old_device_on_flip = true,
+            Quirk::OmitSessionId => q.omit_session_id = true,
+            Quirk::MediaGapMs(ms) => q.media_gap_ms = *ms,
+            Quirk::LosePacketsAfterFlip(n) => q.lose_packets_after_flip = *n,
         }
     }
-    (q, ignored)
-}
-
-/// Prints a warning for each quirk the PBX does not model yet.
-pub fn warn_ignored(ignored: &[&str]) {
-    for quirk in ignored {
-        eprintln!("warning: quirk `{quirk}` has no effect yet in this build");
-    }
+    q
 }
 
 /// Resolves a target for one scenario's user.
@@ -50,7 +49,7 @@ pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
         Target::Embedded(t) => {
             embedded_account(user)?;
             Ok(TargetSetup::Embedded {
-                quirks: quirks_of(t).0,
+                quirks: quirks_of(t),
                 password: embedded_password(),
             })
         }
@@ -144,4 +143,36 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
         ),
         feature_code: t.feature_code.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_quirk_sets_its_own_switch() {
+        let all: Vec<Quirk> = Quirk::WORDS
+            .iter()
+            .copied()
+            .chain([Quirk::MediaGapMs(250), Quirk::LosePacketsAfterFlip(10)])
+            .collect();
+        let each: Vec<PbxQuirks> = all
+            .iter()
+            .map(|q| quirks_of(&EmbeddedTarget { quirks: vec![*q] }))
+            .collect();
+        for (i, (q, pbx)) in all.iter().zip(&each).enumerate() {
+            assert_ne!(*pbx, PbxQuirks::default(), "{q} sets nothing");
+            for (other, pbx2) in all.iter().zip(&each).skip(i + 1) {
+                assert_ne!(pbx, pbx2, "{q} and {other} set the same switch");
+            }
+        }
+        let valued = quirks_of(&EmbeddedTarget {
+            quirks: vec![Quirk::MediaGapMs(250), Quirk::LosePacketsAfterFlip(10)],
+        });
+        assert_eq!(
+            (valued.media_gap_ms, valued.lose_packets_after_flip),
+            (250, 10)
+        );
+        assert_eq!(quirks_of(&EmbeddedTarget::default()), PbxQuirks::default());
+    }
 }

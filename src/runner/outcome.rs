@@ -10,13 +10,24 @@ use crate::report::{ScenarioReport, SipFinding, Verdict, check_flip};
 use crate::scenario::{Expectations, Plan, StepPlan};
 use crate::sim;
 
-/// Generous bound on a scenario's duration, so a stuck target can never hang a run.
+/// Generous bound on a scenario's duration, so a stuck target can never hang a run: every
+/// step's own limit (a flip's timeout plus the time it may take to settle after an
+/// answer) and some slack.
 pub fn time_limit(plan: &Plan) -> Duration {
     let steps: Duration = plan
         .steps
         .iter()
         .map(|s| match s {
             StepPlan::Talk { duration, .. } => *duration,
+            StepPlan::Flip {
+                timeout, settle, ..
+            } => {
+                *timeout
+                    + *settle
+                    + crate::measure::AUDIO_GRACE
+                    + super::script::RELEASE_TIMEOUT
+                    + Duration::from_secs(1)
+            }
             _ => Duration::from_secs(25),
         })
         .sum();
@@ -57,21 +68,21 @@ pub fn simulate_with(
     Ok(scene)
 }
 
-/// The effective expectations of the flip step at `line`: the scenario's `expect:` merged
-/// with the step's own, and `flip: moved` unless one of them says otherwise.
+/// The effective expectations of the flip step at `line` (the plan merged them, with
+/// `flip: moved` unless the file says otherwise).
 fn expectations_at(plan: &Plan, line: usize) -> Expectations {
-    let step = plan.steps.iter().find_map(|s| match s {
-        StepPlan::Flip {
-            expect, line: l, ..
-        } if *l == line => Some(expect.clone()),
-        _ => None,
-    });
-    let mut e = match step.flatten() {
-        Some(own) => plan.expect.merged_with(&own),
-        None => plan.expect.clone(),
-    };
-    e.flip.get_or_insert(crate::report::Outcome::Moved);
-    e
+    plan.steps
+        .iter()
+        .find_map(|s| match s {
+            StepPlan::Flip {
+                expect, line: l, ..
+            } if *l == line => Some(expect.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| Expectations {
+            flip: Some(crate::report::Outcome::Moved),
+            ..Expectations::default()
+        })
 }
 
 /// Verdicts for one scenario, computed from its timeline and the target's evidence.

@@ -19,10 +19,6 @@ use crate::timeline::{FlipSpec, Mark, PartyId};
 
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a flip may take to be answered when its step does not say.
-pub const FLIP_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the customer must hear the new device steadily when the step does not say.
-pub const FLIP_SETTLE: Duration = Duration::from_millis(500);
 /// After the audio settled, how long the old device may take to be released.
 pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time for a BYE and its 200 to cross the network before the next step.
@@ -304,6 +300,8 @@ impl Script {
                 from,
                 to,
                 method,
+                settle,
+                timeout,
                 line,
                 ..
             } => {
@@ -340,8 +338,8 @@ impl Script {
                     to: party_of(to),
                     request_call,
                     customer_call,
-                    settle: FLIP_SETTLE,
-                    timeout: FLIP_TIMEOUT,
+                    settle,
+                    timeout,
                     release_timeout: RELEASE_TIMEOUT,
                 };
                 scene.timeline.marks.push(Mark::FlipRequested(spec.clone()));

@@ -6,16 +6,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diagnostic::Diagnostic;
+use super::expect::ScenarioExpect;
 use super::plan::{
-    Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
-    PartyPlan, Plan, ReplacesSupport, StepPlan,
+    CodecName, DeviceId, DevicePlan, NetworkProfile, Party, PartyPlan, Plan, ReplacesSupport,
+    StepPlan,
 };
 use super::raw::{
-    RawBound, RawCall, RawCustomer, RawExpect, RawFlip, RawScenario, RawStep, parse_yaml,
-    with_nearest_or_list,
+    REFUSED_FLIP_FIELDS, RawCall, RawCustomer, RawScenario, RawStep, parse_yaml_hiding,
+    top_level_keys, with_nearest_or_list,
 };
 use super::yaml::Spanned;
-use crate::report::{Continuity, DialogContinuity, Keyword, Outcome, SessionContinuity};
+use crate::core::rtp::MAX_PARTIES;
+use crate::report::Keyword;
 
 /// The user under test when a scenario names none: the first user of the embedded PBX's
 /// default directory (DESIGN.md "The embedded reference PBX").
@@ -24,12 +26,14 @@ pub const DEFAULT_USER: &str = "alice";
 /// Parses and compiles a scenario held in memory; `file` is used in diagnostics and
 /// [`Plan::file`] only.
 pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>> {
-    let raw: RawScenario = parse_yaml(file, text).map_err(|d| vec![d])?;
+    let raw: RawScenario =
+        parse_yaml_hiding(file, text, REFUSED_FLIP_FIELDS).map_err(|d| vec![d])?;
     let mut c = Compiler {
         file,
         diags: Vec::new(),
     };
-    let plan = c.scenario(raw);
+    let keys = top_level_keys(text);
+    let plan = c.scenario(raw, &keys);
     if c.diags.is_empty() {
         Ok(plan)
     } else {
@@ -38,6 +42,9 @@ pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>
         Err(c.diags)
     }
 }
+
+/// The codecs the parties of this version encode and decode (G.711, RFC 3551 §4.5.14).
+const SUPPORTED_CODECS: &[CodecName] = &[CodecName::Pcmu, CodecName::Pcma];
 
 /// Collects diagnostics while building a plan. Methods return `None` (or a placeholder) for
 /// a bad node and keep going, so one run reports every mistake.
@@ -48,7 +55,7 @@ pub(crate) struct Compiler<'a> {
 
 /// Who holds the call, as far as the file alone can tell.
 #[derive(Clone, Copy, PartialEq)]
-enum CallState {
+pub(super) enum CallState {
     Idle,
     On(DeviceId),
     /// After a flip expected to drop or fail: the file no longer says where the call is,
@@ -76,7 +83,52 @@ impl Compiler<'_> {
         None
     }
 
-    fn scenario(&mut self, raw: RawScenario) -> Plan {
+    /// Resolves a word of which this build carries out only `supported`: a known word
+    /// outside it is refused with the diagnostic `refuse` builds (product rule: nothing is
+    /// accepted that does not run). An unknown word is matched against the supported words
+    /// only, since suggesting one that is then refused would cost the user a second round.
+    pub(crate) fn supported_keyword<K: Keyword + PartialEq>(
+        &mut self,
+        node: &Spanned<String>,
+        what: &str,
+        supported: &[K],
+        refuse: impl FnOnce(Diagnostic) -> Diagnostic,
+    ) -> Option<K> {
+        match K::from_word(&node.value) {
+            Some(k) if supported.contains(&k) => Some(k),
+            Some(_) => {
+                let d = self.at(
+                    node,
+                    format!("{what} `{}` is not supported in this version", node.value),
+                );
+                self.push(refuse(d));
+                None
+            }
+            None => {
+                let names: Vec<&str> = supported.iter().map(|k| k.as_str()).collect();
+                let d = self.at(node, format!("unknown {what} `{}`", node.value));
+                self.push(with_nearest_or_list(d, &node.value, &names));
+                None
+            }
+        }
+    }
+
+    /// An error at top-level key `name`; at the start of the file if the key pass did not
+    /// find it (it always does when the strict parse succeeded).
+    fn at_key(
+        &self,
+        keys: &[Spanned<String>],
+        name: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let (line, column) = keys
+            .iter()
+            .find(|k| k.value == name)
+            .map_or((1, 1), |k| (k.line, k.column));
+        Diagnostic::new(self.file, line, column, message)
+    }
+
+    fn scenario(&mut self, raw: RawScenario, keys: &[Spanned<String>]) -> Plan {
         if raw.name.value.trim().is_empty() {
             self.push(self.at(&raw.name, "the scenario needs a non-empty `name`"));
         }
@@ -89,13 +141,54 @@ impl Compiler<'_> {
             None => DEFAULT_USER.to_string(),
         };
         let devices = self.devices(&raw.devices);
+        // Every party sends its own tone pair so that the customer's audio can be told
+        // apart by who sent it; the table has MAX_PARTIES of them.
+        let max_devices = MAX_PARTIES - 1;
+        if devices.len() > max_devices {
+            self.push(
+                self.at_key(
+                    keys,
+                    "devices",
+                    format!(
+                        "`devices` declares {} devices, more than the {max_devices} a scenario \
+                         can have",
+                        devices.len()
+                    ),
+                )
+                .with_hint(format!(
+                    "a scenario has at most {MAX_PARTIES} parties, the customer and \
+                     {max_devices} devices, because each needs its own audio signature"
+                )),
+            );
+        }
         let customer = self.customer(raw.customer.as_ref());
         let expect = raw
             .expect
             .as_ref()
             .map(|e| self.expectations(e))
             .unwrap_or_default();
-        let steps = self.steps(&raw.steps, &devices, &expect);
+        let has_flip = raw
+            .steps
+            .value
+            .iter()
+            .any(|s| matches!(s.value, RawStep::Flip(_)));
+        // An expectation is checked on a flip's measurements; with no flip it would be
+        // silently never checked and the scenario would pass on it.
+        if keys.iter().any(|k| k.value == "expect") && !has_flip {
+            self.push(
+                self.at_key(
+                    keys,
+                    "expect",
+                    "expectations apply to flips, and this scenario has no `flip` step",
+                )
+                .with_hint("add a `flip` step, or remove `expect:`"),
+            );
+        }
+        let scenario_expect = ScenarioExpect {
+            plan: &expect,
+            raw: raw.expect.as_ref(),
+        };
+        let steps = self.steps(&raw.steps, &devices, &scenario_expect);
         Plan {
             name: raw.name.value,
             file: self.file.to_path_buf(),
@@ -164,7 +257,12 @@ impl Compiler<'_> {
         }
         let mut out = Vec::new();
         for c in &list.value {
-            if let Some(codec) = self.keyword::<CodecName>(c, "codec") {
+            // G.722 and Opus parse, but no party encodes or decodes them in this version.
+            let codec = self.supported_keyword(c, "codec", SUPPORTED_CODECS, |d| {
+                d.amend(": only PCMU and PCMA are carried out")
+                    .with_hint("use `PCMU` or `PCMA`")
+            });
+            if let Some(codec) = codec {
                 if out.contains(&codec) {
                     self.push(self.at(c, format!("codec `{}` is listed twice", c.value)));
                 } else {
@@ -175,13 +273,24 @@ impl Compiler<'_> {
         out
     }
 
+    /// Only `lan`: no link impairment is simulated in this version, so an `lte` device
+    /// would be tested as if it were wired.
     fn network(&mut self, raw: Option<&Spanned<String>>) -> NetworkProfile {
-        raw.and_then(|n| self.keyword(n, "network profile"))
-            .unwrap_or(NetworkProfile::Lan)
+        raw.and_then(|n| {
+            self.supported_keyword(n, "network profile", &[NetworkProfile::Lan], |d| {
+                d.amend(": every link is a LAN")
+                    .with_hint("use `lan` or leave `network` out")
+            })
+        })
+        .unwrap_or(NetworkProfile::Lan)
     }
 
     /// Resolves a device name among the scenario's devices.
-    fn device(&mut self, node: &Spanned<String>, devices: &[DevicePlan]) -> Option<DeviceId> {
+    pub(super) fn device(
+        &mut self,
+        node: &Spanned<String>,
+        devices: &[DevicePlan],
+    ) -> Option<DeviceId> {
         if let Some(id) = devices.iter().position(|d| d.name == node.value) {
             return Some(id);
         }
@@ -216,7 +325,7 @@ impl Compiler<'_> {
         &mut self,
         raw: &Spanned<Vec<Spanned<RawStep>>>,
         devices: &[DevicePlan],
-        scenario_expect: &Expectations,
+        scenario_expect: &ScenarioExpect<'_>,
     ) -> Vec<StepPlan> {
         if raw.value.is_empty() {
             self.push(self.at(raw, "`steps` must list at least one step"));
@@ -312,99 +421,6 @@ impl Compiler<'_> {
         })
     }
 
-    fn flip(
-        &mut self,
-        step: &Spanned<RawStep>,
-        flip: &RawFlip,
-        devices: &[DevicePlan],
-        registered: &[bool],
-        scenario_expect: &Expectations,
-        state: &mut CallState,
-    ) -> Option<StepPlan> {
-        let to = self.device(&flip.to, devices);
-        let from = flip.from.as_ref().map(|f| (f, self.device(f, devices)));
-        let method = self.keyword::<FlipMethod>(&flip.method, "flip method");
-        let expect = flip.expect.as_ref().map(|e| self.expectations(e));
-        let no_answer = flip.no_answer.as_ref().is_some_and(|n| n.value);
-        if let (Some(rings), true) = (&flip.answer_after_rings, no_answer) {
-            self.push(
-                self.at(rings, "`answer_after_rings` contradicts `no_answer: true`")
-                    .with_hint("keep one of the two"),
-            );
-        }
-        if let Some(id) = to
-            && !registered[id]
-        {
-            self.push(
-                self.at(
-                    &flip.to,
-                    format!(
-                        "device `{}` is flipped to before it is registered",
-                        flip.to.value
-                    ),
-                )
-                .with_hint(format!(
-                    "add `- register: [{}]` before this step",
-                    flip.to.value
-                )),
-            );
-        }
-        match (*state, to, &from) {
-            (CallState::Idle, _, _) => self.push(
-                self.at(step, "flip with no call up")
-                    .with_hint("add a `call:` step before it"),
-            ),
-            (_, Some(t), Some((node, Some(f)))) if *f == t => self.push(self.at(
-                node,
-                format!("`from` and `to` are the same device `{}`", node.value),
-            )),
-            (CallState::On(holder), _, Some((node, Some(f)))) if *f != holder => {
-                self.push(self.at(
-                    node,
-                    format!(
-                        "`from: {}` but the call is on `{}` at this point",
-                        node.value, devices[holder].name
-                    ),
-                ))
-            }
-            (CallState::On(holder), Some(t), None) if t == holder => self.push(
-                self.at(
-                    &flip.to,
-                    format!("the call is already on `{}` at this point", flip.to.value),
-                )
-                .with_hint("flip to another device"),
-            ),
-            _ => {}
-        }
-        let (to, method) = (to?, method?);
-        let from = match from {
-            Some((_, id)) => Some(id?),
-            None => None,
-        };
-        // Where the call is after this flip, if the file says: an expected refusal or a
-        // timeout leaves it on the old device.
-        let outcome = expect
-            .as_ref()
-            .and_then(|e| e.flip)
-            .or(scenario_expect.flip);
-        *state = match (*state, outcome) {
-            (CallState::Idle, _) => CallState::Idle,
-            (s, _) if no_answer => s,
-            (s, Some(Outcome::Blocked | Outcome::TimedOut)) => s,
-            (_, Some(Outcome::Moved) | None) => CallState::On(to),
-            (_, Some(Outcome::Dropped | Outcome::Failed)) => CallState::Unknown,
-        };
-        Some(StepPlan::Flip {
-            from,
-            to,
-            method,
-            answer_after_rings: flip.answer_after_rings.as_ref().map_or(0, |r| r.value),
-            no_answer,
-            expect,
-            line: step.line,
-        })
-    }
-
     fn hangup(
         &mut self,
         step: &Spanned<RawStep>,
@@ -432,7 +448,7 @@ impl Compiler<'_> {
     }
 
     /// `2s`, `500ms`, `1m`, `1m 30s` (humantime syntax); must be positive.
-    fn duration(&mut self, node: &Spanned<String>) -> Option<Duration> {
+    pub(super) fn duration(&mut self, node: &Spanned<String>) -> Option<Duration> {
         let text = node.value.trim();
         match humantime::parse_duration(text) {
             Ok(d) if d.is_zero() => {
@@ -451,62 +467,6 @@ impl Compiler<'_> {
                 None
             }
         }
-    }
-
-    fn expectations(&mut self, raw: &RawExpect) -> Expectations {
-        Expectations {
-            flip: raw
-                .flip
-                .as_ref()
-                .and_then(|n| self.keyword::<Outcome>(n, "flip outcome")),
-            customer_gap_ms: raw.customer_gap_ms.as_ref().and_then(|b| self.bound(b)),
-            other_audio_ms: raw.other_audio_ms.as_ref().and_then(|b| self.bound(b)),
-            flip_latency_ms: raw.flip_latency_ms.as_ref().and_then(|b| self.bound(b)),
-            device_gap_ms: raw.device_gap_ms.as_ref().and_then(|b| self.bound(b)),
-            customer_dialog: raw
-                .customer_dialog
-                .as_ref()
-                .and_then(|n| self.keyword::<DialogContinuity>(n, "`customer_dialog` value")),
-            caller_id: raw
-                .caller_id
-                .as_ref()
-                .and_then(|n| self.keyword::<Continuity>(n, "`caller_id` value")),
-            session_id: raw
-                .session_id
-                .as_ref()
-                .and_then(|n| self.keyword::<SessionContinuity>(n, "`session_id` value")),
-            old_device_released: raw.old_device_released,
-            one_way_audio: raw.one_way_audio,
-            max_hole_ms: None,
-        }
-    }
-
-    /// Every bound is a duration in milliseconds: finite, not negative, `min <= max`.
-    fn bound(&mut self, node: &Spanned<RawBound>) -> Option<Bound> {
-        let b = match node.value {
-            RawBound::Exact(v) => Bound::exact(v),
-            RawBound::Range { min, max } => Bound { min, max },
-        };
-        if b.min.is_none() && b.max.is_none() {
-            self.push(self.at(node, "a bound needs `min`, `max` or both"));
-            return None;
-        }
-        for v in [b.min, b.max].into_iter().flatten() {
-            if !v.is_finite() || v < 0.0 {
-                self.push(self.at(
-                    node,
-                    format!("bound {v} must be a number of milliseconds >= 0"),
-                ));
-                return None;
-            }
-        }
-        if let (Some(lo), Some(hi)) = (b.min, b.max)
-            && lo > hi
-        {
-            self.push(self.at(node, format!("`min: {lo}` is greater than `max: {hi}`")));
-            return None;
-        }
-        Some(b)
     }
 }
 

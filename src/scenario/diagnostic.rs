@@ -40,6 +40,12 @@ impl Diagnostic {
         Self::new(file, 0, 0, message)
     }
 
+    /// Appends `more` to the message, e.g. the reason after "… is not supported".
+    pub fn amend(mut self, more: &str) -> Self {
+        self.message.push_str(more);
+        self
+    }
+
     /// Adds a free-form hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.suggestion = Some(hint.into());

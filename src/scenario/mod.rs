@@ -3,14 +3,17 @@
 //! misspelt name, the nearest valid one.
 //!
 //! Files: `yaml` (the only user of the YAML library), `raw` (the file as written),
-//! `compile` (raw → [`Plan`]), `plan` (the plan types), `target` (target profiles),
-//! `registrar` (SIP URI of an external target), `diagnostic`, `files` (finding and reading
-//! files).
+//! `compile` (raw → [`Plan`], with `flip` and `expect` for those parts), `plan` (the plan
+//! types), `target` (target profiles) with `quirk` (their quirk lists), `registrar` (SIP
+//! URI of an external target), `diagnostic`, `files` (finding and reading files).
 
 mod compile;
 mod diagnostic;
+mod expect;
 mod files;
+mod flip;
 mod plan;
+mod quirk;
 mod raw;
 mod registrar;
 mod target;
@@ -19,6 +22,10 @@ mod yaml;
 #[cfg(test)]
 mod compile_tests;
 #[cfg(test)]
+mod expect_tests;
+#[cfg(test)]
+mod refusal_tests;
+#[cfg(test)]
 mod target_tests;
 
 pub use compile::{DEFAULT_USER, compile_scenario};
@@ -26,12 +33,13 @@ pub use diagnostic::{Diagnostic, Diagnostics, io_reason, nearest, plain_os_error
 pub(crate) use files::read_file;
 pub use files::{CheckedFile, collect_scenarios, load_any, load_scenario};
 pub use plan::{
-    Bound, CodecName, DeviceId, DevicePlan, Expectations, FlipMethod, NetworkProfile, Party,
-    PartyPlan, Plan, ReplacesSupport, StepPlan,
+    Bound, CodecName, DEFAULT_SETTLE, DEFAULT_TIMEOUT, DeviceId, DevicePlan, Expectations,
+    FlipMethod, NetworkProfile, Party, PartyPlan, Plan, ReplacesSupport, SETTLE_RANGE, StepPlan,
+    TIMEOUT_RANGE,
 };
 pub use raw::STEP_NAMES;
 pub use registrar::{Registrar, RegistrarError, SipScheme, Transport, parse_registrar};
 pub use target::{
-    Account, Allow, DEFAULT_FEATURE_CODE, EmbeddedTarget, ExternalTarget, Policy, Quirk, Target,
-    compile_target, load_target,
+    Account, DEFAULT_FEATURE_CODE, EmbeddedTarget, ExternalTarget, Quirk, Target, compile_target,
+    load_target,
 };

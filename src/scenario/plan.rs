@@ -2,6 +2,7 @@
 //! indices, methods are enums), every default is filled in, and every step keeps the line it
 //! came from so the runner can point at it in a report.
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ pub struct Plan {
     pub customer: PartyPlan,
     /// Steps in file order.
     pub steps: Vec<StepPlan>,
-    /// Expectations for every flip; a flip step's own `expect:` overrides them per field.
+    /// The scenario-level `expect:` block as written. Each flip step carries its effective
+    /// expectations, this block overridden by its own (see [`StepPlan::Flip`]'s `expect`).
     pub expect: Expectations,
 }
 
@@ -32,16 +34,13 @@ impl Plan {
         self.devices.iter().position(|d| d.name == name)
     }
 
-    /// The effective expectations of each flip step, in step order: the scenario's
-    /// `expect:` overridden by the step's own. The runner zips these with its flip reports.
+    /// The effective expectations of each flip step, in step order. The runner zips these
+    /// with its flip reports.
     pub fn flip_expectations(&self) -> Vec<Expectations> {
         self.steps
             .iter()
             .filter_map(|s| match s {
-                StepPlan::Flip { expect, .. } => Some(match expect {
-                    Some(e) => self.expect.merged_with(e),
-                    None => self.expect.clone(),
-                }),
+                StepPlan::Flip { expect, .. } => Some(expect.clone()),
                 _ => None,
             })
             .collect()
@@ -86,7 +85,8 @@ pub enum Party {
     Device(DeviceId),
 }
 
-/// Audio codecs a party can offer. Written `PCMU`, `PCMA`, `G722`, `opus` (any case).
+/// Audio codecs a party can offer. Written `PCMU`, `PCMA`, `G722`, `opus` (any case); the
+/// compiler refuses `G722` and `opus`, which no party encodes in this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CodecName {
     /// G.711 μ-law, 8 kHz (RFC 3551 §4.5.14).
@@ -124,7 +124,8 @@ impl Keyword for CodecName {
     }
 }
 
-/// Network impairment presets (DESIGN.md "Words").
+/// Network impairment presets (DESIGN.md "Words"). The compiler refuses all but `lan`: no
+/// impairment is simulated in this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkProfile {
     /// Wired office network: negligible latency, jitter and loss.
@@ -186,8 +187,8 @@ impl Keyword for ReplacesSupport {
     }
 }
 
-/// How a flip is asked for (DESIGN.md "Words", flip method). The compiler accepts every
-/// method; the runner reports the ones a target does not support.
+/// How a flip is asked for (DESIGN.md "Words", flip method). The compiler refuses all but
+/// `feature_code` in this version; the other words are known so that the refusal can say so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FlipMethod {
     /// The new device dials a code such as `*11`.
@@ -245,7 +246,23 @@ macro_rules! display_keyword {
 }
 display_keyword!(CodecName, NetworkProfile, ReplacesSupport, FlipMethod);
 
+/// A flip's `settle` when the file gives none: 25 frames of 20 ms, long enough for a
+/// jitter buffer to have filled and for a relay that flaps between devices to show it.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
+/// The `settle` values a file may give: from five frames to ten seconds.
+pub const SETTLE_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(10);
+/// A flip's `timeout` when the file gives none: longer than the embedded PBX's 18 s ring
+/// timeout, so that the target's own verdict comes first.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The `timeout` values a file may give.
+pub const TIMEOUT_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(300);
+
 /// One step of a scenario, with the line of the step in its file.
+// `Flip` carries its expectations inline: a plan holds a handful of steps, built once, so
+// the size of the other variants does not matter and a box would only add noise to matches.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepPlan {
     /// Register these devices (REGISTER, RFC 3261 §10).
@@ -270,12 +287,17 @@ pub enum StepPlan {
         from: Option<DeviceId>,
         to: DeviceId,
         method: FlipMethod,
-        /// Rings before the new device answers (0 = at once).
-        answer_after_rings: u32,
-        /// The new device never answers (tests the target's ring timeout).
-        no_answer: bool,
-        /// This flip's own expectations, unmerged; see [`Expectations::merged_with`].
-        expect: Option<Expectations>,
+        /// `settle:` in the file: how long the customer must hear the new device steadily
+        /// before the flip counts as settled. [`SETTLE_RANGE`], default [`DEFAULT_SETTLE`].
+        settle: Duration,
+        /// `timeout:` in the file: how long the script waits for the flip to be answered
+        /// before it ends as timed out. [`TIMEOUT_RANGE`], default [`DEFAULT_TIMEOUT`].
+        timeout: Duration,
+        /// This flip's effective expectations: the scenario's `expect:` overridden field by
+        /// field by the step's own ([`Expectations::merged_with`]), with `flip` set to
+        /// `moved` when neither names an outcome. The compiler has checked that each one can
+        /// apply to the expected outcome.
+        expect: Expectations,
         line: usize,
     },
     Hangup {
@@ -297,7 +319,9 @@ impl StepPlan {
     }
 }
 
-/// What must hold for a flip. `None` fields are not checked.
+/// What must hold for a flip. `None` fields are not checked. `other_audio_ms` and
+/// `max_hole_ms` apply to a flip of any outcome; which of the others can apply to which
+/// outcome the compiler checks (`conflicts` in `scenario/expect.rs`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Expectations {
     pub flip: Option<Outcome>,

@@ -77,25 +77,110 @@ pub struct RawFlip {
     pub from: Option<Spanned<String>>,
     pub to: Spanned<String>,
     pub method: Spanned<String>,
+    /// Parsed only to be refused: no flip of this version rings the new device.
     pub answer_after_rings: Option<Spanned<u32>>,
+    /// Parsed only to be refused, as `answer_after_rings`.
     pub no_answer: Option<Spanned<bool>>,
+    /// `settle: 500ms`: see [`super::StepPlan::Flip`]'s `settle`.
+    pub settle: Option<Spanned<String>>,
+    /// `timeout: 20s`: see [`super::StepPlan::Flip`]'s `timeout`.
+    pub timeout: Option<Spanned<String>>,
     pub expect: Option<RawExpect>,
 }
 
 /// `expect:` at scenario level or inside a flip step.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// Deserialised by hand to keep where each key was written: an expectation that cannot apply
+/// to a flip is reported at its key, and a value's span is not its key's.
+#[derive(Debug, Default)]
 pub struct RawExpect {
     pub flip: Option<Spanned<String>>,
     pub customer_gap_ms: Option<Spanned<RawBound>>,
     pub other_audio_ms: Option<Spanned<RawBound>>,
     pub flip_latency_ms: Option<Spanned<RawBound>>,
     pub device_gap_ms: Option<Spanned<RawBound>>,
+    pub max_hole_ms: Option<Spanned<RawBound>>,
     pub customer_dialog: Option<Spanned<String>>,
     pub caller_id: Option<Spanned<String>>,
     pub session_id: Option<Spanned<String>>,
-    pub old_device_released: Option<bool>,
-    pub one_way_audio: Option<bool>,
+    pub old_device_released: Option<Spanned<bool>>,
+    pub one_way_audio: Option<Spanned<bool>>,
+    /// Every key as written, in file order (each at most once: the YAML layer rejects
+    /// duplicate keys).
+    pub keys: Vec<Spanned<&'static str>>,
+}
+
+/// The keys of an `expect:` block, in documentation order.
+pub const EXPECT_FIELDS: &[&str] = &[
+    "flip",
+    "customer_gap_ms",
+    "other_audio_ms",
+    "flip_latency_ms",
+    "device_gap_ms",
+    "max_hole_ms",
+    "customer_dialog",
+    "caller_id",
+    "session_id",
+    "old_device_released",
+    "one_way_audio",
+];
+
+impl RawExpect {
+    /// Where key `name` was written, if it was.
+    pub fn key(&self, name: &str) -> Option<&Spanned<&'static str>> {
+        self.keys.iter().find(|k| k.value == name)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawExpect {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawExpect;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of expectations")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExpect, A::Error> {
+                let mut e = RawExpect::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    // Each arm names its field once, for the value and for `keys`.
+                    macro_rules! field {
+                        ($($f:ident),*) => {
+                            match key.value.as_str() {
+                                $(stringify!($f) => {
+                                    e.$f = Some(map.next_value()?);
+                                    stringify!($f)
+                                })*
+                                other => {
+                                    return Err(de::Error::unknown_field(other, EXPECT_FIELDS));
+                                }
+                            }
+                        };
+                    }
+                    let name = field!(
+                        flip,
+                        customer_gap_ms,
+                        other_audio_ms,
+                        flip_latency_ms,
+                        device_gap_ms,
+                        max_hole_ms,
+                        customer_dialog,
+                        caller_id,
+                        session_id,
+                        old_device_released,
+                        one_way_audio
+                    );
+                    e.keys.push(Spanned {
+                        value: name,
+                        line: key.line,
+                        column: key.column,
+                    });
+                }
+                Ok(e)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// `300` (exactly) or `{ min: 0, max: 300 }` with either key optional.
@@ -175,9 +260,34 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for RawMap<V> {
     }
 }
 
+/// The top-level keys of a document and their positions, for errors about a whole block
+/// (`expect:` with no flip to apply to, too many `devices`): a struct field's span is its
+/// value's, and a block value starts on the line after its key. Empty if `text` is not a
+/// mapping, which the strict parse reports.
+pub fn top_level_keys(text: &str) -> Vec<Spanned<String>> {
+    yaml::from_str::<RawMap<de::IgnoredAny>>(text)
+        .map(|m| m.0.into_iter().map(|(k, _)| k).collect())
+        .unwrap_or_default()
+}
+
+/// Flip fields parsed only to be refused (see [`RawFlip`]): never suggested for a misspelt
+/// field nor listed among the valid ones.
+pub const REFUSED_FLIP_FIELDS: &[&str] = &["answer_after_rings", "no_answer"];
+
 /// Parses `text` into raw structs, turning a YAML error into a [`Diagnostic`] with a
 /// nearest-name suggestion for unknown fields and steps.
 pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+    parse_yaml_hiding(file, text, &[])
+}
+
+/// [`parse_yaml`], never suggesting nor listing the fields in `refused`: they parse only so
+/// that the compiler can say they are not supported, and suggesting one for a typo would
+/// lead the user into that refusal.
+pub fn parse_yaml_hiding<T: DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    refused: &[&str],
+) -> Result<T, Diagnostic> {
     yaml::from_str::<T>(text).map_err(|e| {
         let at = |msg: String| Diagnostic::new(file, e.line, e.column, msg);
         match e.kind {
@@ -190,6 +300,10 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Dia
                          variable with `password_env`",
                     )
                 } else {
+                    let expected: Vec<&str> = expected
+                        .into_iter()
+                        .filter(|f| !refused.contains(f))
+                        .collect();
                     with_nearest_or_list(d, &field, &expected)
                 }
             }
@@ -213,7 +327,7 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Dia
             YamlErrorKind::MissingField { field } => at(format!("missing field `{field}`")),
             YamlErrorKind::ExtraKeyAfterVariant => at(
                 "a step has exactly one key (its name); put its settings inside it, \
-                 e.g. `- flip: { to: mobile, method: refer }`"
+                 e.g. `- flip: { to: mobile, method: feature_code }`"
                     .to_string(),
             ),
             other => at(other.to_string()),
@@ -322,6 +436,52 @@ mod tests {
             .map(|(k, _)| (k.value.as_str(), k.line, k.column))
             .collect();
         assert_eq!(keys, [("zed", 2, 3), ("alpha", 3, 3)]);
+    }
+
+    #[test]
+    fn top_level_keys_point_at_the_keys() {
+        let keys: Vec<_> = top_level_keys("name: x\nexpect:\n  flip: moved\n")
+            .into_iter()
+            .map(|k| (k.value, k.line, k.column))
+            .collect();
+        assert_eq!(keys, [("name".into(), 1, 1), ("expect".into(), 2, 1)]);
+        assert!(top_level_keys("- a\n").is_empty());
+    }
+
+    #[test]
+    fn expect_keeps_every_key_position() {
+        #[derive(Debug, Deserialize)]
+        struct E {
+            expect: RawExpect,
+        }
+        let all: String = EXPECT_FIELDS
+            .iter()
+            .map(|f| {
+                let value = match *f {
+                    "old_device_released" | "one_way_audio" => "true",
+                    f if f.ends_with("_ms") => "1",
+                    _ => "x",
+                };
+                format!("  {f}: {value}\n")
+            })
+            .collect();
+        let e = parse::<E>(&format!("expect:\n{all}")).unwrap().expect;
+        let keys: Vec<_> = e.keys.iter().map(|k| (k.value, k.line, k.column)).collect();
+        let want: Vec<_> = EXPECT_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (*f, i + 2, 3))
+            .collect();
+        assert_eq!(keys, want, "every field is parsed and its key kept");
+        let released = e.old_device_released.clone().unwrap();
+        assert_eq!(
+            (released.value, released.line, released.column),
+            (true, 11, 24)
+        );
+        let err = parse::<E>("expect: { flip: moved, caler_id: same }\n").unwrap_err();
+        assert_eq!(err.message, "unknown field `caler_id`");
+        assert_eq!(err.suggestion.as_deref(), Some("did you mean `caller_id`?"));
+        assert_eq!((err.line, err.column), (1, 24));
     }
 
     #[test]

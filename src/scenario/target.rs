@@ -1,5 +1,5 @@
-//! Target profiles (DESIGN.md "Target files"): the embedded reference PBX with its policy and
-//! quirk switches, or an external system reached through a registrar.
+//! Target profiles (DESIGN.md "Target files"): the embedded reference PBX with its quirk
+//! switches, or an external system reached through a registrar.
 //!
 //! Raw structs first (one per YAML mapping, `deny_unknown_fields`), then one compile step,
 //! as for scenarios. `kind` decides which raw struct applies, so the file is read twice:
@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use super::compile::Compiler;
 use super::diagnostic::Diagnostic;
-use super::raw::{RawMap, parse_yaml, with_nearest_or_list};
+pub use super::quirk::Quirk;
+use super::quirk::RawQuirk;
+use super::raw::{RawMap, parse_yaml, parse_yaml_hiding, top_level_keys, with_nearest_or_list};
 use super::registrar::{Registrar, RegistrarError, Transport, parse_registrar};
 use super::yaml::Spanned;
 use crate::report::Keyword;
@@ -37,98 +39,8 @@ impl Target {
 /// The built-in reference PBX, started on loopback.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EmbeddedTarget {
-    pub policy: Policy,
     /// Deliberate misbehaviours, in file order, each at most once.
     pub quirks: Vec<Quirk>,
-}
-
-/// Flip policy of the embedded PBX; defaults are the field guide's (flips refused on hold
-/// and in a three-way call, 18 s ring timeout).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policy {
-    pub flip_on_hold: Allow,
-    pub flip_in_three_way: Allow,
-    pub flip_ring_timeout_s: u32,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            flip_on_hold: Allow::Block,
-            flip_in_three_way: Allow::Block,
-            flip_ring_timeout_s: 18,
-        }
-    }
-}
-
-/// A policy switch: `allow` or `block`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Allow {
-    Allow,
-    #[default]
-    Block,
-}
-
-impl Keyword for Allow {
-    const ALL: &'static [Self] = &[Allow::Allow, Allow::Block];
-    fn as_str(self) -> &'static str {
-        match self {
-            Allow::Allow => "allow",
-            Allow::Block => "block",
-        }
-    }
-}
-
-/// Quirk switches that make the embedded PBX behave like the variety of real systems
-/// (DESIGN.md "The embedded reference PBX"). The test suite runs scenarios against each and
-/// checks the harness reports exactly that behaviour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Quirk {
-    DropCustomerOnFlip,
-    NewDialogOnFlip,
-    ReinviteCustomerOnFlip,
-    HoldMusicDuringFlip,
-    ChangeCallerIdOnFlip,
-    NewSessionIdOnFlip,
-    SplitRecordingOnFlip,
-    AllowCrossUserFlip,
-    AllowFlipOnHold,
-    OneWayAudioOnFlip,
-}
-
-impl Keyword for Quirk {
-    const ALL: &'static [Self] = &[
-        Quirk::DropCustomerOnFlip,
-        Quirk::NewDialogOnFlip,
-        Quirk::ReinviteCustomerOnFlip,
-        Quirk::HoldMusicDuringFlip,
-        Quirk::ChangeCallerIdOnFlip,
-        Quirk::NewSessionIdOnFlip,
-        Quirk::SplitRecordingOnFlip,
-        Quirk::AllowCrossUserFlip,
-        Quirk::AllowFlipOnHold,
-        Quirk::OneWayAudioOnFlip,
-    ];
-    fn as_str(self) -> &'static str {
-        match self {
-            Quirk::DropCustomerOnFlip => "drop_customer_on_flip",
-            Quirk::NewDialogOnFlip => "new_dialog_on_flip",
-            Quirk::ReinviteCustomerOnFlip => "reinvite_customer_on_flip",
-            Quirk::HoldMusicDuringFlip => "hold_music_during_flip",
-            Quirk::ChangeCallerIdOnFlip => "change_caller_id_on_flip",
-            Quirk::NewSessionIdOnFlip => "new_session_id_on_flip",
-            Quirk::SplitRecordingOnFlip => "split_recording_on_flip",
-            Quirk::AllowCrossUserFlip => "allow_cross_user_flip",
-            Quirk::AllowFlipOnHold => "allow_flip_on_hold",
-            Quirk::OneWayAudioOnFlip => "one_way_audio_on_flip",
-        }
-    }
-}
-
-impl std::fmt::Display for Quirk {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A real system.
@@ -200,8 +112,9 @@ pub fn compile_target(file: &Path, text: &str) -> Result<Target, Vec<Diagnostic>
     };
     let target = match kind.value.as_str() {
         "embedded" => {
-            let raw: RawEmbedded = parse_yaml(file, text).map_err(|d| vec![d])?;
-            Target::Embedded(embedded(&mut c, raw))
+            let raw: RawEmbedded =
+                parse_yaml_hiding(file, text, &["policy"]).map_err(|d| vec![d])?;
+            Target::Embedded(embedded(&mut c, raw, &top_level_keys(text)))
         }
         "external" => {
             let raw: RawExternal = parse_yaml(file, text).map_err(|d| vec![d])?;
@@ -258,16 +171,10 @@ struct RawKind {
 struct RawEmbedded {
     #[allow(dead_code)] // read by the first pass
     kind: Spanned<String>,
-    policy: Option<RawPolicy>,
-    quirks: Option<Vec<Spanned<String>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    flip_on_hold: Option<Spanned<String>>,
-    flip_in_three_way: Option<Spanned<String>>,
-    flip_ring_timeout_s: Option<Spanned<u32>>,
+    /// Parsed, whatever it holds, only to be refused at its key: see [`embedded`].
+    #[allow(dead_code)]
+    policy: Option<serde::de::IgnoredAny>,
+    quirks: Option<Vec<Spanned<RawQuirk>>>,
 }
 
 #[derive(Deserialize)]
@@ -296,37 +203,22 @@ struct RawFlipCodes {
     feature_code: Option<Spanned<String>>,
 }
 
-fn embedded(c: &mut Compiler<'_>, raw: RawEmbedded) -> EmbeddedTarget {
-    let mut policy = Policy::default();
-    if let Some(p) = raw.policy {
-        if let Some(a) = p.flip_on_hold.and_then(|n| c.keyword(&n, "policy value")) {
-            policy.flip_on_hold = a;
-        }
-        if let Some(a) = p
-            .flip_in_three_way
-            .and_then(|n| c.keyword(&n, "policy value"))
-        {
-            policy.flip_in_three_way = a;
-        }
-        if let Some(t) = p.flip_ring_timeout_s {
-            if t.value == 0 {
-                c.push(c.at(&t, "`flip_ring_timeout_s` must be at least 1"));
-            } else {
-                policy.flip_ring_timeout_s = t.value;
-            }
-        }
+fn embedded(c: &mut Compiler<'_>, raw: RawEmbedded, keys: &[Spanned<String>]) -> EmbeddedTarget {
+    // Flip policies (on hold, in a three-way call) decide for call states that no call of
+    // this version reaches, so a policy block would be accepted and never consulted. The
+    // key is refused whatever its value, even an empty one.
+    if let Some(key) = keys.iter().find(|k| k.value == "policy") {
+        c.push(
+            c.at(
+                key,
+                "`policy` is not supported in this version: no call state such as hold or a \
+                 three-way call can reach a policy",
+            )
+            .with_hint("remove the `policy:` block"),
+        );
     }
-    let mut quirks = Vec::new();
-    for q in raw.quirks.unwrap_or_default() {
-        if let Some(quirk) = c.keyword::<Quirk>(&q, "quirk") {
-            if quirks.contains(&quirk) {
-                c.push(c.at(&q, format!("quirk `{}` is listed twice", q.value)));
-            } else {
-                quirks.push(quirk);
-            }
-        }
-    }
-    EmbeddedTarget { policy, quirks }
+    let quirks = c.quirks(raw.quirks.as_deref().unwrap_or_default());
+    EmbeddedTarget { quirks }
 }
 
 fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget {

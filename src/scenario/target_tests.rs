@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
-use crate::report::Keyword;
 
 fn compile(text: &str) -> Result<Target, Vec<Diagnostic>> {
     compile_target(Path::new("t/target.yaml"), text)
@@ -27,52 +26,43 @@ flip: { feature_code: \"*11\" }
 ";
 
 #[test]
-fn design_md_embedded_example() {
-    let t = compile(
-        "kind: embedded\npolicy: { flip_on_hold: block, flip_in_three_way: block, flip_ring_timeout_s: 18 }\nquirks: [drop_customer_on_flip]\n",
-    )
-    .unwrap();
+fn embedded_defaults_and_quirks() {
+    assert_eq!(
+        compile("kind: embedded\n").unwrap(),
+        Target::Embedded(EmbeddedTarget::default())
+    );
+    let t = compile("kind: embedded\nquirks: [drop_customer_on_flip, new_session_id_on_flip]\n")
+        .unwrap();
     assert_eq!(
         t,
         Target::Embedded(EmbeddedTarget {
-            policy: Policy::default(),
-            quirks: vec![Quirk::DropCustomerOnFlip],
+            quirks: vec![Quirk::DropCustomerOnFlip, Quirk::NewSessionIdOnFlip],
         })
     );
     assert_eq!(t.kind(), "embedded");
 }
 
 #[test]
-fn embedded_defaults_and_overrides() {
-    assert_eq!(
-        compile("kind: embedded\n").unwrap(),
-        Target::Embedded(EmbeddedTarget::default())
-    );
-    let t = compile("kind: embedded\npolicy: { flip_on_hold: allow, flip_ring_timeout_s: 30 }\nquirks: [allow_flip_on_hold, split_recording_on_flip]\n").unwrap();
-    assert_eq!(
-        t,
-        Target::Embedded(EmbeddedTarget {
-            policy: Policy {
-                flip_on_hold: Allow::Allow,
-                flip_in_three_way: Allow::Block,
-                flip_ring_timeout_s: 30
-            },
-            quirks: vec![Quirk::AllowFlipOnHold, Quirk::SplitRecordingOnFlip],
-        })
-    );
+fn every_quirk_name_is_accepted() {
+    for q in Quirk::WORDS {
+        let t = compile(&format!("kind: embedded\nquirks: [{q}]\n")).unwrap();
+        assert_eq!(t, Target::Embedded(EmbeddedTarget { quirks: vec![*q] }));
+    }
 }
 
 #[test]
-fn every_quirk_name_is_accepted() {
-    for q in Quirk::ALL {
-        let t = compile(&format!("kind: embedded\nquirks: [{q}]\n")).unwrap();
-        assert_eq!(
-            t,
-            Target::Embedded(EmbeddedTarget {
-                policy: Policy::default(),
-                quirks: vec![*q]
-            })
-        );
+fn the_shipped_embedded_targets_compile() {
+    for (path, text) in [
+        (
+            "targets/embedded.yaml",
+            include_str!("../../targets/embedded.yaml"),
+        ),
+        (
+            "targets/embedded-quirky.yaml",
+            include_str!("../../targets/embedded-quirky.yaml"),
+        ),
+    ] {
+        compile_target(Path::new(path), text).unwrap_or_else(|e| panic!("{}", Diagnostics(e)));
     }
 }
 
@@ -121,25 +111,143 @@ fn unknown_quirk_suggests_the_nearest() {
             "t/target.yaml:2:33: error: unknown quirk `hold_musik_during_flip` (did you mean `hold_music_during_flip`?)",
             "t/target.yaml:2:57: error: unknown quirk `frobnicate` (expected one of `drop_customer_on_flip`, \
              `new_dialog_on_flip`, `reinvite_customer_on_flip`, `hold_music_during_flip`, \
-             `change_caller_id_on_flip`, `new_session_id_on_flip`, `split_recording_on_flip`, \
-             `allow_cross_user_flip`, `allow_flip_on_hold`, `one_way_audio_on_flip`)",
+             `change_caller_id_on_flip`, `new_session_id_on_flip`, `one_way_audio_on_flip`, \
+             `split_cdr_on_flip`, `refuse_flip`, `flip_never_answered`, `ignore_flip_request`, \
+             `challenge_flip_twice`, `keep_old_device_on_flip`, `omit_session_id`, \
+             `media_gap_ms`, `lose_packets_after_flip`)",
+        ]
+    );
+    assert_eq!(
+        errors("kind: embedded\nquirks: [new_dialog_on_flip, new_dialog_on_flip]\n"),
+        ["t/target.yaml:2:30: error: quirk `new_dialog_on_flip` is listed twice"]
+    );
+}
+
+#[test]
+fn valued_quirks_in_flow_and_block_form() {
+    let want = Target::Embedded(EmbeddedTarget {
+        quirks: vec![
+            Quirk::DropCustomerOnFlip,
+            Quirk::MediaGapMs(250),
+            Quirk::LosePacketsAfterFlip(1000),
+        ],
+    });
+    for text in [
+        "quirks: [drop_customer_on_flip, {media_gap_ms: 250}, {lose_packets_after_flip: 1000}]\n",
+        // A `key: value` pair inside a flow list is a one-key mapping (YAML 1.2 §7.4.1).
+        "quirks: [drop_customer_on_flip, media_gap_ms: 250, lose_packets_after_flip: 1000]\n",
+        "quirks:\n  - drop_customer_on_flip\n  - media_gap_ms: 250\n  - { lose_packets_after_flip: 1000 }\n",
+    ] {
+        let t = compile(&format!("kind: embedded\n{text}"))
+            .unwrap_or_else(|e| panic!("{text}: {}", Diagnostics(e)));
+        assert_eq!(t, want, "{text}");
+    }
+    assert_eq!(Quirk::MediaGapMs(250).to_string(), "{media_gap_ms: 250}");
+    assert_eq!(Quirk::RefuseFlip.to_string(), "refuse_flip");
+    // The ends of each range.
+    let t = compile("kind: embedded\nquirks: [media_gap_ms: 1, lose_packets_after_flip: 1]\n");
+    assert_eq!(
+        t.unwrap(),
+        Target::Embedded(EmbeddedTarget {
+            quirks: vec![Quirk::MediaGapMs(1), Quirk::LosePacketsAfterFlip(1)]
+        })
+    );
+    let t = compile("kind: embedded\nquirks: [media_gap_ms: 60000]\n").unwrap();
+    assert_eq!(
+        t,
+        Target::Embedded(EmbeddedTarget {
+            quirks: vec![Quirk::MediaGapMs(60_000)]
+        })
+    );
+}
+
+#[test]
+fn valued_quirk_mistakes_each_have_their_own_error() {
+    let text = "kind: embedded\nquirks:\n\
+                \x20 - media_gap_ms\n\
+                \x20 - refuse_flip: 1\n\
+                \x20 - media_gap_ms: 0\n\
+                \x20 - lose_packets_after_flip: 1001\n\
+                \x20 - media_gap_ms: 2.5\n\
+                \x20 - media_gap_ms: fast\n\
+                \x20 - media_gap_ms: -5\n\
+                \x20 - { media_gap_ms: 250, lose_packets_after_flip: 10 }\n\
+                \x20 - media_gap: 250\n\
+                \x20 - {}\n\
+                \x20 - 42\n";
+    assert_eq!(
+        errors(text),
+        [
+            "t/target.yaml:3:5: error: quirk `media_gap_ms` needs a value: a number of \
+             milliseconds from 1 to 60000 (write `{media_gap_ms: 250}`)",
+            "t/target.yaml:4:5: error: quirk `refuse_flip` takes no value (write it as a bare \
+             name: `refuse_flip`)",
+            "t/target.yaml:5:19: error: quirk `media_gap_ms` must be from 1 to 60000 \
+             milliseconds, not 0",
+            "t/target.yaml:6:30: error: quirk `lose_packets_after_flip` must be from 1 to 1000 \
+             packets, not 1001",
+            "t/target.yaml:7:19: error: quirk `media_gap_ms` must be a whole number of \
+             milliseconds from 1 to 60000, not `2.5`",
+            "t/target.yaml:8:19: error: quirk `media_gap_ms` must be a whole number of \
+             milliseconds from 1 to 60000, not `fast`",
+            "t/target.yaml:9:19: error: quirk `media_gap_ms` must be from 1 to 60000 \
+             milliseconds, not -5",
+            "t/target.yaml:10:26: error: a quirk with a value is a mapping with one key, and \
+             this one has 2 (give each quirk its own list item, e.g. `[media_gap_ms: 250, \
+             lose_packets_after_flip: 10]`)",
+            "t/target.yaml:11:5: error: unknown quirk `media_gap` (did you mean `media_gap_ms`?)",
+            "t/target.yaml:12:5: error: an empty mapping is not a quirk (write a quirk name, or \
+             `{media_gap_ms: 250}`)",
+            "t/target.yaml:13:5: error: a quirk is a name or `{name: value}`, not a number (e.g. \
+             `quirks: [refuse_flip, {media_gap_ms: 250}]`)",
+        ]
+    );
+    // A duplicate is one, whatever the values; a misspelt word quirk gets a suggestion too.
+    assert_eq!(
+        errors("kind: embedded\nquirks: [media_gap_ms: 250, {media_gap_ms: 300}, refuse_flipp]\n"),
+        [
+            "t/target.yaml:2:30: error: quirk `media_gap_ms` is listed twice",
+            "t/target.yaml:2:50: error: unknown quirk `refuse_flipp` (did you mean `refuse_flip`?)",
         ]
     );
 }
 
 #[test]
-fn bad_policy_values_and_fields() {
+fn quirks_this_version_does_not_carry_out_are_refused() {
     assert_eq!(
-        errors("kind: embedded\npolicy: { flip_on_hold: alow, flip_ring_timeout_s: 0 }\n"),
+        errors(
+            "kind: embedded\nquirks:\n  - split_recording_on_flip\n  - allow_cross_user_flip\n  \
+             - allow_flip_on_hold\n"
+        ),
         [
-            "t/target.yaml:2:25: error: unknown policy value `alow` (did you mean `allow`?)",
-            "t/target.yaml:2:52: error: `flip_ring_timeout_s` must be at least 1",
+            "t/target.yaml:3:5: error: quirk `split_recording_on_flip` is not supported in this \
+             version: the embedded PBX records no calls (`split_cdr_on_flip` splits the call's \
+             CDR instead)",
+            "t/target.yaml:4:5: error: quirk `allow_cross_user_flip` is not supported in this \
+             version: a flip pulls only a call of the same user (remove it)",
+            "t/target.yaml:5:5: error: quirk `allow_flip_on_hold` is not supported in this \
+             version: no call is ever on hold, so there is no hold to allow a flip in (remove it)",
         ]
     );
-    assert_eq!(
-        errors("kind: embedded\npolicy: { flip_on_hlod: allow }\n"),
-        ["t/target.yaml:2:11: error: unknown field `flip_on_hlod` (did you mean `flip_on_hold`?)"]
-    );
+}
+
+#[test]
+fn a_policy_block_is_refused_at_its_key_whatever_it_holds() {
+    let refusal = "error: `policy` is not supported in this version: no call state such as hold \
+                   or a three-way call can reach a policy (remove the `policy:` block)";
+    for policy in [
+        "policy: { flip_on_hold: block, flip_in_three_way: block, flip_ring_timeout_s: 18 }\n",
+        "policy:\n  flip_on_hold: allow\n",
+        "policy: { flip_on_hlod: 7 }\n",
+        "policy:\n",
+        "policy: nonsense\n",
+    ] {
+        assert_eq!(
+            errors(&format!("kind: embedded\n{policy}quirks: []\n")),
+            [format!("t/target.yaml:2:1: {refusal}")],
+            "{policy}"
+        );
+    }
 }
 
 #[test]
@@ -161,9 +269,7 @@ fn kind_is_required_and_checked() {
     // Fields of the other kind are unknown here.
     assert_eq!(
         errors("kind: embedded\nregistrar: sip:x\n"),
-        [
-            "t/target.yaml:2:1: error: unknown field `registrar` (expected one of `kind`, `policy`, `quirks`)"
-        ]
+        ["t/target.yaml:2:1: error: unknown field `registrar` (expected one of `kind`, `quirks`)"]
     );
 }
 

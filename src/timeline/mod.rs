@@ -113,7 +113,11 @@ pub enum Mark {
     /// The script saw flip `index` settle at `at` and moved on, when the timeline held
     /// `events` events: what the script did next at the same instant (a hang-up) comes
     /// after, and is not part of the flip.
-    FlipSettled { index: u32, at: Time, events: usize },
+    FlipSettled {
+        index: u32,
+        at: Time,
+        events: usize,
+    },
     /// The run stopped early (Ctrl-C, an error, the time limit).
     Aborted {
         at: Time,
