@@ -318,3 +318,32 @@ fn one_way_audio_quirk_is_detected() {
         Some(false)
     );
 }
+
+/// A run that ends while a flip is under way (Ctrl-C, a time limit) reports the flip as
+/// failed, saying so, never as if it had settled.
+#[test]
+fn a_run_that_ends_before_the_flip_settles_reports_it_failed() {
+    use flipcheck::roles::Actor;
+    let plan = load_scenario(Path::new(SCENARIO)).unwrap();
+    let setup = TargetSetup::Embedded {
+        quirks: PbxQuirks::default(),
+        password: "pw".into(),
+    };
+    let mut addrs = flipcheck::sim::VirtualAddrs::new();
+    let mut scene = runner::Scene::new(&plan, &setup, 7, &mut addrs).unwrap();
+    // The flip is requested a few ms after 2 s and settles half a second later.
+    let cut = flipcheck::core::Time::from_millis(2200);
+    let stats = flipcheck::sim::run(&mut scene, cut);
+    assert!(stats.hit_limit);
+    assert_eq!(scene.timeline.flips().count(), 1, "the flip was requested");
+    scene.shutdown(stats.end);
+    let r = runner::scenario_report(&plan, &scene, 0.0);
+    let f = only_flip(&r);
+    assert_eq!(f.outcome, Outcome::Failed);
+    assert_eq!(
+        f.reason,
+        "the run ended before the flip settled (interrupted)"
+    );
+    assert_eq!(r.verdict, Verdict::Error);
+    assert_eq!(r.error.as_deref(), Some("interrupted"));
+}

@@ -211,7 +211,7 @@ fn unanswered(
             if now < until {
                 return Progress::Pending { next: until };
             }
-            let refused = refusal_words(*status, reason, &responses, new);
+            let refused = refusal_words(*status, reason, &responses, new, &spec.dialled);
             let kept = share(&tl.frames[CUSTOMER], old_sig, *at, until) >= super::audio::STEADY_SHARE;
             if kept {
                 settled(until, Outcome::Blocked, refused)
@@ -278,14 +278,16 @@ fn refusal_words(
     reason: &str,
     responses: &[(Time, &crate::timeline::SipRecord)],
     new: &str,
+    dialled: &str,
 ) -> String {
     let header = responses
         .iter()
         .rev()
         .find(|(_, r)| r.status == Some(status))
         .and_then(|(_, r)| r.reason_header.clone());
+    let unknown = format!("the target does not know `{dialled}`");
     let meaning = match status {
-        404 => Some("the target does not know the flip code"),
+        404 => Some(unknown.as_str()),
         403 => Some("the target does not allow this flip"),
         481 => Some("the target found no call to flip"),
         486 | 600 => Some("busy"),

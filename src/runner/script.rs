@@ -337,6 +337,7 @@ impl Script {
                     old_call,
                     to: party_of(to),
                     request_call,
+                    dialled: self.feature_code.clone(),
                     customer_call,
                     settle,
                     timeout,

@@ -141,6 +141,8 @@ pub struct FlipSpec {
     /// the feature code).
     pub to: PartyId,
     pub request_call: CallNo,
+    /// What the request asked for (the feature code dialled), for the words of a refusal.
+    pub dialled: String,
     /// The customer's call at the request.
     pub customer_call: CallNo,
     /// How long the customer must hear the new device steadily.
