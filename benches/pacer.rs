@@ -6,19 +6,16 @@
 //! stay flat as N grows (the reason for one pacer per core instead of a timer task per
 //! stream, DEPENDENCIES.md).
 //!
-//! `sim/checklist`: the feature-code checklist scenario (about 7.5 s of calls, three
-//! parties, the PBX and its relay) in virtual time.
+//! This is the deadline queue load mode is built on (`core/pacer.rs`); `flipcheck run`
+//! does not use it: a scenario's few parties are polled directly. What `run` itself costs
+//! is measured in `benches/scene.rs`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use flipcheck::core::Time;
 use flipcheck::core::pacer::Pacer;
 use flipcheck::core::rtp::{Codec, MediaSender, Source};
-use flipcheck::roles::pbx::PbxQuirks;
-use flipcheck::runner::{self, TargetSetup};
-use flipcheck::scenario::load_scenario;
 
 /// N senders whose first packets are spread over one 20 ms interval, as calls are.
 fn senders(n: usize) -> Vec<MediaSender> {
@@ -65,21 +62,5 @@ fn pacer(c: &mut Criterion) {
     assert_eq!(one_second(senders(100)), 100 * 50);
 }
 
-fn sim(c: &mut Criterion) {
-    let plan = load_scenario(Path::new("scenarios/checklist/flip-feature-code.yaml"))
-        .expect("checklist compiles");
-    let setup = TargetSetup::Embedded {
-        quirks: PbxQuirks::default(),
-        password: "bench".into(),
-    };
-    c.bench_function("sim/checklist", |b| {
-        b.iter(|| {
-            let scene = runner::simulate(&plan, &setup, 1, false).expect("sim runs");
-            assert!(scene.script.error.is_none());
-            scene.timeline.flips().count()
-        })
-    });
-}
-
-criterion_group!(benches, pacer, sim);
+criterion_group!(benches, pacer);
 criterion_main!(benches);

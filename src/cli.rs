@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 /// Shown under every `--help`: scripts and CI branch on these (DESIGN.md "Command line").
 const EXIT_CODES: &str = "Exit codes: 0 every expectation held, 1 at least one expectation failed, \
-2 bad input, unreachable target, internal error or Ctrl-C (one-line reason on stderr).";
+2 bad input, unreachable target, internal error, Ctrl-C (one-line reason on stderr), or a \
+harness too overloaded around a flip to measure it.";
 
 #[derive(Parser, Debug)]
 #[command(
