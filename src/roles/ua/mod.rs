@@ -5,6 +5,8 @@
 mod call;
 mod incoming;
 mod media;
+mod observe;
+mod register;
 
 pub use media::{RTCP_MUX, add_rtcp_mux, wants_rtcp_mux};
 
@@ -21,7 +23,7 @@ use crate::core::sip::{
     host_port,
 };
 use crate::roles::Transmit;
-use crate::timeline::{CallChange, CallRecord, Observation, SipDir, SipRecord};
+use crate::timeline::{CallChange, Observation, SipDir};
 
 /// How this UA treats an INVITE with `Replaces` (RFC 3891), as real phones differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,59 +142,6 @@ impl UserAgent {
         self.register_error = Some(status);
         self.events.push_back(UaEvent::RegisterFailed { status });
     }
-    /// The next thing this party observed or did, with its instant, for the timeline.
-    pub fn poll_observation(&mut self) -> Option<(Time, Observation)> {
-        self.observations.pop_front()
-    }
-
-    /// Records a change of call `idx`.
-    fn note_call(&mut self, now: Time, idx: CallIdx, change: CallChange) {
-        let Some(call) = self.calls.get(idx) else {
-            return;
-        };
-        let call_id = call
-            .dialog
-            .as_ref()
-            .map(|d| d.call_id.clone())
-            .or_else(|| {
-                call.invite
-                    .as_ref()
-                    .and_then(|m| m.call_id().map(str::to_string))
-            })
-            .or_else(|| {
-                call.incoming
-                    .as_ref()
-                    .and_then(|(m, _)| m.call_id().map(str::to_string))
-            })
-            .unwrap_or_default();
-        let record = CallRecord {
-            call: idx,
-            call_id,
-            change,
-        };
-        self.observations
-            .push_back((now, Observation::Call(record)));
-    }
-
-    /// Records a SIP message that crossed the wire.
-    fn note_sip(&mut self, at: Time, data: &[u8], dir: SipDir, peer: SocketAddr) {
-        // What cannot be parsed is a finding of the stack, not part of any call.
-        if let Ok(msg) = Message::parse(data)
-            && let Some(record) = SipRecord::of(&msg, dir, peer)
-        {
-            self.observations
-                .push_back((at, Observation::Sip(Box::new(record))));
-        }
-    }
-
-    /// Ends call `idx` with `cause` and records it, if it was live.
-    pub(crate) fn end_call(&mut self, now: Time, idx: CallIdx, cause: EndCause) {
-        let reason = cause.reason();
-        if self.calls[idx].end(now, cause) {
-            self.note_call(now, idx, CallChange::Ended(reason));
-        }
-    }
-
     /// RFC violations in what the system under test sent this party.
     pub fn findings(&self) -> &[crate::core::sip::PeerFinding] {
         self.stack.findings()
@@ -234,52 +183,6 @@ impl UserAgent {
     }
 
     // ---- commands ----
-
-    /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
-    pub fn register(&mut self, now: Time) {
-        self.now = now;
-        self.register_auth = 0;
-        self.register_error = None;
-        self.send_register(now, 3600, None);
-    }
-
-    /// Remove our binding (Expires: 0), e.g. at the end of a run or on Ctrl-C.
-    pub fn unregister(&mut self, now: Time) {
-        self.refresh_at = Time::NEVER;
-        if self.registered {
-            self.register_auth = 0;
-            self.send_register(now, 0, None);
-        }
-    }
-
-    fn send_register(&mut self, now: Time, expires: u32, auth: Option<(&str, String)>) {
-        self.register_cseq += 1;
-        let registrar = format!("sip:{}", self.cfg.domain);
-        let mut msg = Message::request("REGISTER", &registrar);
-        msg.push_header("Max-Forwards", "70");
-        let mut from = crate::core::sip::NameAddr::new(&self.aor());
-        from.set_param("tag", Some(&self.register_tag));
-        msg.push_header("From", &from.to_string());
-        msg.push_header("To", &format!("<{}>", self.aor()));
-        msg.push_header("Call-ID", &self.register_call_id);
-        msg.push_header("CSeq", &format!("{} REGISTER", self.register_cseq));
-        msg.push_header(
-            "Contact",
-            &format!("<{}>;expires={expires}", self.contact_uri()),
-        );
-        msg.push_header("Expires", &expires.to_string());
-        msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
-        if let Some((header, value)) = auth {
-            msg.push_header(header, &value);
-        }
-        msg.push_header("Content-Length", "0");
-        let ctx = if expires == 0 {
-            CTX_UNREGISTER
-        } else {
-            CTX_REGISTER
-        };
-        self.stack.send_request(now, msg, self.cfg.proxy, ctx);
-    }
 
     /// Calls `target` (a user name or a feature code like `*11`) through the proxy.
     pub fn call(&mut self, now: Time, target: &str) -> CallIdx {
@@ -593,48 +496,6 @@ impl UserAgent {
         self.calls[idx].invite = Some(retry.clone());
         self.stack
             .send_request(now, retry, self.cfg.proxy, idx as u64);
-    }
-
-    fn handle_register_response(&mut self, now: Time, msg: Message, ctx: u64, request: Message) {
-        let status = msg.status().unwrap_or(500);
-        match status {
-            100..=199 => {}
-            200..=299 => {
-                self.registered = ctx == CTX_REGISTER;
-                self.register_error = None;
-                // Refresh at half the granted time (RFC 3261 §10.2.4), so a long run
-                // never loses its binding. The registrar's figure wins over ours.
-                let contact = self.contact_uri();
-                let granted = msg
-                    .contacts()
-                    .iter()
-                    .find(|c| c.uri == contact)
-                    .and_then(|c| c.param("expires").and_then(|e| e.parse().ok()))
-                    .or(msg.expires())
-                    .unwrap_or(3600u32)
-                    .max(2);
-                self.refresh_at = if self.registered {
-                    now + std::time::Duration::from_secs(u64::from(granted / 2))
-                } else {
-                    Time::NEVER
-                };
-                self.events.push_back(if ctx == CTX_REGISTER {
-                    UaEvent::Registered
-                } else {
-                    UaEvent::Unregistered
-                });
-            }
-            401 | 407 if self.register_auth < 2 => {
-                self.register_auth += 1;
-                let Some(credentials) = self.credentials(&msg, &request) else {
-                    self.register_failed(status);
-                    return;
-                };
-                let expires = request.expires().unwrap_or(3600);
-                self.send_register(now, expires, Some(credentials));
-            }
-            _ => self.register_failed(status),
-        }
     }
 
     /// Credentials answering a 401 or 407 (RFC 3261 §22.2, §22.3): the header to add and
