@@ -186,15 +186,7 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
     call.state = CallState::Confirmed;
     call.answered_at = Some(now);
     call.awaiting_ack_answer = late_offer;
-    let confirmed = CallChange::Confirmed {
-        local_tag: tag.clone(),
-        remote_tag: call
-            .dialog
-            .as_ref()
-            .map(|d| d.remote_tag.clone())
-            .unwrap_or_default(),
-    };
-    ua.note_call(now, idx, confirmed);
+    ua.note_confirmed(now, idx);
     if let (Some(offer), Some((_, codec))) = (offer, answer) {
         // Media goes to where the offer said, with the codec we chose.
         ua.start_media(now, idx, &offer, codec);

@@ -435,15 +435,7 @@ impl UserAgent {
         call.state = CallState::Confirmed;
         call.answered_at = Some(now);
         call.observe(now, msg, "To");
-        let confirmed = CallChange::Confirmed {
-            local_tag: call.local_tag.clone(),
-            remote_tag: call
-                .dialog
-                .as_ref()
-                .map(|d| d.remote_tag.clone())
-                .unwrap_or_default(),
-        };
-        self.note_call(now, idx, confirmed);
+        self.note_confirmed(now, idx);
         if let Some(answer) = answer
             && let Some(codec) = self.codec_in_answer(&answer)
         {

@@ -55,6 +55,20 @@ impl UserAgent {
         }
     }
 
+    /// Records that call `idx` is confirmed, with its dialog's tags.
+    pub(super) fn note_confirmed(&mut self, now: Time, idx: CallIdx) {
+        let call = &self.calls[idx];
+        let confirmed = CallChange::Confirmed {
+            local_tag: call.local_tag.clone(),
+            remote_tag: call
+                .dialog
+                .as_ref()
+                .map(|d| d.remote_tag.clone())
+                .unwrap_or_default(),
+        };
+        self.note_call(now, idx, confirmed);
+    }
+
     /// Ends call `idx` with `cause` and records it, if it was live.
     pub(crate) fn end_call(&mut self, now: Time, idx: CallIdx, cause: EndCause) {
         let reason = cause.reason();
