@@ -218,9 +218,10 @@ fn sim_capture_gap_matches_the_report() {
 #[test]
 fn live_capture_gap_matches_the_report() {
     for (quirk, lo, hi) in [
-        (None, 0.0, 30.0),
-        (Some("hold_music_during_flip"), 900.0, 1100.0),
-        (Some("{media_gap_ms: 250}"), 245.0, 300.0),
+        // Wide ranges: what this test checks is the agreement, on gaps that are not zero.
+        (None, 0.0, 100.0),
+        (Some("hold_music_during_flip"), 900.0, 1150.0),
+        (Some("{media_gap_ms: 250}"), 245.0, 350.0),
     ] {
         let (_dir, report, packets) = run_with_pcap_against(&[], quirk);
         let (reported, captured) = (reported_gap(&report), capture_gap_ms(&packets));
