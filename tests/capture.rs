@@ -225,6 +225,7 @@ fn live_capture_gap_matches_the_report() {
     ] {
         let (_dir, report, packets) = run_with_pcap_against(&[], quirk);
         let (reported, captured) = (reported_gap(&report), capture_gap_ms(&packets));
+        eprintln!("live {quirk:?}: report {reported} ms, capture {captured} ms");
         assert!(
             (reported - captured).abs() <= 5.0,
             "{quirk:?}: report {reported} ms vs capture {captured} ms"
