@@ -88,6 +88,14 @@ pub struct RunArgs {
     /// Virtual time (embedded PBX only): the same scenario in milliseconds
     #[arg(long)]
     pub sim: bool,
+    /// Send from this local address (default: the target's `local_address`, else the one the
+    /// OS routes toward the target)
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::IpAddr>,
+    /// Which account of a user's `pool:` to use (1 = the first): parallel runs against one
+    /// system each take their own, so their calls do not collide
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub pool: u16,
 }
 
 #[derive(Args, Debug)]

@@ -84,7 +84,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let setups = plans
         .iter()
         .map(|plan| {
-            target::setup(&target, &plan.user).with_context(|| plan.file.display().to_string())
+            target::setup(&target, &plan.user, usize::from(args.pool))
+                .with_context(|| plan.file.display().to_string())
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // Before the first call is placed: a typo in an output path must not cost a whole run.
@@ -135,7 +136,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 .map(|s| (s, None))
                 .map_err(anyhow::Error::from)
         } else {
-            runtime.block_on(run_live(plan, setup, scenario_seed, args.pcap.is_some()))
+            let bind = bind_ip(&target, setup, args.bind)?;
+            runtime.block_on(run_live(
+                plan,
+                setup,
+                bind,
+                scenario_seed,
+                args.pcap.is_some(),
+            ))
         };
         let (scene, stats) =
             outcome.with_context(|| format!("{}: cannot start", plan.file.display()))?;
@@ -332,15 +340,46 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// The local address the parties send from: `--bind`, else the target's `local_address:`,
+/// else the one the OS routes toward the target (what a phone does). The embedded PBX is
+/// on loopback.
+fn bind_ip(target: &Target, setup: &TargetSetup, bind: Option<IpAddr>) -> anyhow::Result<IpAddr> {
+    if let Some(ip) = bind {
+        return Ok(ip);
+    }
+    match (target, setup) {
+        (Target::External(t), TargetSetup::External { proxy, .. }) => match t.local_address {
+            Some(ip) => Ok(ip),
+            None => route_toward(*proxy)
+                .with_context(|| format!("target `{}`: no route to {proxy}", t.name)),
+        },
+        _ => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    }
+}
+
+/// The source address the OS would use toward `peer`: a UDP socket "connected" to it (no
+/// packet is sent) learns it from the routing table.
+fn route_toward(peer: std::net::SocketAddr) -> std::io::Result<IpAddr> {
+    let any: std::net::SocketAddr = if peer.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(any)?;
+    socket.connect(peer)?;
+    Ok(socket.local_addr()?.ip())
+}
+
 async fn run_live(
     plan: &Plan,
     setup: &TargetSetup,
+    bind: IpAddr,
     seed: u64,
     capture: bool,
 ) -> anyhow::Result<(Scene, Option<DriverStats>)> {
-    let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let mut scene =
-        Scene::new(plan, setup, seed, &mut addrs).context("cannot bind loopback sockets")?;
+    let mut addrs = LiveAddrs::new(bind);
+    let mut scene = Scene::new(plan, setup, seed, &mut addrs)
+        .with_context(|| format!("cannot bind sockets on {bind}"))?;
     if capture {
         scene.capture = Some(Default::default());
     }

@@ -5,11 +5,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use anyhow::{Context, anyhow, bail};
 
-use crate::core::sip::SipUri;
 use crate::report::Keyword;
 use crate::roles::pbx::{PbxQuirks, default_users};
 use crate::runner::TargetSetup;
-use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, Transport, nearest};
+use crate::scenario::{
+    EmbeddedTarget, ExternalTarget, Quirk, Target, Transport, nearest, parse_registrar,
+};
 
 /// The embedded PBX's password: `FLIPCHECK_PBX_PASSWORD`, else the loopback-only default.
 pub fn embedded_password() -> String {
@@ -44,7 +45,9 @@ pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
 }
 
 /// Resolves a target for one scenario's user.
-pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
+/// Resolves a target for one scenario's user; `pool` (1-based) picks the account of a
+/// user with several.
+pub fn setup(target: &Target, user: &str, pool: usize) -> anyhow::Result<TargetSetup> {
     match target {
         Target::Embedded(t) => {
             embedded_account(user)?;
@@ -53,7 +56,7 @@ pub fn setup(target: &Target, user: &str) -> anyhow::Result<TargetSetup> {
                 password: embedded_password(),
             })
         }
-        Target::External(t) => external(t, user),
+        Target::External(t) => external(t, user, pool),
     }
 }
 
@@ -80,10 +83,9 @@ fn embedded_account(user: &str) -> anyhow::Result<()> {
     )
 }
 
-fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
-    let registrar = t
-        .registrar_address()
-        .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
+fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<TargetSetup> {
+    let registrar = parse_registrar(&t.registrar)
+        .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
     if registrar.transport != Transport::Udp {
         bail!(
             "target `{}`: transport {} is not supported yet in this build; use transport=udp",
@@ -91,14 +93,8 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
             registrar.transport.as_str()
         );
     }
-    let uri = SipUri::parse(&t.registrar)
-        .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
-    let host = uri
-        .host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = uri.port.unwrap_or(5060);
+    let host = registrar.host.clone();
+    let port = registrar.port_or_default();
     let proxy: SocketAddr = (host.as_str(), port)
         .to_socket_addrs()
         .with_context(|| {
@@ -114,21 +110,33 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
                 t.name
             )
         })?;
-    if !proxy.ip().is_loopback() {
-        bail!(
-            "target `{}`: registrar {proxy} is not on loopback; this build only sends traffic to 127.0.0.0/8 and ::1",
-            t.name
-        );
-    }
-    let account = t.users.get(user).ok_or_else(|| {
+    let pool_of = t.users.get(user).ok_or_else(|| {
+        let known: Vec<&str> = t.users.keys().map(String::as_str).collect();
         anyhow!(
-            "target `{}` has no account for user `{user}` under `users:`",
-            t.name
+            "target `{}` has no account for user `{user}` under `users:` (it has {})",
+            t.name,
+            known.join(", ")
         )
     })?;
-    let password = |env: &str, who: &str| {
-        std::env::var(env)
-            .map_err(|_| anyhow!("environment variable {env} (password of {who}) is not set"))
+    // Parallel runs against one system take different accounts of a pool (`--pool N`), so
+    // their registrations and calls do not collide.
+    let account = pool_of.get(pool - 1).ok_or_else(|| {
+        anyhow!(
+            "target `{}`: user `{user}` has {} account(s), so --pool {pool} has none",
+            t.name,
+            pool_of.len()
+        )
+    })?;
+    let customer = match &t.customer.account {
+        Some(a) => (
+            a.username.clone(),
+            password(&a.password_env, "the customer")?,
+        ),
+        // A trunk placing calls by its number, answered without a challenge.
+        None => (
+            t.customer.from.clone().unwrap_or_else(|| "customer".into()),
+            String::new(),
+        ),
     };
     Ok(TargetSetup::External {
         proxy,
@@ -137,12 +145,19 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
             account.username.clone(),
             password(&account.password_env, user)?,
         ),
-        customer: (
-            t.customer.username.clone(),
-            password(&t.customer.password_env, "the customer")?,
-        ),
+        customer,
         feature_code: t.feature_code.clone(),
     })
+}
+
+/// A password from the environment: set and not empty, or an error naming the variable
+/// before any traffic is sent.
+fn password(env: &str, who: &str) -> anyhow::Result<String> {
+    match std::env::var(env) {
+        Ok(p) if !p.is_empty() => Ok(p),
+        Ok(_) => bail!("environment variable {env} (password of {who}) is empty"),
+        Err(_) => bail!("environment variable {env} (password of {who}) is not set"),
+    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ pub fn load_scenario(path: &Path) -> Result<Plan, Vec<Diagnostic>> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckedFile {
     /// A scenario (no top-level `kind:`).
-    Scenario(Plan),
+    Scenario(Box<Plan>),
     /// A target profile (top-level `kind:`).
     Target(Target),
 }
@@ -42,7 +42,7 @@ pub fn load_any(path: &Path) -> Result<CheckedFile, Vec<Diagnostic>> {
     if declares_kind(&text) {
         compile_target(path, &text).map(CheckedFile::Target)
     } else {
-        compile_scenario(path, &text).map(CheckedFile::Scenario)
+        compile_scenario(path, &text).map(|p| CheckedFile::Scenario(Box::new(p)))
     }
 }
 

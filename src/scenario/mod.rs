@@ -10,6 +10,7 @@
 mod compile;
 mod diagnostic;
 mod expect;
+mod external;
 mod files;
 mod flip;
 mod plan;
@@ -40,6 +41,7 @@ pub use plan::{
 pub use raw::STEP_NAMES;
 pub use registrar::{Registrar, RegistrarError, SipScheme, Transport, parse_registrar};
 pub use target::{
-    Account, DEFAULT_FEATURE_CODE, EmbeddedTarget, ExternalTarget, Quirk, Target, compile_target,
+    Account, CdrFields, CdrFile, CdrFormat, Customer, DEFAULT_FEATURE_CODE, DEFAULT_TIMEOUTS,
+    EmbeddedTarget, ExternalTarget, Quirk, Target, Timeouts, TlsSettings, compile_target,
     load_target,
 };

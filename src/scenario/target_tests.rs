@@ -72,27 +72,38 @@ fn design_md_external_example() {
     let Target::External(ext) = &t else {
         panic!("{t:?}")
     };
+    let account = |username: &str, env: &str| Account {
+        username: username.into(),
+        password_env: env.into(),
+        aor: None,
+        realm: None,
+        dial: None,
+    };
     assert_eq!(
-        *ext,
+        **ext,
         ExternalTarget {
             name: "acme-pbx".into(),
             registrar: "sip:pbx.acme.test:5060;transport=udp".into(),
+            outbound_proxy: None,
+            domain: None,
+            dns: None,
+            local_address: None,
+            media_address: None,
+            tls: TlsSettings::default(),
+            register_expires: 3600,
+            timeouts: DEFAULT_TIMEOUTS,
             users: BTreeMap::from([(
                 "alice".to_string(),
-                Account {
-                    username: "1001".into(),
-                    password_env: "ALICE_SIP_PASSWORD".into()
-                }
+                vec![account("1001", "ALICE_SIP_PASSWORD")]
             )]),
-            customer: Account {
-                username: "1099".into(),
-                password_env: "CUSTOMER_SIP_PASSWORD".into()
+            customer: Customer {
+                account: Some(account("1099", "CUSTOMER_SIP_PASSWORD")),
+                from: None
             },
             feature_code: "*11".into(),
-            domain: None,
+            cdr: None,
         }
     );
-    assert_eq!(ext.registrar_address().unwrap().port_or_default(), 5060);
     // Without `flip:`, the feature code defaults to *11.
     let t = compile(&EXTERNAL.replace("flip: { feature_code: \"*11\" }\n", "domain: acme.test\n"))
         .unwrap();
@@ -338,4 +349,69 @@ fn bad_feature_code_and_empty_users() {
             "t/target.yaml:6:23: error: bad feature code `*1 1` (digits, `*` and `#` only, e.g. \"*11\")",
         ]
     );
+}
+
+#[test]
+fn a_user_can_have_a_pool_of_accounts() {
+    let text = EXTERNAL.replace(
+        "users: { alice: { username: \"1001\", password_env: ALICE_SIP_PASSWORD } }",
+        "users:\n  alice:\n    pool:\n      - { username: \"1001\", password_env: A1 }\n      - { username: \"1002\", password_env: A2 }\n",
+    );
+    let Target::External(ext) = compile(&text).unwrap() else {
+        panic!()
+    };
+    let names: Vec<&str> = ext.users["alice"]
+        .iter()
+        .map(|a| a.username.as_str())
+        .collect();
+    assert_eq!(names, ["1001", "1002"]);
+    let both = text.replace(
+        "  alice:\n    pool:",
+        "  alice:\n    username: x\n    pool:",
+    );
+    assert_eq!(
+        errors(&both),
+        [
+            "t/target.yaml:6:5: error: user `alice` has both account keys and a `pool` (give one account (`username`, `password_env`, …) or a `pool:` list of them)"
+        ]
+    );
+    let empty = text.replace(
+        "    pool:\n      - { username: \"1001\", password_env: A1 }\n      - { username: \"1002\", password_env: A2 }\n",
+        "    pool: []\n",
+    );
+    assert_eq!(
+        errors(&empty),
+        ["t/target.yaml:6:11: error: `pool` must list at least one account"]
+    );
+}
+
+#[test]
+fn keys_this_version_does_not_carry_out_are_refused_where_they_stand() {
+    let text = format!(
+        "{EXTERNAL}outbound_proxy: sip:sbc.acme.test\ndns: 127.0.0.1:53\nmedia_address: 192.0.2.1\n\
+         tls: {{ insecure: true }}\nregistration: {{ expires: 300 }}\ntimeouts: {{ register: 2s }}\n\
+         cdr: {{ file: cdr.jsonl }}\n"
+    )
+    .replace("transport=udp", "transport=tls");
+    let got = errors(&text);
+    let keys: Vec<&str> = got.iter().filter_map(|e| e.split('`').nth(1)).collect();
+    assert_eq!(
+        keys,
+        [
+            "transport other than udp (tcp, tls, sips:)",
+            "outbound_proxy",
+            "dns",
+            "media_address",
+            "tls",
+            "registration",
+            "timeouts",
+            "cdr"
+        ],
+        "{got:#?}"
+    );
+    assert!(
+        got.iter()
+            .all(|e| e.contains("is not supported in this version"))
+    );
+    assert!(got[1].starts_with("t/target.yaml:7:17: "), "{}", got[1]);
 }

@@ -1,0 +1,662 @@
+//! `kind: external` target profiles: a real phone system, described as its administrator
+//! knows it (DESIGN.md "Target files", "Real systems"). Where it is (registrar, outbound
+//! proxy, DNS server), which addresses to use toward it, how long to wait for it, the
+//! accounts of each user under test (auth username, AOR, realm, the number the customer
+//! dials) — one account or a pool — the customer's side, the flip codes and where the
+//! system writes its CDR.
+//!
+//! Raw structs mirror the YAML one to one (`deny_unknown_fields`); [`external`] checks
+//! every value and builds the [`ExternalTarget`].
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::compile::Compiler;
+use super::raw::{RawMap, with_nearest_or_list};
+use super::registrar::{RegistrarError, Transport, parse_registrar};
+use super::yaml::Spanned;
+use crate::report::Keyword;
+
+/// A real system.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalTarget {
+    pub name: String,
+    /// `sip:host[:port][;transport=…]` or `sips:…`, checked by [`parse_registrar`].
+    pub registrar: String,
+    /// Every request goes here first when set (RFC 3261 §8.1.2), same syntax.
+    pub outbound_proxy: Option<String>,
+    /// SIP domain of the accounts, when it differs from the registrar host.
+    pub domain: Option<String>,
+    /// The DNS server to locate the registrar with (RFC 3263) instead of the system's.
+    pub dns: Option<SocketAddr>,
+    /// The local address to send from, instead of the one the OS routes toward the target.
+    pub local_address: Option<IpAddr>,
+    /// The address written in SDP and Contact when the harness sits behind NAT.
+    pub media_address: Option<IpAddr>,
+    pub tls: TlsSettings,
+    /// The registration expiry asked for (RFC 3261 §10.2.1), refreshed at half the granted.
+    pub register_expires: u32,
+    pub timeouts: Timeouts,
+    /// Scenario user name → its accounts on the target (a pool of one or more).
+    pub users: BTreeMap<String, Vec<Account>>,
+    /// How the simulated customer calls.
+    pub customer: Customer,
+    /// What the new device dials to pull the call (`flip: { feature_code: "*11" }`).
+    pub feature_code: String,
+    /// Where the target writes its call records, for `analytics`.
+    pub cdr: Option<CdrFile>,
+}
+
+/// TLS toward the target (RFC 3261 §26.2.1; certificates per RFC 5922).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM file of the CA that signed the target's certificate; the system roots when unset.
+    pub ca_file: Option<PathBuf>,
+    /// Skip certificate verification (a lab switch; every run that uses it says so).
+    pub insecure: bool,
+}
+
+/// How long to wait for the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For a REGISTER to succeed (no answer at all within it: the target is unreachable).
+    pub register: Duration,
+    /// For the device to ring and the call to be answered.
+    pub answer: Duration,
+    /// For a flip to be answered, when its step sets no `timeout:`.
+    pub flip: Duration,
+}
+
+/// Defaults: a phone gives up on a silent registrar after a few seconds (RFC 3261 Timer F
+/// is 32 s, far too long to learn that a target is down), rings for a while, and the flip
+/// default of the scenario format.
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    register: Duration::from_secs(4),
+    answer: Duration::from_secs(10),
+    flip: Duration::from_secs(20),
+};
+
+/// The expiry a phone asks for when the profile says nothing (RFC 3261 §10.2.1.1 suggests
+/// 3600 s; PBXs usually grant less, and we refresh at half what they grant).
+pub const DEFAULT_REGISTER_EXPIRES: u32 = 3600;
+
+/// An account on an external target. The password is read from the environment variable
+/// `password_env` by the runner: it is never stored in a file or a report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The digest username (RFC 3261 §22.4), often an extension number.
+    pub username: String,
+    pub password_env: String,
+    /// The address of record; `sip:USERNAME@DOMAIN` when unset.
+    pub aor: Option<String>,
+    /// Answer only challenges from this realm (RFC 3261 §22.1).
+    pub realm: Option<String>,
+    /// What the customer dials to reach this user; the AOR's user part when unset.
+    pub dial: Option<String>,
+}
+
+/// The customer: an account of its own, or a trunk that places calls without registering
+/// (authenticated by its source address, or by digest when it has credentials).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Customer {
+    /// Credentials for the target's challenges, if it has any.
+    pub account: Option<Account>,
+    /// The caller ID the customer presents (`From` user part) when it is a trunk number.
+    pub from: Option<String>,
+}
+
+/// A CDR file the target writes: one record per line (JSON) or per row (CSV with a header),
+/// with the names of the fields that identify a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CdrFile {
+    pub path: PathBuf,
+    pub format: CdrFormat,
+    pub fields: CdrFields,
+}
+
+/// The format of a CDR file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CdrFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row naming the columns.
+    Csv,
+}
+
+impl Keyword for CdrFormat {
+    const ALL: &'static [Self] = &[CdrFormat::Jsonl, CdrFormat::Csv];
+    fn as_str(self) -> &'static str {
+        match self {
+            CdrFormat::Jsonl => "jsonl",
+            CdrFormat::Csv => "csv",
+        }
+    }
+}
+
+/// Which field of a record holds what. A record belongs to the customer's call when its
+/// `call_id` is the customer's Call-ID or its `session_id` the Session-ID it saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CdrFields {
+    pub call_id: String,
+    pub session_id: String,
+    /// The device that carried the call in this record (optional in the file).
+    pub device: Option<String>,
+}
+
+impl Default for CdrFields {
+    /// The names `flipcheck pbx --cdr` writes.
+    fn default() -> Self {
+        CdrFields {
+            call_id: "call_id".into(),
+            session_id: "session_id".into(),
+            device: None,
+        }
+    }
+}
+
+/// The feature code used when a target names none (DESIGN.md "Target files").
+pub const DEFAULT_FEATURE_CODE: &str = "*11";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExternal {
+    #[allow(dead_code)] // read by the first pass
+    kind: Spanned<String>,
+    name: Spanned<String>,
+    registrar: Spanned<String>,
+    outbound_proxy: Option<Spanned<String>>,
+    domain: Option<Spanned<String>>,
+    dns: Option<Spanned<String>>,
+    local_address: Option<Spanned<String>>,
+    media_address: Option<Spanned<String>>,
+    tls: Option<Spanned<RawTls>>,
+    registration: Option<Spanned<RawRegistration>>,
+    timeouts: Option<Spanned<RawTimeouts>>,
+    users: Spanned<RawMap<Spanned<RawUser>>>,
+    customer: Spanned<RawCustomer>,
+    flip: Option<RawFlipCodes>,
+    cdr: Option<Spanned<RawCdr>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    ca_file: Option<Spanned<String>>,
+    insecure: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegistration {
+    expires: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimeouts {
+    register: Option<Spanned<String>>,
+    answer: Option<Spanned<String>>,
+    flip: Option<Spanned<String>>,
+}
+
+/// One account, or `pool:` a list of them (then without the account keys). Written out
+/// rather than flattened: serde's `flatten` drops the positions errors point at.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    aor: Option<Spanned<String>>,
+    realm: Option<Spanned<String>>,
+    dial: Option<Spanned<String>>,
+    pool: Option<Spanned<Vec<Spanned<RawAccount>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    username: Spanned<String>,
+    password_env: Spanned<String>,
+    aor: Option<Spanned<String>>,
+    realm: Option<Spanned<String>>,
+    dial: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustomer {
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    aor: Option<Spanned<String>>,
+    realm: Option<Spanned<String>>,
+    from: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlipCodes {
+    feature_code: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCdr {
+    file: Spanned<String>,
+    format: Option<Spanned<String>>,
+    fields: Option<RawCdrFields>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCdrFields {
+    call_id: Option<Spanned<String>>,
+    session_id: Option<Spanned<String>>,
+    device: Option<Spanned<String>>,
+}
+
+/// Compiles an external profile; `dir` is the profile's folder (relative paths in it are
+/// relative to the file, as a user reading it expects).
+pub(super) fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget {
+    let dir = c.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    if raw.name.value.trim().is_empty() {
+        c.push(c.at(&raw.name, "`name` must not be empty"));
+    }
+    sip_uri(c, &raw.registrar, "registrar");
+    refuse_unrun(c, &raw);
+    if let Some(p) = &raw.outbound_proxy {
+        sip_uri(c, p, "outbound_proxy");
+    }
+    if raw.users.value.0.is_empty() {
+        c.push(c.at(
+            &raw.users,
+            "`users` must map at least one user to an account",
+        ));
+    }
+    let users = raw
+        .users
+        .value
+        .0
+        .iter()
+        .map(|(name, user)| (name.value.clone(), user_accounts(c, name, user)))
+        .collect();
+    let customer = customer(c, &raw.customer);
+    let feature_code = match raw.flip.and_then(|f| f.feature_code) {
+        None => DEFAULT_FEATURE_CODE.to_string(),
+        Some(code) => {
+            // Dialled digits: RFC 3966 phonedigits plus `*` and `#` (RFC 4733 events).
+            if !is_dial_string(&code.value) {
+                c.push(
+                    c.at(&code, format!("bad feature code `{}`", code.value))
+                        .with_hint("digits, `*` and `#` only, e.g. \"*11\""),
+                );
+            }
+            code.value
+        }
+    };
+    let domain = raw.domain.map(|d| {
+        if d.value.trim().is_empty() {
+            c.push(c.at(&d, "`domain` must not be empty"));
+        }
+        d.value
+    });
+    let dns = raw.dns.and_then(|d| match d.value.parse::<SocketAddr>() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            c.push(
+                c.at(&d, format!("bad DNS server `{}`", d.value))
+                    .with_hint("an IP address and port, e.g. `127.0.0.1:5353` or `[::1]:53`"),
+            );
+            None
+        }
+    });
+    let ip = |c: &mut Compiler<'_>, node: Option<Spanned<String>>, key: &str| {
+        node.and_then(|n| match n.value.parse::<IpAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                c.push(
+                    c.at(&n, format!("bad `{key}` `{}`", n.value))
+                        .with_hint("an IPv4 or IPv6 address, e.g. `192.0.2.10`"),
+                );
+                None
+            }
+        })
+    };
+    let local_address = ip(c, raw.local_address, "local_address");
+    let media_address = ip(c, raw.media_address, "media_address");
+    let tls = raw
+        .tls
+        .map(|t| t.value)
+        .map_or_else(TlsSettings::default, |t| TlsSettings {
+            ca_file: t.ca_file.map(|f| dir.join(f.value)),
+            insecure: t.insecure.unwrap_or(false),
+        });
+    let register_expires = match raw.registration.and_then(|r| r.value.expires) {
+        None => DEFAULT_REGISTER_EXPIRES,
+        Some(e) if (60..=86_400).contains(&e.value) => e.value,
+        Some(e) => {
+            c.push(
+                c.at(
+                    &e,
+                    format!("registration expiry {} s is out of range", e.value),
+                )
+                .with_hint("60 to 86400 seconds (RFC 3261 §10.2.1)"),
+            );
+            DEFAULT_REGISTER_EXPIRES
+        }
+    };
+    let mut timeouts = DEFAULT_TIMEOUTS;
+    if let Some(t) = raw.timeouts.map(|t| t.value) {
+        let mut set = |node: Option<Spanned<String>>, slot: &mut Duration, key: &str| {
+            let Some(node) = node else { return };
+            if let Some(d) = c.duration(&node) {
+                if (Duration::from_millis(500)..=Duration::from_secs(300)).contains(&d) {
+                    *slot = d;
+                } else {
+                    c.push(
+                        c.at(
+                            &node,
+                            format!("`{key}` timeout `{}` is out of range", node.value),
+                        )
+                        .with_hint("500ms to 300s"),
+                    );
+                }
+            }
+        };
+        set(t.register, &mut timeouts.register, "register");
+        set(t.answer, &mut timeouts.answer, "answer");
+        set(t.flip, &mut timeouts.flip, "flip");
+    }
+    let cdr = raw.cdr.map(|cdr| cdr_file(c, &dir, cdr.value));
+    ExternalTarget {
+        name: raw.name.value,
+        registrar: raw.registrar.value,
+        outbound_proxy: raw.outbound_proxy.map(|p| p.value),
+        domain,
+        dns,
+        local_address,
+        media_address,
+        tls,
+        register_expires,
+        timeouts,
+        users,
+        customer,
+        feature_code,
+        cdr,
+    }
+}
+
+/// Keys of the format that this build parses but does not carry out yet: each is refused
+/// at its position, never accepted and ignored. (Each is removed from here by the change
+/// that makes it run.)
+fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
+    let mut refuse = |line: usize, column: usize, key: &str| {
+        let d = super::diagnostic::Diagnostic::new(
+            c.file,
+            line,
+            column,
+            format!("`{key}` is not supported in this version"),
+        )
+        .with_hint("remove it; this version reaches the registrar directly over UDP");
+        c.push(d);
+    };
+    let span = |n: &Spanned<String>| (n.line, n.column);
+    if let Ok(r) = parse_registrar(&raw.registrar.value)
+        && (r.transport != Transport::Udp || r.scheme == super::registrar::SipScheme::Sips)
+    {
+        let (l, col) = span(&raw.registrar);
+        refuse(l, col, "transport other than udp (tcp, tls, sips:)");
+    }
+    for (node, key) in [
+        (&raw.outbound_proxy, "outbound_proxy"),
+        (&raw.dns, "dns"),
+        (&raw.media_address, "media_address"),
+    ] {
+        if let Some(n) = node {
+            let (l, col) = span(n);
+            refuse(l, col, key);
+        }
+    }
+    if let Some(t) = &raw.tls {
+        refuse(t.line, t.column, "tls");
+    }
+    if let Some(r) = &raw.registration {
+        refuse(r.line, r.column, "registration");
+    }
+    if let Some(t) = &raw.timeouts {
+        refuse(t.line, t.column, "timeouts");
+    }
+    if let Some(cdr) = &raw.cdr {
+        refuse(cdr.line, cdr.column, "cdr");
+    }
+    let accounts = raw.users.value.0.iter().flat_map(|(_, u)| {
+        let one = [&u.value.aor, &u.value.realm, &u.value.dial];
+        let pooled = u.value.pool.iter().flat_map(|p| {
+            p.value
+                .iter()
+                .flat_map(|a| [&a.value.aor, &a.value.realm, &a.value.dial])
+        });
+        one.into_iter().chain(pooled).collect::<Vec<_>>()
+    });
+    let customer = [
+        &raw.customer.value.aor,
+        &raw.customer.value.realm,
+        &raw.customer.value.from,
+    ];
+    for n in accounts.chain(customer).flatten() {
+        let (l, col) = span(n);
+        refuse(l, col, "this account key (aor, realm, dial, from)");
+    }
+}
+
+/// A `sip:`/`sips:` URI naming a server (registrar, outbound proxy).
+fn sip_uri(c: &mut Compiler<'_>, node: &Spanned<String>, key: &str) {
+    let Err(e) = parse_registrar(&node.value) else {
+        return;
+    };
+    let d = c.at(node, format!("bad {key} `{}`: {e}", node.value));
+    let d = match &e {
+        RegistrarError::BadTransport(t) => {
+            let names: Vec<&str> = Transport::ALL.iter().map(|t| t.as_str()).collect();
+            with_nearest_or_list(d, t, &names)
+        }
+        RegistrarError::UnknownParameter(p) => with_nearest_or_list(d, p, &["transport"]),
+        _ => d.with_hint("e.g. `sip:pbx.example.com:5060;transport=udp`"),
+    };
+    c.push(d);
+}
+
+fn is_dial_string(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#' || ch == '+')
+}
+
+fn user_accounts(
+    c: &mut Compiler<'_>,
+    name: &Spanned<String>,
+    user: &Spanned<RawUser>,
+) -> Vec<Account> {
+    let f = &user.value;
+    let has_account =
+        f.username.is_some() || f.password_env.is_some() || f.aor.is_some() || f.dial.is_some();
+    match &user.value.pool {
+        Some(pool) => {
+            if has_account {
+                c.push(
+                    c.at(user, format!("user `{}` has both account keys and a `pool`", name.value))
+                        .with_hint("give one account (`username`, `password_env`, …) or a `pool:` list of them"),
+                );
+            }
+            if pool.value.is_empty() {
+                c.push(c.at(pool, "`pool` must list at least one account"));
+            }
+            pool.value
+                .iter()
+                .map(|a| {
+                    account(
+                        c,
+                        &a.value.username,
+                        &a.value.password_env,
+                        a.value.aor.as_ref(),
+                        a.value.realm.as_ref(),
+                        a.value.dial.as_ref(),
+                    )
+                })
+                .collect()
+        }
+        None => match (&f.username, &f.password_env) {
+            (Some(u), Some(p)) => vec![account(
+                c,
+                u,
+                p,
+                f.aor.as_ref(),
+                f.realm.as_ref(),
+                f.dial.as_ref(),
+            )],
+            _ => {
+                let missing = if f.username.is_none() {
+                    "username"
+                } else {
+                    "password_env"
+                };
+                c.push(
+                    c.at(user, format!("user `{}` has no `{missing}`", name.value))
+                        .with_hint("an account needs `username` and `password_env`"),
+                );
+                Vec::new()
+            }
+        },
+    }
+}
+
+fn account(
+    c: &mut Compiler<'_>,
+    username: &Spanned<String>,
+    password_env: &Spanned<String>,
+    aor: Option<&Spanned<String>>,
+    realm: Option<&Spanned<String>>,
+    dial: Option<&Spanned<String>>,
+) -> Account {
+    if username.value.trim().is_empty() {
+        c.push(c.at(username, "`username` must not be empty"));
+    }
+    env_name(c, password_env);
+    if let Some(a) = aor {
+        let ok = crate::core::sip::SipUri::parse(&a.value)
+            .is_ok_and(|u| u.user.as_deref().is_some_and(|u| !u.is_empty()));
+        if !ok {
+            c.push(
+                c.at(a, format!("bad `aor` `{}`", a.value))
+                    .with_hint("a SIP URI with a user part, e.g. `sip:alice@acme.test`"),
+            );
+        }
+    }
+    if let Some(d) = dial
+        && d.value.trim().is_empty()
+    {
+        c.push(c.at(d, "`dial` must not be empty"));
+    }
+    Account {
+        username: username.value.clone(),
+        password_env: password_env.value.clone(),
+        aor: aor.map(|a| a.value.clone()),
+        realm: realm.map(|r| r.value.clone()),
+        dial: dial.map(|d| d.value.clone()),
+    }
+}
+
+/// POSIX environment variable names (IEEE 1003.1 §8.1); anything else is likely the
+/// password itself pasted into the file.
+fn env_name(c: &mut Compiler<'_>, node: &Spanned<String>) {
+    let env = &node.value;
+    let valid = env
+        .chars()
+        .next()
+        .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+        && env
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    if !valid {
+        c.push(
+            c.at(node, "`password_env` must name an environment variable")
+                .with_hint("e.g. `ALICE_SIP_PASSWORD`; never put the password itself in a file"),
+        );
+    }
+}
+
+fn customer(c: &mut Compiler<'_>, raw: &Spanned<RawCustomer>) -> Customer {
+    let r = &raw.value;
+    let account = match (&r.username, &r.password_env) {
+        (Some(u), Some(p)) => Some(account(c, u, p, r.aor.as_ref(), r.realm.as_ref(), None)),
+        (None, None) => None,
+        _ => {
+            c.push(
+                c.at(
+                    raw,
+                    "the customer's account needs both `username` and `password_env`",
+                )
+                .with_hint("or neither, with `from: NUMBER`, for a trunk that is not challenged"),
+            );
+            None
+        }
+    };
+    if account.is_none() && r.from.is_none() && r.username.is_none() && r.password_env.is_none() {
+        c.push(
+            c.at(
+                raw,
+                "the customer needs an account (`username`, `password_env`) or `from:`",
+            )
+            .with_hint("`from: \"+15551230000\"` calls as that number without registering"),
+        );
+    }
+    if let Some(f) = &r.from
+        && !is_dial_string(&f.value)
+    {
+        c.push(
+            c.at(f, format!("bad `from` number `{}`", f.value))
+                .with_hint("digits, with an optional leading `+`"),
+        );
+    }
+    Customer {
+        account,
+        from: r.from.as_ref().map(|f| f.value.clone()),
+    }
+}
+
+fn cdr_file(c: &mut Compiler<'_>, dir: &std::path::Path, raw: RawCdr) -> CdrFile {
+    let format = raw
+        .format
+        .as_ref()
+        .and_then(|f| c.keyword::<CdrFormat>(f, "CDR format"))
+        .unwrap_or(CdrFormat::Jsonl);
+    let mut fields = CdrFields::default();
+    if let Some(f) = raw.fields {
+        let mut name = |node: Option<Spanned<String>>| {
+            node.map(|n| {
+                if n.value.trim().is_empty() {
+                    c.push(c.at(&n, "a CDR field name must not be empty"));
+                }
+                n.value
+            })
+        };
+        if let Some(v) = name(f.call_id) {
+            fields.call_id = v;
+        }
+        if let Some(v) = name(f.session_id) {
+            fields.session_id = v;
+        }
+        fields.device = name(f.device);
+    }
+    if raw.file.value.trim().is_empty() {
+        c.push(c.at(&raw.file, "`file` must not be empty"));
+    }
+    CdrFile {
+        path: dir.join(&raw.file.value),
+        format,
+        fields,
+    }
+}
