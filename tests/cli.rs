@@ -144,18 +144,20 @@ fn misspelt_step_exits_2_naming_file_and_line() {
 fn unreachable_external_target_is_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("ext.yaml");
-    // A port nobody listens on: registration gets no answer.
+    // A port nobody listens on, on another loopback address: registration gets no answer.
     let port = common::free_udp_port();
     std::fs::write(
         &target,
-        external_target("nobody", &format!("127.0.0.1:{port}"), "T_PW"),
+        external_target("nobody", &format!("127.0.0.2:{port}"), "T_PW"),
     )
     .unwrap();
     let out = dir.path().join("out.json");
-    let (code, _, stderr) = run(
+    // The whole checklist: the first scenario finds the target silent, the others are
+    // reported at once with the same reason instead of each waiting for it again.
+    let (code, stdout, stderr) = run(
         &[
             "run",
-            SCENARIO,
+            "scenarios/checklist",
             "--target",
             target.to_str().unwrap(),
             "--json",
@@ -165,13 +167,20 @@ fn unreachable_external_target_is_an_error_not_a_hang() {
     );
     assert_eq!(code, 2, "{stderr}");
     let report = json(&out);
-    assert_eq!(report["scenarios"][0]["verdict"], "error");
-    assert!(
-        report["scenarios"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains("registration")
-    );
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert!(scenarios.len() >= 2);
+    let expected = format!("no response from 127.0.0.2:{port} over UDP within 4 s");
+    for s in scenarios {
+        assert_eq!(s["verdict"], "error");
+        assert!(s["error"].as_str().unwrap().contains(&expected), "{s}");
+    }
+    assert!(stdout.contains(&expected), "{stdout}");
+    // One registration timeout for the whole run, not one per scenario.
+    let total: f64 = scenarios
+        .iter()
+        .map(|s| s["duration_ms"].as_f64().unwrap())
+        .sum();
+    assert!(total < 10_000.0, "{total} ms");
 }
 
 #[test]
@@ -221,12 +230,18 @@ fn external_target_through_standalone_pbx() {
         "no password in the report"
     );
 
-    // A wrong password is refused: registration fails, exit 2.
-    let (code, ..) = run(
+    // A wrong password is refused: registration fails, exit 2, naming the account and
+    // where its password comes from.
+    let (code, stdout, _) = run(
         &["run", SCENARIO, "--target", target.to_str().unwrap()],
         &[("EXT_PW", "wrong")],
     );
     assert_eq!(code, 2);
+    assert!(
+        stdout.contains("authentication failed for alice on desk at standalone flipcheck pbx")
+            && stdout.contains("403 Forbidden — check EXT_PW"),
+        "{stdout}"
+    );
 
     // The scenario's user maps to the target's account: here alice is extension `bob`, so
     // the devices register as bob and the customer must call bob, not alice.

@@ -114,7 +114,10 @@ fn wrong_password_is_refused_once_and_reported() {
     let mut pair = Pair::new("wrong");
     flipcheck::sim::run(&mut pair, Time::ZERO + Duration::from_secs(60));
     assert!(!pair.ua.is_registered());
-    assert_eq!(pair.ua.register_error(), Some(403));
+    let failure = pair.ua.register_error().expect("registration failed");
+    assert_eq!(failure.status(), Some(403));
+    assert!(failure.is_authentication());
+    assert_eq!(failure.to_string(), "403 Forbidden");
     assert!(pair.pbx.contacts("alice", Time::ZERO).is_empty());
 }
 

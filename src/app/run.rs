@@ -13,7 +13,7 @@ use crate::core::Time;
 use crate::driver::{self, DriverStats, LiveAddrs};
 use crate::report::Keyword;
 use crate::report::{self, Report, ScenarioReport, Summary, TargetInfo, Verdict};
-use crate::runner::{self, Scene, TargetSetup};
+use crate::runner::{self, Scene, TargetLabels, TargetSetup};
 use crate::scenario::{
     EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target,
 };
@@ -137,9 +137,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 .map_err(anyhow::Error::from)
         } else {
             let bind = bind_ip(&target, setup, args.bind)?;
+            let labels = labels(&target, &plan.user, usize::from(args.pool));
             runtime.block_on(run_live(
                 plan,
                 setup,
+                &labels,
                 bind,
                 scenario_seed,
                 args.pcap.is_some(),
@@ -168,6 +170,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         write_json(args.json.as_deref(), &report)?;
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
             write_pcap(&dir.join(&pcap_names[i]), cap, epoch)?;
+        }
+        if let Some(why) = &scene.script.unreachable {
+            // The target did not answer at all: the other scenarios would each wait for it
+            // in turn. They are reported at once, with the same reason.
+            for plan in &plans[i + 1..] {
+                let mut skipped = not_run(plan);
+                skipped.verdict = Verdict::Error;
+                skipped.error = Some(format!("not run: the target did not answer: {why}"));
+                report.scenarios.push(skipped);
+            }
+            break;
         }
         if interrupted {
             // The rest never started: listed as such, so nobody reads them as passed.
@@ -340,6 +353,24 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// How messages name an external target and the variables its passwords come from.
+fn labels(target: &Target, user: &str, pool: usize) -> TargetLabels {
+    let Target::External(t) = target else {
+        return TargetLabels::default();
+    };
+    let env = |a: Option<&crate::scenario::Account>| {
+        a.map_or_else(
+            || "the account's password_env".into(),
+            |a| a.password_env.clone(),
+        )
+    };
+    TargetLabels {
+        target: format!("{} ({})", t.name, t.registrar),
+        user_secret: env(t.users.get(user).and_then(|p| p.get(pool - 1))),
+        customer_secret: env(t.customer.account.as_ref()),
+    }
+}
+
 /// The local address the parties send from: `--bind`, else the target's `local_address:`,
 /// else the one the OS routes toward the target (what a phone does). The embedded PBX is
 /// on loopback.
@@ -373,6 +404,7 @@ fn route_toward(peer: std::net::SocketAddr) -> std::io::Result<IpAddr> {
 async fn run_live(
     plan: &Plan,
     setup: &TargetSetup,
+    labels: &TargetLabels,
     bind: IpAddr,
     seed: u64,
     capture: bool,
@@ -380,6 +412,7 @@ async fn run_live(
     let mut addrs = LiveAddrs::new(bind);
     let mut scene = Scene::new(plan, setup, seed, &mut addrs)
         .with_context(|| format!("cannot bind sockets on {bind}"))?;
+    scene.labels = labels.clone();
     if capture {
         scene.capture = Some(Default::default());
     }

@@ -3,9 +3,11 @@
 
 mod scene;
 mod script;
+mod words;
 
 pub use scene::{AddrAlloc, Owner, Scene, TargetSetup};
 pub use script::Script;
+pub use words::TargetLabels;
 mod outcome;
 
 pub use outcome::{scenario_report, simulate, simulate_with, time_limit};

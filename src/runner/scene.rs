@@ -58,6 +58,8 @@ pub struct Scene {
     pub plan: Plan,
     /// What every party observed: the one input of the measurements.
     pub timeline: Timeline,
+    /// How errors name the target and its password sources.
+    pub labels: super::TargetLabels,
     owners: HashMap<SocketAddr, Owner>,
     /// Every datagram sent, and received from outside, when `--pcap` asked for it.
     pub capture: Option<Capture>,
@@ -195,6 +197,7 @@ impl Scene {
             script,
             plan: plan.clone(),
             timeline: Timeline::new(parties),
+            labels: super::TargetLabels::default(),
             owners,
             capture: None,
             last_now: Time::ZERO,

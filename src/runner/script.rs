@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use super::scene::Scene;
+use super::words;
 use crate::core::Time;
 use crate::measure::{Progress, progress};
 use crate::report::{Keyword, Outcome};
@@ -17,7 +18,9 @@ use crate::roles::ua::{CallIdx, CallState};
 use crate::scenario::{FlipMethod, Party, Plan, StepPlan};
 use crate::timeline::{FlipSpec, Mark, PartyId};
 
-const REGISTER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a REGISTER may take when the target profile does not say: a phone learns in a
+/// few seconds that its registrar is down (Timer F's 32 s is far too long for a test).
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(4);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// After the audio settled, how long the old device may take to be released.
 pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,6 +28,8 @@ pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
 const HANGUP_SETTLE: Duration = Duration::from_millis(500);
 /// Longest we wait for unregistration and last transactions at the end of a run.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// The same when the target never answered anything.
+const UNREACHABLE_GRACE: Duration = Duration::from_millis(300);
 
 #[derive(Debug, Clone)]
 enum Wait {
@@ -62,6 +67,9 @@ pub struct Script {
     flips: u32,
     /// Why the scenario could not run to the end (an error verdict), if it could not.
     pub error: Option<String>,
+    /// Set when the target did not answer at all: the rest of a run need not wait for it.
+    pub unreachable: Option<String>,
+    register_timeout: Duration,
     pub finished_at: Option<Time>,
 }
 
@@ -77,6 +85,7 @@ impl Script {
             feature_code,
             wait: Some(Wait::Start),
             deadline: Time::ZERO,
+            register_timeout: REGISTER_TIMEOUT,
             ..Script::default()
         }
     }
@@ -148,27 +157,48 @@ impl Script {
                 if devices.iter().all(|&d| scene.devices[d].is_registered()) {
                     return Ok(self.next());
                 }
-                if let Some(ua) = devices
-                    .iter()
-                    .map(|&d| &scene.devices[d])
-                    .find(|d| d.register_error().is_some())
-                {
-                    let status = ua.register_error().unwrap_or(0);
-                    let why = if status == 408 {
-                        "no answer".to_string()
-                    } else {
-                        format!("status {status}")
-                    };
-                    return Err(format!(
-                        "registration of {} as {} failed: {why}",
-                        ua.name(),
-                        ua.config().username
-                    ));
+                let user = scene.plan.user.clone();
+                for &d in &devices {
+                    let ua = &scene.devices[d];
+                    if let Some(failure) = ua.register_error() {
+                        return Err(words::register_failed(&user, ua, failure, &scene.labels));
+                    }
                 }
-                if timed_out {
-                    Err("registration did not succeed within 5 s".into())
+                if !timed_out {
+                    return Ok(false);
+                }
+                let d = *devices
+                    .iter()
+                    .find(|&&d| !scene.devices[d].is_registered())
+                    .ok_or("registration state lost")?;
+                let waiting = &scene.devices[d];
+                // Devices are parties 1.. of the timeline.
+                let heard = scene.timeline.events_of(party_of(d)).any(|e| {
+                    matches!(&e.what, crate::timeline::Observation::Sip(s)
+                        if s.dir == crate::timeline::SipDir::Received)
+                });
+                let who = words::account(&user, waiting);
+                if heard {
+                    Err(format!(
+                        "the REGISTER of {who} got no final answer from {} within {} s",
+                        scene.labels.target,
+                        self.register_timeout.as_secs()
+                    ))
                 } else {
-                    Ok(false)
+                    // Nothing at all: the target is down or not where the profile says.
+                    let garbage = waiting
+                        .findings()
+                        .iter()
+                        .any(|f| f.rule == "unparseable" && f.peer == waiting.config().proxy);
+                    let msg = words::no_response(
+                        waiting,
+                        "REGISTER",
+                        &who,
+                        Some(self.register_timeout),
+                        garbage,
+                    );
+                    self.unreachable = Some(msg.clone());
+                    Err(msg)
                 }
             }
             Wait::Ringing {
@@ -258,7 +288,11 @@ impl Script {
     fn call_failed(&self, scene: &Scene, customer_call: CallIdx) -> Result<(), String> {
         let call = &scene.customer.calls[customer_call];
         if call.state == CallState::Terminated {
-            return Err(format!("the customer's call failed: {:?}", call.end_cause));
+            return Err(format!(
+                "the customer's call to {} failed: {}",
+                scene.plan.user,
+                words::call_ended(call.end_cause.as_ref())
+            ));
         }
         Ok(())
     }
@@ -276,7 +310,7 @@ impl Script {
                 for &d in &devices {
                     scene.devices[d].register(now);
                 }
-                self.deadline = now + REGISTER_TIMEOUT;
+                self.deadline = now + self.register_timeout;
                 self.wait = Some(Wait::Registered(devices));
             }
             StepPlan::Call { answer, .. } => {
@@ -375,7 +409,13 @@ impl Script {
         for d in scene.devices.iter_mut() {
             d.shutdown(now);
         }
-        self.deadline = now + SHUTDOWN_GRACE;
+        // A target that never answered will not answer the unregistration either.
+        let grace = if self.unreachable.is_some() {
+            UNREACHABLE_GRACE
+        } else {
+            SHUTDOWN_GRACE
+        };
+        self.deadline = now + grace;
         self.wait = Some(Wait::Shutdown);
     }
 }

@@ -11,6 +11,7 @@ mod register;
 pub use media::{RTCP_MUX, add_rtcp_mux, wants_rtcp_mux};
 
 pub use call::{Call, CallIdx, CallState, EndCause, SeenIdentity};
+pub use register::RegisterFailure;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -81,8 +82,8 @@ pub struct UserAgent {
     pub calls: Vec<Call>,
     receiver: MediaReceiver,
     registered: bool,
-    /// The status of the last refused or unanswered REGISTER, until one succeeds.
-    register_error: Option<u16>,
+    /// Why the last REGISTER failed, until one succeeds.
+    register_error: Option<RegisterFailure>,
     /// When to refresh the registration.
     refresh_at: Time,
     register_cseq: u32,
@@ -133,13 +134,14 @@ impl UserAgent {
     pub fn is_registered(&self) -> bool {
         self.registered
     }
-    /// Why registration failed (status; 408 when nothing answered), if it did.
-    pub fn register_error(&self) -> Option<u16> {
-        self.register_error
+    /// Why registration failed, if it did (until a REGISTER succeeds).
+    pub fn register_error(&self) -> Option<&RegisterFailure> {
+        self.register_error.as_ref()
     }
 
-    fn register_failed(&mut self, status: u16) {
-        self.register_error = Some(status);
+    fn register_failed(&mut self, failure: RegisterFailure) {
+        let status = failure.status().unwrap_or(408);
+        self.register_error = Some(failure);
         self.events.push_back(UaEvent::RegisterFailed { status });
     }
     /// RFC violations in what the system under test sent this party.
@@ -516,7 +518,7 @@ impl UserAgent {
 
     fn handle_failure(&mut self, now: Time, ctx: u64, status: u16, reason: &str) {
         if ctx == CTX_REGISTER || ctx == CTX_UNREGISTER {
-            self.register_failed(status);
+            self.register_failed(RegisterFailure::NoResponse);
             return;
         }
         let idx = ctx as usize;

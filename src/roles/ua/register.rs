@@ -5,6 +5,92 @@ use super::{CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
 use crate::core::Time;
 use crate::core::sip::Message;
 
+/// Why a REGISTER failed, as the registrar said it (or did not).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterFailure {
+    /// No final response before the transaction timed out.
+    NoResponse,
+    /// A final response other than 2xx.
+    Refused {
+        status: u16,
+        reason: String,
+        /// `Retry-After` seconds of a 503 (RFC 3261 §20.33).
+        retry_after: Option<u32>,
+        /// The first Contact of a 3xx: where the registrar sends us.
+        redirect: Option<String>,
+    },
+    /// The registrar challenged again after we answered its challenge: the credentials
+    /// are wrong (or the registrar loops).
+    ChallengedAgain { status: u16 },
+    /// A challenge we could not answer (no algorithm we know, no realm we may answer).
+    Unanswerable { status: u16, challenge: String },
+}
+
+impl RegisterFailure {
+    /// The status the registrar sent, if it sent one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RegisterFailure::NoResponse => None,
+            RegisterFailure::Refused { status, .. }
+            | RegisterFailure::ChallengedAgain { status }
+            | RegisterFailure::Unanswerable { status, .. } => Some(*status),
+        }
+    }
+
+    /// Whether the account's credentials are the likely cause.
+    pub fn is_authentication(&self) -> bool {
+        match self {
+            RegisterFailure::ChallengedAgain { .. } => true,
+            RegisterFailure::Refused { status, .. } => matches!(status, 401 | 403 | 407),
+            _ => false,
+        }
+    }
+
+    fn of(msg: &Message) -> RegisterFailure {
+        RegisterFailure::Refused {
+            status: msg.status().unwrap_or(0),
+            reason: msg.reason().unwrap_or("").to_string(),
+            retry_after: msg
+                .header("Retry-After")
+                .and_then(|v| v.split([';', ' ', '(']).next()?.trim().parse().ok()),
+            redirect: msg.contact().map(|c| c.uri),
+        }
+    }
+}
+
+impl std::fmt::Display for RegisterFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegisterFailure::NoResponse => f.write_str("no response"),
+            RegisterFailure::Refused {
+                status,
+                reason,
+                retry_after,
+                redirect,
+            } => {
+                write!(f, "{status} {reason}")?;
+                if let Some(s) = retry_after {
+                    write!(f, " (Retry-After: {s} s)")?;
+                }
+                if let (300..=399, Some(to)) = (status, redirect) {
+                    write!(f, " to {to}")?;
+                }
+                Ok(())
+            }
+            RegisterFailure::ChallengedAgain { status } => write!(
+                f,
+                "{status}: challenged again after the credentials were sent"
+            ),
+            RegisterFailure::Unanswerable { status, challenge } => {
+                write!(
+                    f,
+                    "{status} with a challenge flipcheck cannot answer ({challenge})"
+                )
+            }
+        }
+    }
+}
+
 impl UserAgent {
     /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
     pub fn register(&mut self, now: Time) {
@@ -87,16 +173,27 @@ impl UserAgent {
                     UaEvent::Unregistered
                 });
             }
+            // A fresh nonce is answered once more (RFC 7616 §3.3 `stale`), but a second
+            // challenge after that is the credentials being refused.
             401 | 407 if self.register_auth < 2 => {
                 self.register_auth += 1;
                 let Some(credentials) = self.credentials(&msg, &request) else {
-                    self.register_failed(status);
+                    let challenge = msg
+                        .header(if status == 407 {
+                            "Proxy-Authenticate"
+                        } else {
+                            "WWW-Authenticate"
+                        })
+                        .unwrap_or("none")
+                        .to_string();
+                    self.register_failed(RegisterFailure::Unanswerable { status, challenge });
                     return;
                 };
                 let expires = request.expires().unwrap_or(3600);
                 self.send_register(now, expires, Some(credentials));
             }
-            _ => self.register_failed(status),
+            401 | 407 => self.register_failed(RegisterFailure::ChallengedAgain { status }),
+            _ => self.register_failed(RegisterFailure::of(&msg)),
         }
     }
 }

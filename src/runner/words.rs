@@ -1,0 +1,113 @@
+//! What went wrong, in words a QA engineer acts on: which account, at which system, what
+//! it answered, and what to check. Never a debug dump of an enum.
+
+use std::time::Duration;
+
+use crate::roles::ua::{EndCause, RegisterFailure, UserAgent};
+
+/// How the scenario's target is named in messages, and where its passwords come from.
+#[derive(Debug, Clone)]
+pub struct TargetLabels {
+    /// The system, as its profile names it (`acme-pbx at pbx.acme.test`).
+    pub target: String,
+    /// Where the user's password comes from (`ALICE_SIP_PASSWORD`).
+    pub user_secret: String,
+    /// Where the customer's password comes from.
+    pub customer_secret: String,
+}
+
+impl Default for TargetLabels {
+    /// The embedded PBX: one password for every account.
+    fn default() -> Self {
+        let secret = "FLIPCHECK_PBX_PASSWORD (or the default password on loopback)".to_string();
+        TargetLabels {
+            target: "the embedded PBX".into(),
+            user_secret: secret.clone(),
+            customer_secret: secret,
+        }
+    }
+}
+
+/// `alice (username 1001) on desk`: the account as its owner knows it.
+pub fn account(user: &str, ua: &UserAgent) -> String {
+    let username = &ua.config().username;
+    if username == user {
+        format!("{user} on {}", ua.name())
+    } else {
+        format!("{user} (username {username}) on {}", ua.name())
+    }
+}
+
+/// A REGISTER the target refused, or could not be made to accept.
+pub fn register_failed(
+    user: &str,
+    ua: &UserAgent,
+    failure: &RegisterFailure,
+    labels: &TargetLabels,
+) -> String {
+    let who = account(user, ua);
+    let at = &labels.target;
+    match failure {
+        f if f.is_authentication() => format!(
+            "authentication failed for {who} at {at}: {f} — check {}",
+            labels.user_secret
+        ),
+        RegisterFailure::Refused {
+            status: 300..=399,
+            redirect,
+            ..
+        } => format!(
+            "{at} redirected the REGISTER of {who} ({failure}); flipcheck does not follow \
+             redirects: point `registrar:` at {}",
+            redirect.as_deref().unwrap_or("the address it names")
+        ),
+        RegisterFailure::NoResponse => no_response(ua, "REGISTER", &who, None, false),
+        f => format!("{who} could not register at {at}: {f}"),
+    }
+}
+
+/// Nothing (or nothing that is SIP) came back within `within`.
+pub fn no_response(
+    ua: &UserAgent,
+    what: &str,
+    who: &str,
+    within: Option<Duration>,
+    garbage: bool,
+) -> String {
+    let cfg = ua.config();
+    let within = within.map_or(String::new(), |d| format!(" within {}", secs(d)));
+    let garbage = if garbage {
+        "; what it sent back is not SIP"
+    } else {
+        ""
+    };
+    format!(
+        "no response from {} over UDP{within} ({what} of {who}){garbage}",
+        cfg.proxy
+    )
+}
+
+/// Why a call ended before it was answered, as the customer saw it.
+pub fn call_ended(cause: Option<&EndCause>) -> String {
+    match cause {
+        Some(EndCause::Rejected(status, reason)) => format!("{status} {reason}"),
+        Some(EndCause::TimedOut) => "no final response before the INVITE timed out".into(),
+        Some(EndCause::AuthLoop(status)) => {
+            format!("{status}: challenged again after the credentials were sent")
+        }
+        Some(EndCause::RemoteBye) => "the target ended it with BYE".into(),
+        Some(EndCause::Cancelled) => "the target cancelled it".into(),
+        Some(EndCause::Replaced) => "replaced by another dialog".into(),
+        Some(EndCause::Local) => "hung up".into(),
+        None => "it ended".into(),
+    }
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
