@@ -37,6 +37,18 @@ pub enum Command {
     },
     /// Run the embedded reference PBX as a standalone server
     Pbx(PbxArgs),
+    /// Check a target profile: OPTIONS to the registrar, then every account registers and
+    /// unregisters; a table says what worked
+    #[command(after_help = EXIT_CODES)]
+    Probe {
+        /// Target profile (`kind: external`)
+        #[arg(long, value_name = "FILE")]
+        target: PathBuf,
+        /// Send from this local address (default: the profile's `local_address`, else the
+        /// one the OS routes toward the registrar)
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::IpAddr>,
+    },
     /// Run the certification suite against a target (not implemented yet)
     Certify {
         /// Target profile
@@ -80,7 +92,8 @@ pub struct RunArgs {
     /// One pcap of SIP+RTP per scenario in this folder (created if missing)
     #[arg(long, value_name = "DIR")]
     pub pcap: Option<PathBuf>,
-    /// Repeatable randomness (ids, SSRCs): a number from 0 to 2^64-1; the report records it
+    /// Repeatable randomness (ids, SSRCs) in `--sim`: a number from 0 to 2^64-1; the report
+    /// records it. Live runs always put fresh identifiers on the wire
     // Hyphen values reach the parser so `--seed -1` says "invalid digit", not "unexpected
     // argument".
     #[arg(long, value_name = "N", allow_hyphen_values = true)]

@@ -16,6 +16,7 @@ fn main() {
         Command::Run(args) => app::run(args),
         Command::Validate { paths } => app::validate(&paths),
         Command::Pbx(args) => app::pbx(args),
+        Command::Probe { target, bind } => app::probe(&target, bind),
         Command::Certify { .. } => not_implemented("certify"),
         Command::Load { .. } => not_implemented("load"),
         Command::Merge { .. } => not_implemented("merge"),

@@ -215,6 +215,10 @@ fn external_target_through_standalone_pbx() {
             target.to_str().unwrap(),
             "--json",
             out.to_str().unwrap(),
+            // The same seed both times: live runs must still use fresh SIP identifiers,
+            // or the PBX would take the second run's requests for retransmissions.
+            "--seed",
+            "5",
         ],
         &[("EXT_PW", "ext-secret")],
     );
@@ -259,6 +263,10 @@ fn external_target_through_standalone_pbx() {
             mapped.to_str().unwrap(),
             "--json",
             out.to_str().unwrap(),
+            // The same seed both times: live runs must still use fresh SIP identifiers,
+            // or the PBX would take the second run's requests for retransmissions.
+            "--seed",
+            "5",
         ],
         &[("EXT_PW", "ext-secret")],
     );

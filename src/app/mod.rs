@@ -3,10 +3,12 @@
 //! errors become exit codes.
 
 mod pbx;
+mod probe;
 mod run;
 mod target;
 
 pub use pbx::pbx;
+pub use probe::probe;
 pub use run::run;
 
 use std::path::PathBuf;

@@ -390,7 +390,7 @@ fn bind_ip(target: &Target, setup: &TargetSetup, bind: Option<IpAddr>) -> anyhow
 
 /// The source address the OS would use toward `peer`: a UDP socket "connected" to it (no
 /// packet is sent) learns it from the routing table.
-fn route_toward(peer: std::net::SocketAddr) -> std::io::Result<IpAddr> {
+pub(super) fn route_toward(peer: std::net::SocketAddr) -> std::io::Result<IpAddr> {
     let any: std::net::SocketAddr = if peer.is_ipv4() {
         (Ipv4Addr::UNSPECIFIED, 0).into()
     } else {
@@ -410,6 +410,10 @@ async fn run_live(
     capture: bool,
 ) -> anyhow::Result<(Scene, Option<DriverStats>)> {
     let mut addrs = LiveAddrs::new(bind);
+    // On the wire every branch, tag and Call-ID must be new (RFC 3261 §8.1.1.7, §19.3): a
+    // rerun with the same --seed must not look like a retransmission of the last run to a
+    // target that still remembers it. Only simulated runs repeat them.
+    let seed = seed ^ random_seed();
     let mut scene = Scene::new(plan, setup, seed, &mut addrs)
         .with_context(|| format!("cannot bind sockets on {bind}"))?;
     scene.labels = labels.clone();

@@ -83,7 +83,8 @@ fn embedded_account(user: &str) -> anyhow::Result<()> {
     )
 }
 
-fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<TargetSetup> {
+/// The registrar's address and the accounts' domain.
+pub fn registrar(t: &ExternalTarget) -> anyhow::Result<(SocketAddr, String)> {
     let registrar = parse_registrar(&t.registrar)
         .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
     if registrar.transport != Transport::Udp {
@@ -110,6 +111,11 @@ fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<Targe
                 t.name
             )
         })?;
+    Ok((proxy, t.domain.clone().unwrap_or(host)))
+}
+
+fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<TargetSetup> {
+    let (proxy, domain) = registrar(t)?;
     let pool_of = t.users.get(user).ok_or_else(|| {
         let known: Vec<&str> = t.users.keys().map(String::as_str).collect();
         anyhow!(
@@ -140,7 +146,7 @@ fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<Targe
     };
     Ok(TargetSetup::External {
         proxy,
-        domain: t.domain.clone().unwrap_or(host),
+        domain,
         user: (
             account.username.clone(),
             password(&account.password_env, user)?,
@@ -152,7 +158,7 @@ fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<Targe
 
 /// A password from the environment: set and not empty, or an error naming the variable
 /// before any traffic is sent.
-fn password(env: &str, who: &str) -> anyhow::Result<String> {
+pub fn password(env: &str, who: &str) -> anyhow::Result<String> {
     match std::env::var(env) {
         Ok(p) if !p.is_empty() => Ok(p),
         Ok(_) => bail!("environment variable {env} (password of {who}) is empty"),

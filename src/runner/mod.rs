@@ -3,7 +3,7 @@
 
 mod scene;
 mod script;
-mod words;
+pub mod words;
 
 pub use scene::{AddrAlloc, Owner, Scene, TargetSetup};
 pub use script::Script;

@@ -28,13 +28,19 @@ impl Default for TargetLabels {
     }
 }
 
-/// `alice (username 1001) on desk`: the account as its owner knows it.
+/// `alice (username 1001) on desk`: the account as its owner knows it (without the device
+/// when the party is named after the user, as a probe is).
 pub fn account(user: &str, ua: &UserAgent) -> String {
     let username = &ua.config().username;
-    if username == user {
-        format!("{user} on {}", ua.name())
+    let account = if username == user {
+        user.to_string()
     } else {
-        format!("{user} (username {username}) on {}", ua.name())
+        format!("{user} (username {username})")
+    };
+    if ua.name().starts_with(user) {
+        account
+    } else {
+        format!("{account} on {}", ua.name())
     }
 }
 

@@ -46,8 +46,15 @@ impl Server {
 
 /// Starts `flipcheck pbx --listen 127.0.0.1:0 [extra]` and returns it with its SIP address.
 pub fn start_pbx(password: &str, extra: &[&str]) -> (Server, String) {
+    start_pbx_on("127.0.0.1", password, extra)
+}
+
+/// The same on another loopback address (`127.0.0.2`: a target that is not the harness's
+/// own address).
+pub fn start_pbx_on(ip: &str, password: &str, extra: &[&str]) -> (Server, String) {
+    let listen = format!("{ip}:0");
     let mut child = Command::new(BIN)
-        .args(["pbx", "--listen", "127.0.0.1:0"])
+        .args(["pbx", "--listen", &listen])
         .args(extra)
         .env("FLIPCHECK_PBX_PASSWORD", password)
         .stderr(Stdio::piped())

@@ -75,6 +75,7 @@ pub enum UaEvent {
 const CTX_REGISTER: u64 = u64::MAX;
 const CTX_UNREGISTER: u64 = u64::MAX - 1;
 const CTX_IN_DIALOG: u64 = u64::MAX - 2;
+const CTX_OPTIONS: u64 = u64::MAX - 3;
 
 pub struct UserAgent {
     cfg: UaConfig,
@@ -96,6 +97,8 @@ pub struct UserAgent {
     observations: VecDeque<(Time, Observation)>,
     /// The instant of the latest input, for stamping the messages `poll_transmit` hands out.
     now: Time,
+    /// The final answer to our OPTIONS (status, reason), or `Err` when none came.
+    options_answer: Option<Result<(u16, String), ()>>,
 }
 
 impl UserAgent {
@@ -120,6 +123,7 @@ impl UserAgent {
             events: VecDeque::new(),
             observations: VecDeque::new(),
             now: Time::ZERO,
+            options_answer: None,
         }
     }
 
@@ -381,6 +385,12 @@ impl UserAgent {
         if ctx == CTX_REGISTER || ctx == CTX_UNREGISTER {
             return self.handle_register_response(now, msg, ctx, request);
         }
+        if ctx == CTX_OPTIONS {
+            if status >= 200 {
+                self.options_answer = Some(Ok((status, msg.reason().unwrap_or("").to_string())));
+            }
+            return;
+        }
         if ctx == CTX_IN_DIALOG || status < 100 {
             return;
         }
@@ -517,6 +527,10 @@ impl UserAgent {
     }
 
     fn handle_failure(&mut self, now: Time, ctx: u64, status: u16, reason: &str) {
+        if ctx == CTX_OPTIONS {
+            self.options_answer = Some(Err(()));
+            return;
+        }
         if ctx == CTX_REGISTER || ctx == CTX_UNREGISTER {
             self.register_failed(RegisterFailure::NoResponse);
             return;

@@ -1,7 +1,7 @@
 //! Registration (RFC 3261 §10): REGISTER with digest auth, refreshed at half the granted
 //! time, and removed at the end of a run.
 
-use super::{CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
+use super::{CTX_OPTIONS, CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
 use crate::core::Time;
 use crate::core::sip::Message;
 
@@ -98,6 +98,32 @@ impl UserAgent {
         self.register_auth = 0;
         self.register_error = None;
         self.send_register(now, 3600, None);
+    }
+
+    /// Asks the registrar what it supports (RFC 3261 §11): the cheapest "are you there".
+    pub fn options(&mut self, now: Time) {
+        self.now = now;
+        self.options_answer = None;
+        let target = format!("sip:{}", self.cfg.domain);
+        let mut msg = Message::request("OPTIONS", &target);
+        msg.push_header("Max-Forwards", "70");
+        let mut from = crate::core::sip::NameAddr::new(&self.aor());
+        from.set_param("tag", Some(&self.stack.new_tag()));
+        msg.push_header("From", &from.to_string());
+        msg.push_header("To", &format!("<{target}>"));
+        msg.push_header("Call-ID", &self.stack.new_call_id());
+        msg.push_header("CSeq", "1 OPTIONS");
+        msg.push_header("Accept", "application/sdp");
+        msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
+        msg.push_header("Content-Length", "0");
+        self.stack
+            .send_request(now, msg, self.cfg.proxy, CTX_OPTIONS);
+    }
+
+    /// The final answer to [`options`](Self::options): status and reason, or `Err` when
+    /// the request timed out; `None` while waiting.
+    pub fn options_answer(&self) -> Option<&Result<(u16, String), ()>> {
+        self.options_answer.as_ref()
     }
 
     /// Remove our binding (Expires: 0), e.g. at the end of a run or on Ctrl-C.
