@@ -118,9 +118,11 @@ impl Resolver {
 /// (retried after 1 s) and still reports a dead server before a person wonders.
 pub const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// How long all queries of one `locate` may take. The longest chain is three steps
-/// (NAPTR, SRV, A/AAAA; each step's queries run side by side), each within
-/// [`QUERY_TIMEOUT`]; a query that gets no answer ends the lookup at once.
+/// How long all queries of one `locate` may take: a net under the per-query bounds. The
+/// longest chain is three steps (NAPTR, SRV, A/AAAA; each step's queries run side by side),
+/// each within [`QUERY_TIMEOUT`], and a query that gets no answer ends the lookup unless
+/// another query of its step found records; so this is reached only when every step is
+/// slow and still answers.
 pub const LOCATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(6);
 
 /// RFC 3263 §4: a literal as it is, a name through §4.1–4.2.
