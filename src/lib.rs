@@ -8,6 +8,7 @@ pub mod capture;
 pub mod cli;
 pub mod core;
 pub mod driver;
+pub mod locate;
 pub mod measure;
 pub mod report;
 pub mod roles;
