@@ -4,6 +4,7 @@
 
 mod pbx;
 mod probe;
+mod reach;
 mod run;
 mod target;
 

@@ -57,7 +57,11 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
             return Ok(EXIT_ERROR);
         }
     };
-    let (proxy, domain) = target::registrar(&t)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let located = super::reach::locate(&t, &runtime, bind.or(t.local_address))?;
+    let (proxy, domain) = (located.proxy, located.domain.clone());
     let bind = match bind.or(t.local_address) {
         Some(ip) => ip,
         None => super::run::route_toward(proxy)
@@ -72,9 +76,6 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
         deadline: Time::ZERO + PROBE_TIMEOUT,
         started: false,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     // Bounded twice: the probe's own deadline, and the driver's limit.
     runtime.block_on(driver::run(
         &mut actor,
@@ -83,6 +84,7 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
     ))?;
     println!("flipcheck probe | target {} ({})", t.name, t.registrar);
     println!();
+    println!("registrar: {}", located.how);
     let options = actor
         .probes
         .iter()

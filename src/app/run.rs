@@ -79,13 +79,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             bail!("{} is not implemented yet in this build", unsupported.0);
         }
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Where the registrar is (RFC 3263), once for the whole run, before the first call.
+    let located = match (&target, args.sim) {
+        (Target::External(t), false) => Some(super::reach::locate(
+            t,
+            &runtime,
+            args.bind.or(t.local_address),
+        )?),
+        _ => None,
+    };
+    if let Some(l) = &located
+        && std::io::stderr().is_terminal()
+    {
+        eprintln!("registrar: {}", l.how);
+    }
     // Every scenario's user must have an account (and its password) before the first call
     // is placed: the fourth scenario's typo must not surface after three have run.
     let setups = plans
         .iter()
         .map(|plan| {
-            target::setup(&target, &plan.user, usize::from(args.pool))
-                .with_context(|| plan.file.display().to_string())
+            target::setup(
+                &target,
+                located.as_ref(),
+                &plan.user,
+                usize::from(args.pool),
+            )
+            .with_context(|| plan.file.display().to_string())
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     // Before the first call is placed: a typo in an output path must not cost a whole run.
@@ -108,9 +130,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         summary: Summary::default(),
         scenarios: Vec::new(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let mut interrupted = false;
     // Progress only where someone watches; logs and pipes get the report alone.
     let progress = std::io::stderr().is_terminal();

@@ -1,16 +1,12 @@
 //! Turns a target file into what a scene needs: addresses resolved, passwords read from the
 //! environment (never from files, never written anywhere).
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use anyhow::{anyhow, bail};
 
-use anyhow::{Context, anyhow, bail};
-
-use crate::report::Keyword;
+use super::reach::Located;
 use crate::roles::pbx::{PbxQuirks, default_users};
 use crate::runner::TargetSetup;
-use crate::scenario::{
-    EmbeddedTarget, ExternalTarget, Quirk, Target, Transport, nearest, parse_registrar,
-};
+use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, nearest};
 
 /// The embedded PBX's password: `FLIPCHECK_PBX_PASSWORD`, else the loopback-only default.
 pub fn embedded_password() -> String {
@@ -44,10 +40,14 @@ pub fn quirks_of(t: &EmbeddedTarget) -> PbxQuirks {
     q
 }
 
-/// Resolves a target for one scenario's user.
-/// Resolves a target for one scenario's user; `pool` (1-based) picks the account of a
-/// user with several.
-pub fn setup(target: &Target, user: &str, pool: usize) -> anyhow::Result<TargetSetup> {
+/// Resolves a target for one scenario's user: `located` is where an external target's
+/// registrar was found; `pool` (1-based) picks the account of a user with several.
+pub fn setup(
+    target: &Target,
+    located: Option<&Located>,
+    user: &str,
+    pool: usize,
+) -> anyhow::Result<TargetSetup> {
     match target {
         Target::Embedded(t) => {
             embedded_account(user)?;
@@ -56,7 +56,10 @@ pub fn setup(target: &Target, user: &str, pool: usize) -> anyhow::Result<TargetS
                 password: embedded_password(),
             })
         }
-        Target::External(t) => external(t, user, pool),
+        Target::External(t) => {
+            let located = located.ok_or_else(|| anyhow!("target `{}` was not located", t.name))?;
+            external(t, located, user, pool)
+        }
     }
 }
 
@@ -83,39 +86,13 @@ fn embedded_account(user: &str) -> anyhow::Result<()> {
     )
 }
 
-/// The registrar's address and the accounts' domain.
-pub fn registrar(t: &ExternalTarget) -> anyhow::Result<(SocketAddr, String)> {
-    let registrar = parse_registrar(&t.registrar)
-        .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
-    if registrar.transport != Transport::Udp {
-        bail!(
-            "target `{}`: transport {} is not supported yet in this build; use transport=udp",
-            t.name,
-            registrar.transport.as_str()
-        );
-    }
-    let host = registrar.host.clone();
-    let port = registrar.port_or_default();
-    let proxy: SocketAddr = (host.as_str(), port)
-        .to_socket_addrs()
-        .with_context(|| {
-            format!(
-                "target `{}`: cannot resolve registrar host `{host}`",
-                t.name
-            )
-        })?
-        .next()
-        .ok_or_else(|| {
-            anyhow!(
-                "target `{}`: registrar host `{host}` has no address",
-                t.name
-            )
-        })?;
-    Ok((proxy, t.domain.clone().unwrap_or(host)))
-}
-
-fn external(t: &ExternalTarget, user: &str, pool: usize) -> anyhow::Result<TargetSetup> {
-    let (proxy, domain) = registrar(t)?;
+fn external(
+    t: &ExternalTarget,
+    located: &Located,
+    user: &str,
+    pool: usize,
+) -> anyhow::Result<TargetSetup> {
+    let (proxy, domain) = (located.proxy, located.domain.clone());
     let pool_of = t.users.get(user).ok_or_else(|| {
         let known: Vec<&str> = t.users.keys().map(String::as_str).collect();
         anyhow!(

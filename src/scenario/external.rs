@@ -412,7 +412,6 @@ fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
     }
     for (node, key) in [
         (&raw.outbound_proxy, "outbound_proxy"),
-        (&raw.dns, "dns"),
         (&raw.media_address, "media_address"),
     ] {
         if let Some(n) = node {

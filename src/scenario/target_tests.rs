@@ -400,7 +400,6 @@ fn keys_this_version_does_not_carry_out_are_refused_where_they_stand() {
         [
             "transport other than udp (tcp, tls, sips:)",
             "outbound_proxy",
-            "dns",
             "media_address",
             "tls",
             "registration",

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod dns;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

@@ -1,0 +1,209 @@
+//! Finding the target's registrar before the first call: RFC 3263 gives the candidates
+//! (`crate::locate`), and where there are several, an OPTIONS to each in turn picks the
+//! first that answers at all (RFC 3263 §4.3: the next one when one does not respond).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+
+use crate::core::Time;
+use crate::core::rtp::{Classifier, Codec};
+use crate::driver::{self, LiveAddrs};
+use crate::locate::{Candidate, Resolver, Target as LocateTarget, Transport};
+use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
+use crate::roles::{Actor, Transmit};
+use crate::runner::AddrAlloc;
+use crate::scenario::{ExternalTarget, SipScheme, parse_registrar};
+
+/// How long one candidate gets to answer the OPTIONS before the next is tried.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where the registrar is, and how it was found (for messages and the console).
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub proxy: SocketAddr,
+    /// The accounts' domain: the profile's `domain:`, else the registrar URI's host.
+    pub domain: String,
+    /// "pbx.acme.test → 10.0.0.5:5060 (udp)", and the candidates that did not answer.
+    pub how: String,
+}
+
+/// Locates the registrar of `t` (through `t.dns` or the system's resolver) and, when DNS
+/// gives several servers, keeps the first that answers an OPTIONS.
+pub fn locate(
+    t: &ExternalTarget,
+    rt: &tokio::runtime::Runtime,
+    bind: Option<IpAddr>,
+) -> anyhow::Result<Located> {
+    let registrar = parse_registrar(&t.registrar)
+        .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
+    // Whether `transport=` was written: without it RFC 3263 asks NAPTR which to use.
+    let explicit = crate::core::sip::SipUri::parse(&t.registrar).is_ok_and(|u| {
+        u.params
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("transport"))
+    });
+    let target = LocateTarget {
+        scheme_sips: registrar.scheme == SipScheme::Sips,
+        host: &registrar.host,
+        port: registrar.port,
+        transport: explicit.then_some(registrar.transport),
+    };
+    let resolver = match t.dns {
+        Some(server) => Resolver::with_server(server),
+        None => Resolver::system(),
+    }
+    .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
+    let candidates = rt
+        .block_on(resolver.locate(&target))
+        .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
+    // This version carries SIP over UDP only: other transports the server offers are not
+    // candidates (and a server offering none over UDP is said so, not tried).
+    let udp: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.transport == Transport::Udp)
+        .collect();
+    if udp.is_empty() {
+        let offered: Vec<String> = candidates
+            .iter()
+            .map(|c| format!("{} over {}", c.addr, transport_word(c.transport)))
+            .collect();
+        bail!(
+            "target `{}`: {} offers no server over UDP ({}); this version speaks SIP over UDP only",
+            t.name,
+            registrar.host,
+            offered.join(", ")
+        );
+    }
+    let domain = t.domain.clone().unwrap_or_else(|| registrar.host.clone());
+    let describe = |c: &Candidate| {
+        if c.target == c.addr.ip().to_string() {
+            format!("{} (udp)", c.addr)
+        } else {
+            format!("{} → {} (udp)", c.target, c.addr)
+        }
+    };
+    if udp.len() == 1 {
+        return Ok(Located {
+            proxy: udp[0].addr,
+            domain,
+            how: describe(udp[0]),
+        });
+    }
+    let mut silent = Vec::new();
+    for c in &udp {
+        if answers(rt, c.addr, &domain, bind)? {
+            let how = if silent.is_empty() {
+                describe(c)
+            } else {
+                format!("{} after no answer from {}", describe(c), silent.join(", "))
+            };
+            return Ok(Located {
+                proxy: c.addr,
+                domain,
+                how,
+            });
+        }
+        silent.push(c.addr.to_string());
+    }
+    // None answered: run against the first, whose silence the scenario then reports.
+    Ok(Located {
+        proxy: udp[0].addr,
+        domain,
+        how: format!(
+            "{} (no candidate answered OPTIONS: {})",
+            describe(udp[0]),
+            silent.join(", ")
+        ),
+    })
+}
+
+fn transport_word(t: Transport) -> &'static str {
+    match t {
+        Transport::Udp => "UDP",
+        Transport::Tcp => "TCP",
+        Transport::Tls => "TLS",
+    }
+}
+
+/// Whether anything answers an OPTIONS at `addr` within [`PING_TIMEOUT`] (any status: a
+/// 403 or 405 is an answer too).
+fn answers(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    domain: &str,
+    bind: Option<IpAddr>,
+) -> anyhow::Result<bool> {
+    let ip = match bind {
+        Some(ip) => ip,
+        None => super::run::route_toward(addr).with_context(|| format!("no route to {addr}"))?,
+    };
+    let mut addrs = LiveAddrs::new(ip);
+    let cfg = UaConfig {
+        name: "ping".into(),
+        username: "flipcheck".into(),
+        password: String::new(),
+        domain: domain.to_string(),
+        proxy: addr,
+        sip_addr: addrs.alloc()?,
+        rtp_addr: addrs.alloc()?,
+        codecs: vec![Codec::Pcmu],
+        signature: 0,
+        replaces: ReplacesMode::Accept,
+        auto_answer: false,
+        seed: super::run::random_seed(),
+    };
+    let mut ping = Ping {
+        ua: UserAgent::new(cfg, Arc::new(Classifier::new())),
+        started: false,
+        deadline: Time::ZERO + PING_TIMEOUT,
+        over: false,
+    };
+    rt.block_on(driver::run(
+        &mut ping,
+        addrs.sockets,
+        PING_TIMEOUT + Duration::from_secs(1),
+    ))?;
+    Ok(matches!(ping.ua.options_answer(), Some(Ok(_))))
+}
+
+/// One OPTIONS, as an actor.
+struct Ping {
+    ua: UserAgent,
+    started: bool,
+    deadline: Time,
+    over: bool,
+}
+
+impl Actor for Ping {
+    fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
+        self.ua.handle_datagram(now, local, from, data);
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        if !self.started {
+            self.started = true;
+            self.ua.options(now);
+        }
+        if self.ua.poll_timeout() <= now {
+            self.ua.handle_timeout(now);
+        }
+        self.over |= now >= self.deadline;
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.ua.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Time {
+        if !self.started {
+            return Time::ZERO;
+        }
+        self.ua.poll_timeout().min(self.deadline)
+    }
+    fn addresses(&self) -> Vec<SocketAddr> {
+        self.ua.addresses().to_vec()
+    }
+    fn is_done(&self) -> bool {
+        self.over || self.ua.options_answer().is_some()
+    }
+}
