@@ -2,6 +2,7 @@
 //! that reads the environment, the wall clock and the OS for a seed, and the only place
 //! errors become exit codes.
 
+mod cdr;
 mod pbx;
 mod probe;
 mod reach;

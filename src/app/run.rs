@@ -175,7 +175,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         } else {
             wall_ms
         };
-        let mut scenario = runner::scenario_report(plan, &scene, duration_ms);
+        let cdr_file = match &target {
+            Target::External(t) => t.cdr.as_ref(),
+            Target::Embedded(_) => None,
+        };
+        let mut scenario = match cdr_file.map(|f| super::cdr::read(f, &scene)) {
+            Some(Ok(evidence)) => {
+                runner::scenario_report_with(plan, &scene, &evidence, duration_ms)
+            }
+            Some(Err(why)) => {
+                let mut s = runner::scenario_report(plan, &scene, duration_ms);
+                for f in s.flips.iter_mut() {
+                    f.not_checked.insert("analytics".into(), why.clone());
+                }
+                s
+            }
+            None => runner::scenario_report(plan, &scene, duration_ms),
+        };
         if let (Some(h), Some(s)) = (scenario.harness.as_mut(), stats.as_ref()) {
             h.send_errors = s.send_errors;
         }

@@ -1,44 +1,146 @@
-//! Evidence a target writes about its calls, read back as files are: its CDR (one JSON
-//! record per line, the format `flipcheck pbx --cdr` writes). Analytics continuity is
-//! judged from the records alone: one record carries the conversation across the flip
-//! (`same`), several split it (`split`), none knows it (`absent`). Without a source the
-//! answer is `not_checked`, never a default.
+//! Evidence a target writes about its calls, read back as files are: its CDR, one JSON
+//! object per line (the format `flipcheck pbx --cdr` writes, or a target's own with a
+//! field mapping) or CSV with a header row. Analytics continuity is judged from the
+//! records alone: one record carries the conversation across the flip (`same`), several
+//! split it (`split`), none knows it (`absent`). Without a source the answer is
+//! `not_checked`, never a default.
 
-use serde::Deserialize;
+use crate::report::Evidence as Verdict;
+pub use crate::scenario::{CdrFields, CdrFormat};
 
 use super::calls::CallView;
-use crate::report::Evidence as Verdict;
 
 /// Where a run's evidence comes from.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
-    /// CDR lines the target wrote during the run, and where they were read.
+    /// CDR records the target wrote during the run, and where they were read.
     pub cdr: Option<CdrSource>,
 }
 
 #[derive(Debug, Clone)]
 pub struct CdrSource {
-    /// Where the lines were read (a file path, or "the embedded PBX's CDR output").
+    /// Where the records were read (a file path, or "the embedded PBX's CDR").
     pub origin: String,
-    /// The text of the records, one JSON object per line.
+    /// The file's text.
     pub text: String,
+    pub format: CdrFormat,
+    /// Which field holds what.
+    pub fields: CdrFields,
 }
 
-/// The fields of a CDR record the judgement needs; others are ignored.
-#[derive(Debug, Deserialize)]
-struct Record {
-    #[serde(default)]
-    session_id: Option<String>,
-    #[serde(default)]
-    call_id: Option<String>,
-    #[serde(default)]
-    segments: Vec<Segment>,
+impl CdrSource {
+    /// The embedded PBX's own records: JSON lines with its field names.
+    pub fn flipcheck(origin: &str, text: String) -> CdrSource {
+        CdrSource {
+            origin: origin.to_string(),
+            text,
+            format: CdrFormat::Jsonl,
+            fields: CdrFields::default(),
+        }
+    }
 }
 
-#[derive(Debug, Deserialize)]
-struct Segment {
-    #[serde(default)]
-    device: String,
+/// What the judgement needs of one record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub call_id: Option<String>,
+    pub session_id: Option<String>,
+    /// The devices the record names: its `device` field, or for flipcheck's own format
+    /// each of its `segments[].device`.
+    pub devices: Vec<String>,
+}
+
+/// The records of `source` and the number of lines or rows that could not be read.
+pub fn records(source: &CdrSource) -> (Vec<Record>, usize) {
+    match source.format {
+        CdrFormat::Jsonl => jsonl(&source.text, &source.fields),
+        CdrFormat::Csv => csv(&source.text, &source.fields),
+    }
+}
+
+fn jsonl(text: &str, fields: &CdrFields) -> (Vec<Record>, usize) {
+    let (mut out, mut bad) = (Vec::new(), 0);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(line)
+        else {
+            bad += 1;
+            continue;
+        };
+        let text_of = |k: &str| match o.get(k) {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let devices = match &fields.device {
+            Some(k) => text_of(k).into_iter().collect(),
+            None => o
+                .get("segments")
+                .and_then(|s| s.as_array())
+                .map(|segs| {
+                    segs.iter()
+                        .filter_map(|g| g.get("device")?.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        out.push(Record {
+            call_id: text_of(&fields.call_id),
+            session_id: text_of(&fields.session_id),
+            devices,
+        });
+    }
+    (out, bad)
+}
+
+/// One CSV row (RFC 4180): commas, fields in double quotes with `""` for a quote.
+fn csv_row(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.trim_end_matches(['\r', '\n']).chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                if let Some(f) = fields.last_mut() {
+                    f.push('"');
+                }
+            }
+            ('"', q) => quoted = !q,
+            (',', false) => fields.push(String::new()),
+            (c, _) => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c);
+                }
+            }
+        }
+    }
+    fields
+}
+
+fn csv(text: &str, fields: &CdrFields) -> (Vec<Record>, usize) {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return (Vec::new(), 0);
+    };
+    let names = csv_row(header);
+    let col = |k: &str| names.iter().position(|n| n.trim() == k);
+    let (call_id, session_id) = (col(&fields.call_id), col(&fields.session_id));
+    let device = fields.device.as_deref().and_then(col);
+    let (mut out, mut bad) = (Vec::new(), 0);
+    for line in lines {
+        let row = csv_row(line);
+        if row.len() != names.len() {
+            bad += 1;
+            continue;
+        }
+        let get = |i: Option<usize>| i.map(|i| row[i].clone()).filter(|v| !v.is_empty());
+        out.push(Record {
+            call_id: get(call_id),
+            session_id: get(session_id),
+            devices: get(device).into_iter().collect(),
+        });
+    }
+    (out, bad)
 }
 
 /// Analytics continuity for the customer's call `before` (Call-ID, and the Session-ID the
@@ -56,19 +158,7 @@ pub fn analytics(
             Some("no CDR source for this target".into()),
         );
     };
-    let mut bad = 0usize;
-    let records: Vec<Record> = cdr
-        .text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| match serde_json::from_str(l) {
-            Ok(r) => Some(r),
-            Err(_) => {
-                bad += 1;
-                None
-            }
-        })
-        .collect();
+    let (records, bad) = records(cdr);
     let ours: Vec<&Record> = records
         .iter()
         .filter(|r| {
@@ -93,9 +183,9 @@ pub fn analytics(
             // One record; it should name the new device among its segments when it
             // names devices at all.
             let r = ours[0];
-            let names_devices = r.segments.iter().any(|s| !s.device.is_empty());
+            let names_devices = r.devices.iter().any(|d| !d.is_empty());
             match moved_to {
-                Some(new) if names_devices && !r.segments.iter().any(|s| s.device == new) => (
+                Some(new) if names_devices && !r.devices.iter().any(|d| d == new) => (
                     Verdict::Split,
                     Some(format!(
                         "the one record in {} does not carry the new device {new}",
@@ -122,10 +212,7 @@ mod tests {
 
     fn judge(text: &str, sid: Option<&str>) -> (Verdict, Option<String>) {
         let ev = Evidence {
-            cdr: Some(CdrSource {
-                origin: "cdr.jsonl".into(),
-                text: text.into(),
-            }),
+            cdr: Some(CdrSource::flipcheck("cdr.jsonl", text.into())),
         };
         analytics(
             &ev,
@@ -169,5 +256,65 @@ mod tests {
         let (v, why) = judge(&format!("not json\n{line}"), None);
         assert_eq!(v, Verdict::Same);
         assert!(why.unwrap().contains("1 line(s)"));
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    fn source(format: CdrFormat, fields: CdrFields, text: &str) -> CdrSource {
+        CdrSource {
+            origin: "f".into(),
+            text: text.into(),
+            format,
+            fields,
+        }
+    }
+
+    #[test]
+    fn csv_with_a_field_mapping() {
+        let fields = CdrFields {
+            call_id: "sip_call_id".into(),
+            session_id: "linkedid".into(),
+            device: Some("channel".into()),
+        };
+        let text = "start,sip_call_id,linkedid,channel\n\
+                    2026-01-01,\"abc@x\",L1,\"SIP/desk-1\"\n\
+                    2026-01-01,abc@x,L1,\"SIP/mobile, 2\"\n\
+                    broken,row\n";
+        let (records, bad) = records(&source(CdrFormat::Csv, fields, text));
+        assert_eq!(bad, 1);
+        assert_eq!(
+            records,
+            [
+                Record {
+                    call_id: Some("abc@x".into()),
+                    session_id: Some("L1".into()),
+                    devices: vec!["SIP/desk-1".into()],
+                },
+                Record {
+                    call_id: Some("abc@x".into()),
+                    session_id: Some("L1".into()),
+                    devices: vec!["SIP/mobile, 2".into()],
+                },
+            ]
+        );
+        assert_eq!(csv_row(r#"a,"b ""q"" c",,d"#), ["a", "b \"q\" c", "", "d"]);
+    }
+
+    #[test]
+    fn jsonl_with_a_field_mapping_and_numbers() {
+        let fields = CdrFields {
+            call_id: "callid".into(),
+            session_id: "uniqueid".into(),
+            device: Some("dstchannel".into()),
+        };
+        let text = "{\"callid\":\"c1\",\"uniqueid\":1712.5,\"dstchannel\":\"PJSIP/1001\"}\n";
+        let (records, bad) = records(&source(CdrFormat::Jsonl, fields, text));
+        assert_eq!(bad, 0);
+        assert_eq!(records[0].call_id.as_deref(), Some("c1"));
+        assert_eq!(records[0].session_id.as_deref(), Some("1712.5"));
+        assert_eq!(records[0].devices, ["PJSIP/1001"]);
     }
 }

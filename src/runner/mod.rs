@@ -10,4 +10,4 @@ pub use script::Script;
 pub use words::TargetLabels;
 mod outcome;
 
-pub use outcome::{scenario_report, simulate, simulate_with, time_limit};
+pub use outcome::{scenario_report, scenario_report_with, simulate, simulate_with, time_limit};

@@ -85,9 +85,21 @@ fn expectations_at(plan: &Plan, line: usize) -> Expectations {
         })
 }
 
-/// Verdicts for one scenario, computed from its timeline and the target's evidence.
+/// Verdicts for one scenario, computed from its timeline and the embedded PBX's CDR (none
+/// for an external target: see [`scenario_report_with`]).
 pub fn scenario_report(plan: &Plan, scene: &Scene, duration_ms: f64) -> ScenarioReport {
-    let flips = measure_flips(&scene.timeline, &scene.evidence());
+    scenario_report_with(plan, scene, &scene.evidence(), duration_ms)
+}
+
+/// Verdicts for one scenario, computed from its timeline and `evidence` (the records an
+/// external target wrote, read back from its files).
+pub fn scenario_report_with(
+    plan: &Plan,
+    scene: &Scene,
+    evidence: &crate::measure::Evidence,
+    duration_ms: f64,
+) -> ScenarioReport {
+    let flips = measure_flips(&scene.timeline, evidence);
     let mut expectations = Vec::new();
     for flip in &flips {
         let mut results = check_flip(&expectations_at(plan, flip.line), flip);

@@ -234,9 +234,8 @@ impl Scene {
     /// The CDR lines the embedded PBX wrote, as the evidence a target's CDR file is.
     pub fn evidence(&self) -> crate::measure::Evidence {
         crate::measure::Evidence {
-            cdr: self.pbx.as_ref().map(|pbx| crate::measure::CdrSource {
-                origin: "the embedded PBX's CDR".into(),
-                text: pbx.cdrs.join("\n"),
+            cdr: self.pbx.as_ref().map(|pbx| {
+                crate::measure::CdrSource::flipcheck("the embedded PBX's CDR", pbx.cdrs.join("\n"))
             }),
         }
     }

@@ -428,9 +428,6 @@ fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
     if let Some(t) = &raw.timeouts {
         refuse(t.line, t.column, "timeouts");
     }
-    if let Some(cdr) = &raw.cdr {
-        refuse(cdr.line, cdr.column, "cdr");
-    }
     let accounts = raw.users.value.0.iter().flat_map(|(_, u)| {
         let one = [&u.value.aor, &u.value.realm, &u.value.dial];
         let pooled = u.value.pool.iter().flat_map(|p| {

@@ -404,7 +404,6 @@ fn keys_this_version_does_not_carry_out_are_refused_where_they_stand() {
             "tls",
             "registration",
             "timeouts",
-            "cdr"
         ],
         "{got:#?}"
     );
