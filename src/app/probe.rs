@@ -22,10 +22,6 @@ use crate::roles::{Actor, Transmit};
 use crate::runner::{AddrAlloc, TargetLabels};
 use crate::scenario::{ExternalTarget, Target, load_target};
 
-/// How long each account gets to answer (a phone learns in seconds that its registrar is
-/// silent).
-const PROBE_TIMEOUT: Duration = Duration::from_secs(4);
-
 /// One account to try.
 struct Probe {
     /// The scenario user (or `customer`) and which pool member.
@@ -71,16 +67,18 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
     // Fresh identifiers every run (RFC 3261 §8.1.1.7): a target must not take a second
     // probe for a retransmission of the first.
     let probes = accounts(&t, proxy, &domain, &mut addrs, super::run::random_seed())?;
+    // Each account gets the profile's registration timeout to answer.
+    let timeout = t.timeouts.register;
     let mut actor = Probes {
         probes,
-        deadline: Time::ZERO + PROBE_TIMEOUT,
+        deadline: Time::ZERO + timeout,
         started: false,
     };
     // Bounded twice: the probe's own deadline, and the driver's limit.
     runtime.block_on(driver::run(
         &mut actor,
         addrs.sockets,
-        PROBE_TIMEOUT + Duration::from_secs(2),
+        timeout + Duration::from_secs(2),
     ))?;
     println!("flipcheck probe | target {} ({})", t.name, t.registrar);
     println!();
@@ -93,8 +91,8 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
     match options {
         Some(Ok((status, reason))) => println!("OPTIONS to {proxy}: {status} {reason}"),
         _ => println!(
-            "OPTIONS to {proxy}: no response over UDP within {} s",
-            PROBE_TIMEOUT.as_secs()
+            "OPTIONS to {proxy}: no response over UDP within {}",
+            secs(timeout)
         ),
     }
     let labels = TargetLabels {
@@ -123,10 +121,7 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
                     (false, None) => (
                         username,
                         "no response".into(),
-                        format!(
-                            "no response from {proxy} over UDP within {} s",
-                            PROBE_TIMEOUT.as_secs()
-                        ),
+                        format!("no response from {proxy} over UDP within {}", secs(timeout)),
                     ),
                 }
             }
@@ -299,4 +294,9 @@ impl Actor for Probes {
     fn is_done(&self) -> bool {
         self.started && self.probes.iter().all(|p| p.done)
     }
+}
+
+/// `4 s`, `1.5 s`.
+fn secs(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }

@@ -157,10 +157,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         } else {
             let bind = bind_ip(&target, setup, args.bind)?;
             let labels = labels(&target, &plan.user, usize::from(args.pool));
+            let timeouts = match &target {
+                Target::External(t) => t.timeouts,
+                Target::Embedded(_) => crate::scenario::DEFAULT_TIMEOUTS,
+            };
             runtime.block_on(run_live(
                 plan,
                 setup,
                 &labels,
+                timeouts,
                 bind,
                 scenario_seed,
                 args.pcap.is_some(),
@@ -440,6 +445,7 @@ async fn run_live(
     plan: &Plan,
     setup: &TargetSetup,
     labels: &TargetLabels,
+    timeouts: crate::scenario::Timeouts,
     bind: IpAddr,
     seed: u64,
     capture: bool,
@@ -452,15 +458,14 @@ async fn run_live(
     let mut scene = Scene::new(plan, setup, seed, &mut addrs)
         .with_context(|| format!("cannot bind sockets on {bind}"))?;
     scene.labels = labels.clone();
+    scene.script.set_timeouts(timeouts);
     if capture {
         scene.capture = Some(Default::default());
     }
-    let stats = driver::run(&mut scene, addrs.sockets, runner::time_limit(plan)).await?;
+    let limit = runner::time_limit_with(plan, &timeouts);
+    let stats = driver::run(&mut scene, addrs.sockets, limit).await?;
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!(
-            "did not finish within {:?}",
-            runner::time_limit(plan)
-        ));
+        scene.script.error = Some(format!("did not finish within {:?}", limit));
     }
     Ok((scene, Some(stats)))
 }

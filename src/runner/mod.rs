@@ -10,4 +10,6 @@ pub use script::Script;
 pub use words::TargetLabels;
 mod outcome;
 
-pub use outcome::{scenario_report, scenario_report_with, simulate, simulate_with, time_limit};
+pub use outcome::{
+    scenario_report, scenario_report_with, simulate, simulate_with, time_limit, time_limit_with,
+};

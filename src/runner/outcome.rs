@@ -7,13 +7,18 @@ use super::{Scene, TargetSetup};
 use crate::core::Time;
 use crate::measure::{harness_between, measure_flips, overload_words};
 use crate::report::{ScenarioReport, SipFinding, Verdict, check_flip};
-use crate::scenario::{Expectations, Plan, StepPlan};
+use crate::scenario::{DEFAULT_TIMEOUTS, Expectations, Plan, StepPlan, Timeouts};
 use crate::sim;
 
 /// Generous bound on a scenario's duration, so a stuck target can never hang a run: every
 /// step's own limit (a flip's timeout plus the time it may take to settle after an
 /// answer) and some slack.
 pub fn time_limit(plan: &Plan) -> Duration {
+    time_limit_with(plan, &DEFAULT_TIMEOUTS)
+}
+
+/// [`time_limit`] with a target profile's timeouts.
+pub fn time_limit_with(plan: &Plan, timeouts: &Timeouts) -> Duration {
     let steps: Duration = plan
         .steps
         .iter()
@@ -22,13 +27,15 @@ pub fn time_limit(plan: &Plan) -> Duration {
             StepPlan::Flip {
                 timeout, settle, ..
             } => {
-                *timeout
+                timeout.unwrap_or(timeouts.flip)
                     + *settle
                     + crate::measure::AUDIO_GRACE
                     + super::script::RELEASE_TIMEOUT
                     + Duration::from_secs(1)
             }
-            _ => Duration::from_secs(25),
+            StepPlan::Register { .. } => timeouts.register + Duration::from_secs(1),
+            StepPlan::Call { .. } => timeouts.answer + Duration::from_secs(1),
+            StepPlan::Hangup { .. } => Duration::from_secs(2),
         })
         .sum();
     steps + Duration::from_secs(10)

@@ -15,13 +15,9 @@ use crate::core::Time;
 use crate::measure::{Progress, progress};
 use crate::report::{Keyword, Outcome};
 use crate::roles::ua::{CallIdx, CallState};
-use crate::scenario::{FlipMethod, Party, Plan, StepPlan};
+use crate::scenario::{DEFAULT_TIMEOUTS, FlipMethod, Party, Plan, StepPlan, Timeouts};
 use crate::timeline::{FlipSpec, Mark, PartyId};
 
-/// How long a REGISTER may take when the target profile does not say: a phone learns in a
-/// few seconds that its registrar is down (Timer F's 32 s is far too long for a test).
-const REGISTER_TIMEOUT: Duration = Duration::from_secs(4);
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// After the audio settled, how long the old device may take to be released.
 pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Time for a BYE and its 200 to cross the network before the next step.
@@ -69,7 +65,8 @@ pub struct Script {
     pub error: Option<String>,
     /// Set when the target did not answer at all: the rest of a run need not wait for it.
     pub unreachable: Option<String>,
-    register_timeout: Duration,
+    /// How long to wait for the target (the profile's `timeouts:`, else the defaults).
+    timeouts: Timeouts,
     pub finished_at: Option<Time>,
 }
 
@@ -85,13 +82,18 @@ impl Script {
             feature_code,
             wait: Some(Wait::Start),
             deadline: Time::ZERO,
-            register_timeout: REGISTER_TIMEOUT,
+            timeouts: DEFAULT_TIMEOUTS,
             ..Script::default()
         }
     }
 
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// How long to wait for the target, from its profile.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts = timeouts;
     }
 
     pub fn poll_timeout(&self) -> Time {
@@ -182,7 +184,7 @@ impl Script {
                     Err(format!(
                         "the REGISTER of {who} got no final answer from {} within {} s",
                         scene.labels.target,
-                        self.register_timeout.as_secs()
+                        self.timeouts.register.as_secs_f64()
                     ))
                 } else {
                     // Nothing at all: the target is down or not where the profile says.
@@ -194,7 +196,7 @@ impl Script {
                         waiting,
                         "REGISTER",
                         &who,
-                        Some(self.register_timeout),
+                        Some(self.timeouts.register),
                         garbage,
                     );
                     self.unreachable = Some(msg.clone());
@@ -310,7 +312,7 @@ impl Script {
                 for &d in &devices {
                     scene.devices[d].register(now);
                 }
-                self.deadline = now + self.register_timeout;
+                self.deadline = now + self.timeouts.register;
                 self.wait = Some(Wait::Registered(devices));
             }
             StepPlan::Call { answer, .. } => {
@@ -320,7 +322,7 @@ impl Script {
                     .first()
                     .map_or_else(|| scene.plan.user.clone(), |d| d.config().username.clone());
                 let customer_call = scene.customer.call(now, &user);
-                self.deadline = now + ANSWER_TIMEOUT;
+                self.deadline = now + self.timeouts.answer;
                 self.wait = Some(Wait::Ringing {
                     device: answer,
                     customer_call,
@@ -374,7 +376,7 @@ impl Script {
                     dialled: self.feature_code.clone(),
                     customer_call,
                     settle,
-                    timeout,
+                    timeout: timeout.unwrap_or(self.timeouts.flip),
                     release_timeout: RELEASE_TIMEOUT,
                 };
                 scene.timeline.marks.push(Mark::FlipRequested(spec.clone()));

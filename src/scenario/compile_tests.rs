@@ -86,7 +86,7 @@ fn checklist_file_compiles_to_the_expected_plan() {
                 to: 1,
                 method: FlipMethod::FeatureCode,
                 settle: DEFAULT_SETTLE,
-                timeout: DEFAULT_TIMEOUT,
+                timeout: None,
                 expect: checklist_expect.clone(),
                 line: 24,
             },

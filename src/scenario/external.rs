@@ -71,6 +71,12 @@ pub struct Timeouts {
     pub flip: Duration,
 }
 
+impl Default for Timeouts {
+    fn default() -> Self {
+        DEFAULT_TIMEOUTS
+    }
+}
+
 /// Defaults: a phone gives up on a silent registrar after a few seconds (RFC 3261 Timer F
 /// is 32 s, far too long to learn that a target is down), rings for a while, and the flip
 /// default of the scenario format.
@@ -424,9 +430,6 @@ fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
     }
     if let Some(r) = &raw.registration {
         refuse(r.line, r.column, "registration");
-    }
-    if let Some(t) = &raw.timeouts {
-        refuse(t.line, t.column, "timeouts");
     }
     let accounts = raw.users.value.0.iter().flat_map(|(_, u)| {
         let one = [&u.value.aor, &u.value.realm, &u.value.dial];

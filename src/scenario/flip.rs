@@ -53,12 +53,12 @@ impl Compiler<'_> {
         );
         let settle =
             self.bounded_duration(flip.settle.as_ref(), "settle", DEFAULT_SETTLE, SETTLE_RANGE);
-        let timeout = self.bounded_duration(
-            flip.timeout.as_ref(),
-            "timeout",
-            DEFAULT_TIMEOUT,
-            TIMEOUT_RANGE,
-        );
+        // Unset, the target's `timeouts.flip` decides (the scenario format's default for
+        // the embedded PBX): the step's own value, where it gives one, wins.
+        let timeout = flip
+            .timeout
+            .as_ref()
+            .map(|t| self.bounded_duration(Some(t), "timeout", DEFAULT_TIMEOUT, TIMEOUT_RANGE));
         self.refuse_ringing("answer_after_rings", flip.answer_after_rings.as_ref());
         self.refuse_ringing("no_answer", flip.no_answer.as_ref());
         if let Some(id) = to

@@ -291,8 +291,9 @@ pub enum StepPlan {
         /// before the flip counts as settled. [`SETTLE_RANGE`], default [`DEFAULT_SETTLE`].
         settle: Duration,
         /// `timeout:` in the file: how long the script waits for the flip to be answered
-        /// before it ends as timed out. [`TIMEOUT_RANGE`], default [`DEFAULT_TIMEOUT`].
-        timeout: Duration,
+        /// before it ends as timed out; `None` when the file gives none (the target's
+        /// `timeouts.flip`, else [`DEFAULT_TIMEOUT`]). Within [`TIMEOUT_RANGE`].
+        timeout: Option<Duration>,
         /// This flip's effective expectations: the scenario's `expect:` overridden field by
         /// field by the step's own ([`Expectations::merged_with`]), with `flip` set to
         /// `moved` when neither names an outcome. The compiler has checked that each one can

@@ -403,7 +403,6 @@ fn keys_this_version_does_not_carry_out_are_refused_where_they_stand() {
             "media_address",
             "tls",
             "registration",
-            "timeouts",
         ],
         "{got:#?}"
     );
