@@ -4,7 +4,7 @@
 
 use ::core::net::{IpAddr, SocketAddr};
 
-use super::{Message, NameAddr, SipUri};
+use super::{Message, NameAddr, SipUri, Transport};
 
 /// RFC 3261 §8.1.1.7: every branch we generate starts with the magic cookie.
 pub const BRANCH_COOKIE: &str = "z9hG4bK";
@@ -72,10 +72,16 @@ pub fn response_to(req: &Message, code: u16, to_tag: Option<&str>) -> Message {
     rsp
 }
 
-/// The Via value a UA puts on a request it sends from `local` (RFC 3581 `rport` asks the
-/// server to answer to the source port, which keeps NATs and loopback tests honest).
-pub fn via_value(local: SocketAddr, branch: &str) -> String {
-    format!("SIP/2.0/UDP {};branch={branch};rport", host_port(local))
+/// The Via value a UA puts on a request it sends from `local` over `transport` (RFC 3261
+/// §18.1.1: the sent-protocol names the transport the request goes on). RFC 3581 `rport`
+/// asks the server to answer to the source port, which keeps NATs and loopback tests
+/// honest; it is harmless on TCP and TLS, where responses take the connection anyway.
+pub fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
+    format!(
+        "SIP/2.0/{} {};branch={branch};rport",
+        transport.via_token(),
+        host_port(local)
+    )
 }
 
 /// `host:port` with IPv6 literals bracketed, as SIP URIs and Via need it.
@@ -166,5 +172,25 @@ mod tests {
             Some("alice")
         );
         assert_eq!(host_port("[::1]:9".parse().unwrap()), "[::1]:9");
+    }
+
+    #[test]
+    fn via_names_the_transport_and_keeps_rport() {
+        let local: SocketAddr = "127.0.0.1:5070".parse().unwrap();
+        let vias: Vec<String> = Transport::ALL
+            .iter()
+            .map(|&t| via_value(t, local, "z9hG4bK1"))
+            .collect();
+        assert_eq!(
+            vias,
+            [
+                "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;rport",
+                "SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK1;rport",
+                "SIP/2.0/TLS 127.0.0.1:5070;branch=z9hG4bK1;rport",
+            ]
+        );
+        let parsed = super::super::Via::parse(&vias[2]).unwrap();
+        assert_eq!(parsed.transport, "TLS");
+        assert!(parsed.params.iter().any(|(k, _)| k == "rport"));
     }
 }

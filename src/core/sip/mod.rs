@@ -21,6 +21,7 @@ mod sdp_parse;
 mod stack;
 mod timers;
 mod transaction;
+mod transport;
 mod typed;
 mod uri;
 mod validate;
@@ -48,5 +49,6 @@ pub use transaction::{
     ClientState, ClientTransaction, ServerState, ServerTransaction, Timer, TimerConfig,
     TwoXxRetransmitter, TxEvent,
 };
+pub use transport::{Transport, is_sips, sip_uri};
 pub use uri::{SipUri, is_absolute_uri, unescape};
 pub use validate::{Finding, Severity, validate};

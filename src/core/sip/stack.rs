@@ -12,7 +12,7 @@ use super::build::{BRANCH_COOKIE, response_to, via_value};
 use super::transaction::{
     ClientState, ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
 };
-use super::{Message, ParseError, validate};
+use super::{Message, ParseError, Transport, validate};
 use crate::core::Time;
 
 /// A datagram to send from this endpoint's SIP socket.
@@ -188,7 +188,7 @@ impl SipStack {
     pub fn send_request(&mut self, now: Time, mut msg: Message, dest: SocketAddr, ctx: u64) {
         if msg.top_via().is_none() {
             let branch = self.new_branch();
-            msg.insert_header_first("Via", &via_value(self.local, &branch));
+            msg.insert_header_first("Via", &via_value(Transport::Udp, self.local, &branch));
         }
         let method = msg.method().unwrap_or("").to_string();
         let data = msg.to_bytes();

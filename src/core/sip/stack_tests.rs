@@ -21,7 +21,7 @@ fn pump(now: Time, from: &mut SipStack, to: &mut SipStack) -> Vec<Message> {
 fn invite(uac: &mut SipStack) -> Message {
     let mut msg = Message::request("INVITE", "sip:bob@127.0.0.1:5070");
     let branch = uac.new_branch();
-    msg.push_header("Via", &via_value(uac.local(), &branch));
+    msg.push_header("Via", &via_value(Transport::Udp, uac.local(), &branch));
     msg.push_header("From", "<sip:alice@h>;tag=a1");
     msg.push_header("To", "<sip:bob@h>");
     msg.push_header("Call-ID", "c1");

@@ -8,8 +8,8 @@ use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::Codec;
 use crate::core::sip::{
-    Dialog, Direction, Message, NameAddr, ServerKey, SessionDescription, cancel_for, make_answer,
-    make_offer, pcma, pcmu, response_to, telephone_event, uri_user, via_value,
+    Dialog, Direction, Message, NameAddr, ServerKey, SessionDescription, Transport, cancel_for,
+    make_answer, make_offer, pcma, pcmu, response_to, telephone_event, uri_user, via_value,
 };
 use crate::roles::ua::{add_rtcp_mux, codec_of, wants_rtcp_mux};
 
@@ -147,7 +147,10 @@ impl Pbx {
         let call_id = self.stack.new_call_id();
         let tag = self.stack.new_tag();
         let mut msg = Message::request("INVITE", contact);
-        msg.push_header("Via", &via_value(self.cfg.sip_addr, &branch));
+        msg.push_header(
+            "Via",
+            &via_value(Transport::Udp, self.cfg.sip_addr, &branch),
+        );
         msg.push_header("Max-Forwards", "70");
         let mut from = caller.unwrap_or_else(|| NameAddr::new(&self.aor("unknown")));
         from.set_param("tag", Some(&tag));

@@ -11,7 +11,7 @@ use super::{CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::{MediaSender, Source};
 use crate::core::sip::{
-    Dialog, Message, NameAddr, ServerKey, SessionDescription, response_to, via_value,
+    Dialog, Message, NameAddr, ServerKey, SessionDescription, Transport, response_to, via_value,
 };
 
 /// How long the `hold_music_during_flip` quirk plays music to the customer.
@@ -201,7 +201,10 @@ impl Pbx {
         let call_id = self.stack.new_call_id();
         let tag = self.stack.new_tag();
         let mut msg = Message::request("INVITE", &old.remote_target);
-        msg.push_header("Via", &via_value(self.cfg.sip_addr, &branch));
+        msg.push_header(
+            "Via",
+            &via_value(Transport::Udp, self.cfg.sip_addr, &branch),
+        );
         msg.push_header("Max-Forwards", "70");
         let mut from = NameAddr::new(&self.aor(&callee));
         from.set_param("tag", Some(&tag));

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec, MediaReceiver};
 use crate::core::sip::{
-    Challenge, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize, cancel_for,
-    host_port,
+    Challenge, Message, SdpCodec, SessionDescription, SipEvent, SipStack, Transport, authorize,
+    cancel_for, host_port,
 };
 use crate::roles::Transmit;
 use crate::timeline::{CallChange, Observation, SipDir};
@@ -196,7 +196,7 @@ impl UserAgent {
         let branch = self.stack.new_branch();
         msg.push_header(
             "Via",
-            &crate::core::sip::via_value(self.cfg.sip_addr, &branch),
+            &crate::core::sip::via_value(Transport::Udp, self.cfg.sip_addr, &branch),
         );
         msg.push_header("Max-Forwards", "70");
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
@@ -480,7 +480,7 @@ impl UserAgent {
         let branch = self.stack.new_branch();
         retry.insert_header_first(
             "Via",
-            &crate::core::sip::via_value(self.cfg.sip_addr, &branch),
+            &crate::core::sip::via_value(Transport::Udp, self.cfg.sip_addr, &branch),
         );
         let cseq = request.cseq().map(|c| c.seq).unwrap_or(1) + 1;
         retry.set_header("CSeq", &format!("{cseq} INVITE"));
