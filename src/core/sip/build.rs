@@ -132,6 +132,33 @@ pub fn cancel_for(invite: &Message) -> Message {
     cancel
 }
 
+/// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, top Via,
+/// From, Call-ID and CSeq number as the INVITE, the response's To, and the INVITE's Route.
+pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {
+    let mut ack = Message::request("ACK", invite.request_uri().unwrap_or("sip:invalid"));
+    if let Some(via) = invite.header_values("Via").first() {
+        ack.push_header("Via", via);
+    }
+    ack.push_header("Max-Forwards", "70");
+    if let Some(from) = invite.header("From") {
+        ack.push_header("From", from);
+    }
+    if let Some(to) = response.header("To") {
+        ack.push_header("To", to);
+    }
+    if let Some(call_id) = invite.call_id() {
+        ack.push_header("Call-ID", call_id);
+    }
+    if let Some(cseq) = invite.cseq() {
+        ack.push_header("CSeq", &format!("{} ACK", cseq.seq));
+    }
+    for route in invite.header_values("Route") {
+        ack.push_header("Route", &route);
+    }
+    ack.push_header("Content-Length", "0");
+    ack
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

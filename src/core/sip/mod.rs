@@ -11,6 +11,7 @@ mod auth_params;
 mod build;
 mod dialog;
 mod error;
+mod findings;
 mod framing;
 mod header;
 mod message;
@@ -32,7 +33,8 @@ pub use auth::{
     new_nonce, verify,
 };
 pub use build::{
-    BRANCH_COOKIE, cancel_for, host_port, reason_phrase, response_to, uri_addr, uri_user, via_value,
+    BRANCH_COOKIE, cancel_for, host_port, non_2xx_ack, reason_phrase, response_to, uri_addr,
+    uri_user, via_value,
 };
 pub use dialog::{Dialog, DialogId};
 pub use error::ParseError;
@@ -44,7 +46,7 @@ pub use sdp::{
     telephone_event,
 };
 pub use sdp_answer::{Answer, answer_direction, make_answer, make_offer, negotiated};
-pub use stack::{Outgoing, PeerFinding, ServerKey, SipEvent, SipStack, non_2xx_ack};
+pub use stack::{Outgoing, PeerFinding, ServerKey, SipEvent, SipStack};
 pub use transaction::{
     ClientState, ClientTransaction, ServerState, ServerTransaction, Timer, TimerConfig,
     TwoXxRetransmitter, TxEvent,

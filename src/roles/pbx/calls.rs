@@ -165,7 +165,8 @@ impl Pbx {
         let sdp = self.offer_for(leg, codec);
         msg.set_body("application/sdp", sdp.to_string().as_bytes());
         self.legs[leg].invite = msg.clone();
-        self.stack.send_request(now, msg, addr, leg as u64);
+        self.stack
+            .send_request(now, msg, addr, Transport::Udp, leg as u64);
         Some(leg)
     }
 
@@ -271,7 +272,8 @@ impl Pbx {
         let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
         let peer = self.legs[leg].peer;
-        self.stack.send_request(now, ack, peer, CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, ack, peer, Transport::Udp, CTX_IN_DIALOG);
         Some(dialog)
     }
 
@@ -365,7 +367,8 @@ impl Pbx {
         if self.legs[leg].state == LegState::Early {
             let cancel = cancel_for(&self.legs[leg].invite);
             let peer = self.legs[leg].peer;
-            self.stack.send_request(now, cancel, peer, CTX_IN_DIALOG);
+            self.stack
+                .send_request(now, cancel, peer, Transport::Udp, CTX_IN_DIALOG);
             self.legs[leg].state = LegState::Ended;
             self.relay.release(self.legs[leg].relay, leg);
         }
@@ -388,7 +391,8 @@ impl Pbx {
         let dest = l.peer;
         l.state = LegState::Ended;
         self.relay.release(l.relay, leg);
-        self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, bye, dest, Transport::Udp, CTX_IN_DIALOG);
     }
 
     pub(super) fn handle_cancel(&mut self, now: Time, msg: Message, key: ServerKey) {

@@ -165,7 +165,7 @@ impl Pbx {
             }
         };
         let dest = l.peer;
-        self.stack.send_request(now, req, dest, ctx);
+        self.stack.send_request(now, req, dest, Transport::Udp, ctx);
     }
 
     /// The customer answered our re-INVITE: ACK it and follow its media address.
@@ -232,7 +232,7 @@ impl Pbx {
         self.call_ids.insert(call_id, caller);
         let dest = self.legs[caller].peer;
         self.stack
-            .send_request(now, msg, dest, CTX_REPLACE | caller as u64);
+            .send_request(now, msg, dest, Transport::Udp, CTX_REPLACE | caller as u64);
     }
 
     /// The customer answered the replacing INVITE: the new dialog is now the customer leg.

@@ -272,13 +272,15 @@ impl Pbx {
     fn process_sip(&mut self, now: Time) {
         while let Some(ev) = self.stack.poll_event() {
             match ev {
-                SipEvent::Request { msg, source, key } => {
-                    self.handle_request(now, msg, source, key)
-                }
+                SipEvent::Request {
+                    msg, source, key, ..
+                } => self.handle_request(now, msg, source, key),
                 SipEvent::Response { msg, ctx, request } => {
                     self.handle_response(now, msg, ctx, request)
                 }
                 SipEvent::Timeout { ctx, .. } => self.handle_leg_failure(now, ctx, 408),
+                // RFC 3261 §8.1.3.1: a transport failure counts as a 503.
+                SipEvent::TransportError { ctx, .. } => self.handle_leg_failure(now, ctx, 503),
                 SipEvent::NoAck { call_id, .. } => {
                     if let Some(&leg) = self.call_ids.get(&call_id) {
                         self.end_session(now, self.legs[leg].session);

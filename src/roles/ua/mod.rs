@@ -219,7 +219,7 @@ impl UserAgent {
         };
         self.note_call(now, idx, created);
         self.stack
-            .send_request(now, msg, self.cfg.proxy, idx as u64);
+            .send_request(now, msg, self.cfg.proxy, Transport::Udp, idx as u64);
         idx
     }
 
@@ -250,13 +250,15 @@ impl UserAgent {
                 let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
                 bye.push_header("Content-Length", "0");
                 self.end_call(now, idx, cause);
-                self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+                self.stack
+                    .send_request(now, bye, dest, Transport::Udp, CTX_IN_DIALOG);
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
             CallState::Calling => {
                 if let (Some(invite), Some(dest)) = (call.invite.clone(), call.invite_dest) {
                     let cancel = cancel_for(&invite);
-                    self.stack.send_request(now, cancel, dest, CTX_IN_DIALOG);
+                    self.stack
+                        .send_request(now, cancel, dest, Transport::Udp, CTX_IN_DIALOG);
                 }
                 self.end_call(now, idx, cause);
                 self.events.push_back(UaEvent::Ended { call: idx });
@@ -347,14 +349,17 @@ impl UserAgent {
     fn process_sip(&mut self, now: Time) {
         while let Some(ev) = self.stack.poll_event() {
             match ev {
-                SipEvent::Request { msg, source, key } => {
-                    incoming::handle_request(self, now, msg, source, key)
-                }
+                SipEvent::Request {
+                    msg, source, key, ..
+                } => incoming::handle_request(self, now, msg, source, key),
                 SipEvent::Response { msg, ctx, request } => {
                     self.handle_response(now, msg, ctx, request)
                 }
                 SipEvent::Timeout { ctx, .. } => {
                     self.handle_failure(now, ctx, 408, "Request Timeout")
+                }
+                SipEvent::TransportError { ctx, reason, .. } => {
+                    self.handle_failure(now, ctx, 503, &reason)
                 }
                 SipEvent::NoAck { call_id, .. } => {
                     if let Some(idx) = self.call_by_call_id(&call_id) {
@@ -428,7 +433,8 @@ impl UserAgent {
         let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
         let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
-        self.stack.send_request(now, ack, dest, CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, ack, dest, Transport::Udp, CTX_IN_DIALOG);
         let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         let call = &mut self.calls[idx];
         call.dialog = Some(dialog);
@@ -454,11 +460,13 @@ impl UserAgent {
         let branch = self.stack.new_branch();
         let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
-        self.stack.send_request(now, ack, dest, CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, ack, dest, Transport::Udp, CTX_IN_DIALOG);
         let branch = self.stack.new_branch();
         let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
         bye.push_header("Content-Length", "0");
-        self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, bye, dest, Transport::Udp, CTX_IN_DIALOG);
         self.calls[idx].dialog = Some(dialog);
     }
 
@@ -487,7 +495,7 @@ impl UserAgent {
         retry.set_header(auth_header, &credentials);
         self.calls[idx].invite = Some(retry.clone());
         self.stack
-            .send_request(now, retry, self.cfg.proxy, idx as u64);
+            .send_request(now, retry, self.cfg.proxy, Transport::Udp, idx as u64);
     }
 
     /// Credentials answering a 401 or 407 (RFC 3261 §22.2, §22.3): the header to add and

@@ -3,7 +3,7 @@
 
 use super::{CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
 use crate::core::Time;
-use crate::core::sip::Message;
+use crate::core::sip::{Message, Transport};
 
 impl UserAgent {
     /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
@@ -49,7 +49,8 @@ impl UserAgent {
         } else {
             CTX_REGISTER
         };
-        self.stack.send_request(now, msg, self.cfg.proxy, ctx);
+        self.stack
+            .send_request(now, msg, self.cfg.proxy, Transport::Udp, ctx);
     }
 
     pub(super) fn handle_register_response(
