@@ -1,5 +1,5 @@
 //! SIP: message codec, transactions (RFC 3261 §17), dialogs (§12), digest auth, SDP
-//! offer/answer, and the transaction layer that ties them to datagrams.
+//! offer/answer, and the transaction layer that ties them to datagrams and streams.
 //!
 //! The message codec is lossless: [`Message::parse`] keeps every byte it was given so
 //! `to_bytes` re-emits it exactly, accessors serve unfolded values with compact forms
@@ -20,6 +20,7 @@ mod sdp;
 mod sdp_answer;
 mod sdp_parse;
 mod stack;
+mod stream;
 mod timers;
 mod transaction;
 mod transport;
@@ -47,6 +48,7 @@ pub use sdp::{
 };
 pub use sdp_answer::{Answer, answer_direction, make_answer, make_offer, negotiated};
 pub use stack::{Outgoing, PeerFinding, ServerKey, SipEvent, SipStack};
+pub use stream::{StreamDecoder, StreamItem};
 pub use transaction::{
     ClientState, ClientTransaction, ServerState, ServerTransaction, Timer, TimerConfig,
     TwoXxRetransmitter, TxEvent,
