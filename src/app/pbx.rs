@@ -12,7 +12,7 @@ use crate::core::Time;
 use crate::core::sip::Algorithm;
 use crate::driver::{self, LiveAddrs};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
-use crate::roles::{Actor, Transmit};
+use crate::roles::{Actor, Transmit, Transport};
 use crate::runner::AddrAlloc;
 use crate::scenario::{Target, io_reason, load_target};
 use std::net::SocketAddr;
@@ -150,6 +150,33 @@ impl Actor for PbxServer {
     fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
         self.pbx.handle_datagram(now, local, from, data);
         self.after_input();
+    }
+    fn handle_received(
+        &mut self,
+        now: Time,
+        _received_at: Time,
+        transport: Transport,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        self.pbx.handle_message(now, transport, local, from, data);
+        self.after_input();
+    }
+    fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        local: SocketAddr,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.pbx
+            .handle_flow_closed(now, transport, local, remote, reason);
+        self.after_input();
+    }
+    fn listeners(&self) -> Vec<(Transport, SocketAddr)> {
+        self.pbx.listeners()
     }
     fn handle_timeout(&mut self, now: Time) {
         self.pbx.handle_timeout(now);

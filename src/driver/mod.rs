@@ -173,6 +173,10 @@ pub async fn run_with(
     loop {
         while let Some(t) = actor.poll_transmit() {
             trace_sip("send", t.from, t.to, &t.data);
+            if t.transport != crate::roles::Transport::Udp {
+                stats.send_errors += 1;
+                continue;
+            }
             match by_addr.get(&t.from) {
                 Some(socket) => {
                     if socket.try_send_to(&t.data, t.to).is_err() {
@@ -229,7 +233,8 @@ pub async fn run_with(
                         stats.read_stamped += 1;
                     }
                     trace_sip("recv", dg.from, dg.local, &dg.data);
-                    actor.handle_received(now(), dg.received_at, dg.local, dg.from, &dg.data);
+                    let udp = crate::roles::Transport::Udp;
+                    actor.handle_received(now(), dg.received_at, udp, dg.local, dg.from, &dg.data);
                     next = rx.try_recv().ok();
                 }
             }

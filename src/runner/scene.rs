@@ -12,7 +12,7 @@ use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
-use crate::roles::{Actor, Transmit};
+use crate::roles::{Actor, Transmit, Transport};
 use crate::scenario::{CodecName, Plan, ReplacesSupport};
 use crate::timeline::{Lag, PartyInfo, Timeline};
 
@@ -259,13 +259,14 @@ fn media_codecs(codecs: &[CodecName]) -> Vec<Codec> {
 
 impl Actor for Scene {
     fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        self.handle_received(now, now, local, from, data);
+        self.handle_received(now, now, Transport::Udp, local, from, data);
     }
 
     fn handle_received(
         &mut self,
         now: Time,
         received_at: Time,
+        transport: Transport,
         local: SocketAddr,
         from: SocketAddr,
         data: &[u8],
@@ -282,17 +283,43 @@ impl Actor for Scene {
                 cap.record(received_at, from, local, data);
             }
         }
+        let at = received_at;
         match self.owner(local) {
-            Some(Owner::Customer) => {
-                self.customer
-                    .handle_received(now, received_at, local, from, data)
-            }
+            Some(Owner::Customer) => self
+                .customer
+                .handle_received(now, at, transport, local, from, data),
             Some(Owner::Device(i)) => {
-                self.devices[i].handle_received(now, received_at, local, from, data)
+                self.devices[i].handle_received(now, at, transport, local, from, data)
             }
             Some(Owner::Pbx) => {
                 if let Some(pbx) = self.pbx.as_mut() {
-                    pbx.handle_datagram(now, local, from, data)
+                    pbx.handle_message(now, transport, local, from, data)
+                }
+            }
+            None => {}
+        }
+        self.advance(now);
+    }
+
+    fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        local: SocketAddr,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.last_now = now;
+        match self.owner(local) {
+            Some(Owner::Customer) => self
+                .customer
+                .handle_flow_closed(now, transport, remote, reason),
+            Some(Owner::Device(i)) => {
+                self.devices[i].handle_flow_closed(now, transport, remote, reason)
+            }
+            Some(Owner::Pbx) => {
+                if let Some(pbx) = self.pbx.as_mut() {
+                    pbx.handle_flow_closed(now, transport, local, remote, reason)
                 }
             }
             None => {}

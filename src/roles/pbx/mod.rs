@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 
 use crate::core::Time;
 use crate::core::sip::{
-    Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to, uri_user,
+    Algorithm, Message, ServerKey, SipEvent, SipStack, Transport, host_port, response_to, uri_user,
 };
 use crate::roles::Transmit;
 use quirks::QuirkState;
@@ -199,13 +199,40 @@ impl Pbx {
 
     // ---- I/O ----
 
+    /// A UDP datagram: SIP on the SIP address, media on a relay port.
     pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        if local == self.cfg.sip_addr {
-            self.stack.handle_datagram(now, from, data);
+        self.handle_message(now, Transport::Udp, local, from, data);
+    }
+
+    /// A message received on `transport`: a datagram, or one SIP message from a TCP or TLS
+    /// connection.
+    pub fn handle_message(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        if local == self.stack.local_for(transport) {
+            self.stack.handle_message(now, from, transport, data);
             self.process_sip(now);
-        } else if self.relay.owns(local) {
+        } else if transport == Transport::Udp && self.relay.owns(local) {
             self.relay_packet(now, local, from, data);
         }
+    }
+
+    /// A connection to `remote` is gone: what we sent on it and still wait for fails now.
+    pub fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        _local: SocketAddr,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.stack.flow_failed(remote, transport, reason);
+        self.process_sip(now);
     }
 
     pub fn handle_timeout(&mut self, now: Time) {
@@ -226,11 +253,7 @@ impl Pbx {
             if sender.poll_timeout() <= now {
                 let caller = &self.legs[session.caller];
                 if let (Some(data), Some(to)) = (sender.handle_timeout(now), caller.remote_media) {
-                    self.out.push_back(Transmit {
-                        from: caller.relay,
-                        to,
-                        data,
-                    });
+                    self.out.push_back(Transmit::udp(caller.relay, to, data));
                 }
             }
         }
@@ -254,12 +277,18 @@ impl Pbx {
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(out) = self.stack.poll_transmit() {
             return Some(Transmit {
-                from: self.cfg.sip_addr,
+                from: self.stack.local_for(out.transport),
                 to: out.to,
+                transport: out.transport,
                 data: out.data,
             });
         }
         self.out.pop_front()
+    }
+
+    /// The TCP and TLS listeners: none yet.
+    pub fn listeners(&self) -> Vec<(Transport, SocketAddr)> {
+        Vec::new()
     }
 
     /// Every address the PBX receives on (SIP, then the relay ports).

@@ -285,29 +285,45 @@ impl UserAgent {
 
     // ---- I/O ----
 
-    /// A datagram handled the instant it arrived.
+    /// A UDP datagram handled the instant it arrived.
     pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        self.handle_received(now, now, local, from, data);
+        self.handle_received(now, now, Transport::Udp, local, from, data);
     }
 
-    /// A datagram that arrived at `received_at` (the socket's receive timestamp), handled
-    /// at `now`. Frames are stamped with the arrival, so a late harness cannot hide a gap.
+    /// A message that arrived on `transport` at `received_at` (the socket's receive
+    /// timestamp), handled at `now`. Frames are stamped with the arrival, so a late harness
+    /// cannot hide a gap.
     pub fn handle_received(
         &mut self,
         now: Time,
         received_at: Time,
+        transport: Transport,
         local: SocketAddr,
         from: SocketAddr,
         data: &[u8],
     ) {
         self.now = now;
-        if local == self.cfg.rtp_addr {
+        if local == self.cfg.rtp_addr && transport == Transport::Udp {
             // Undecodable media is counted by the receiver; it never stops the call.
             let _ = self.receiver.handle_packet(received_at, data);
             return;
         }
         self.note_sip(received_at, data, SipDir::Received, from);
-        self.stack.handle_datagram(now, from, data);
+        self.stack.handle_message(now, from, transport, data);
+        self.process_sip(now);
+    }
+
+    /// The connection to `remote` is gone or could not be opened: what waited on it ends
+    /// now, with `reason`, instead of at Timer B.
+    pub fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.now = now;
+        self.stack.flow_failed(remote, transport, reason);
         self.process_sip(now);
     }
 
@@ -336,6 +352,7 @@ impl UserAgent {
             return Some(Transmit {
                 from: self.cfg.sip_addr,
                 to: out.to,
+                transport: out.transport,
                 data: out.data,
             });
         }
