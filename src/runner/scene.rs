@@ -134,6 +134,8 @@ impl Scene {
                 password: account.1.clone(),
                 domain: domain.clone(),
                 proxy,
+                transport: Transport::Udp,
+                sips: false,
                 sip_addr: alloc.alloc()?,
                 rtp_addr: alloc.alloc()?,
                 codecs: media_codecs(codecs),

@@ -154,10 +154,10 @@ impl Script {
                     .find(|d| d.register_error().is_some())
                 {
                     let status = ua.register_error().unwrap_or(0);
-                    let why = if status == 408 {
-                        "no answer".to_string()
-                    } else {
-                        format!("status {status}")
+                    let why = match ua.register_transport_error() {
+                        Some(reason) => reason.to_string(),
+                        None if status == 408 => "no answer".to_string(),
+                        None => format!("status {status}"),
                     };
                     return Err(format!(
                         "registration of {} as {} failed: {why}",

@@ -3,7 +3,7 @@
 
 use super::{CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
 use crate::core::Time;
-use crate::core::sip::{Message, Transport};
+use crate::core::sip::Message;
 
 impl UserAgent {
     /// REGISTER our contact (RFC 3261 §10.2); the 401 challenge is answered automatically.
@@ -25,7 +25,7 @@ impl UserAgent {
 
     fn send_register(&mut self, now: Time, expires: u32, auth: Option<(&str, String)>) {
         self.register_cseq += 1;
-        let registrar = format!("sip:{}", self.cfg.domain);
+        let registrar = format!("{}:{}", self.scheme(), self.cfg.domain);
         let mut msg = Message::request("REGISTER", &registrar);
         msg.push_header("Max-Forwards", "70");
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
@@ -49,8 +49,7 @@ impl UserAgent {
         } else {
             CTX_REGISTER
         };
-        self.stack
-            .send_request(now, msg, self.cfg.proxy, Transport::Udp, ctx);
+        self.send(now, msg, self.cfg.proxy, ctx);
     }
 
     pub(super) fn handle_register_response(
@@ -66,6 +65,7 @@ impl UserAgent {
             200..=299 => {
                 self.registered = ctx == CTX_REGISTER;
                 self.register_error = None;
+                self.transport_error = None;
                 // Refresh at half the granted time (RFC 3261 §10.2.4), so a long run
                 // never loses its binding. The registrar's figure wins over ours.
                 let contact = self.contact_uri();
