@@ -6,10 +6,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use anyhow::{Context, anyhow, bail};
 
 use crate::core::sip::SipUri;
-use crate::report::Keyword;
+use crate::roles::TlsClientOptions;
 use crate::roles::pbx::{PbxQuirks, default_users};
 use crate::runner::TargetSetup;
-use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, Transport, nearest};
+use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, nearest};
 
 /// The embedded PBX's password: `FLIPCHECK_PBX_PASSWORD`, else the loopback-only default.
 pub fn embedded_password() -> String {
@@ -84,13 +84,6 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
     let registrar = t
         .registrar_address()
         .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
-    if registrar.transport != Transport::Udp {
-        bail!(
-            "target `{}`: transport {} is not supported yet in this build; use transport=udp",
-            t.name,
-            registrar.transport.as_str()
-        );
-    }
     let uri = SipUri::parse(&t.registrar)
         .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
     let host = uri
@@ -98,7 +91,7 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = uri.port.unwrap_or(5060);
+    let port = registrar.port_or_default();
     let proxy: SocketAddr = (host.as_str(), port)
         .to_socket_addrs()
         .with_context(|| {
@@ -142,6 +135,8 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
             password(&t.customer.password_env, "the customer")?,
         ),
         feature_code: t.feature_code.clone(),
+        registrar,
+        tls: TlsClientOptions::default(),
     })
 }
 

@@ -8,4 +8,4 @@ pub use scene::{AddrAlloc, Owner, Scene, TargetSetup};
 pub use script::Script;
 mod outcome;
 
-pub use outcome::{scenario_report, simulate, simulate_with, time_limit};
+pub use outcome::{scenario_report, simulate, simulate_over, simulate_with, time_limit};
