@@ -117,6 +117,8 @@ fn the_checklist_flip_moves_over_tcp_and_tls() {
         for (t, m) in &sip {
             assert_eq!(*t, transport, "{}", String::from_utf8_lossy(&m.to_bytes()));
             assert_eq!(m.top_via().unwrap().transport, transport.via_token());
+            // RFC 3261 §18.3: what goes on a stream says where it ends.
+            assert!(m.header("Content-Length").is_some(), "{m:?}");
             if let Some(contact) = m.contact() {
                 let param = format!(";transport={transport}");
                 assert!(contact.uri.ends_with(&param), "{}", contact.uri);

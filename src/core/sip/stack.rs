@@ -217,6 +217,7 @@ impl SipStack {
             let via = via_value(transport, self.local_for(transport), &branch);
             msg.insert_header_first("Via", &via);
         }
+        frame_for(&mut msg, transport);
         let method = msg.method().unwrap_or("").to_string();
         let data = msg.to_bytes();
         if method == "ACK" {
@@ -252,13 +253,14 @@ impl SipStack {
     /// and on the same transport (RFC 3261 §18.2.2). A 2xx to INVITE is then retransmitted
     /// by the TU core until ACKed (RFC 3261 §13.3.1.4), which we do here: on every
     /// transport, since the 2xx travels end to end and a hop beyond ours may lose it.
-    pub fn send_response(&mut self, now: Time, key: &ServerKey, msg: Message) {
+    pub fn send_response(&mut self, now: Time, key: &ServerKey, mut msg: Message) {
         let status = msg.status().unwrap_or(500);
-        let data = msg.to_bytes();
         let Some(entry) = self.servers.get_mut(key) else {
             return;
         };
         let source = entry.source;
+        frame_for(&mut msg, source.transport);
+        let data = msg.to_bytes();
         if key.method == "INVITE"
             && (200..300).contains(&status)
             && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq())
@@ -564,6 +566,16 @@ fn drain_client(entry: &mut ClientEntry, out: &mut VecDeque<Outgoing>) {
 fn drain_two_xx(entry: &mut TwoXxEntry, out: &mut VecDeque<Outgoing>) {
     while let Some(data) = entry.rt.poll_transmit() {
         out.push_back(entry.dest.send(data));
+    }
+}
+
+/// RFC 3261 §18.3: on a stream, Content-Length is the only way to find where a message
+/// ends, so it MUST be there; messages built without one (it is optional on UDP, §20.14)
+/// get it before they go on TCP or TLS.
+fn frame_for(msg: &mut Message, transport: Transport) {
+    if transport.is_reliable() && msg.header("Content-Length").is_none() {
+        let len = msg.body().len().to_string();
+        msg.push_header("Content-Length", &len);
     }
 }
 

@@ -276,6 +276,9 @@ fn over_tcp_a_final_response_is_sent_once_on_the_request_transport() {
     uas.respond(Time::ZERO, &key, &msg, 486, Some("b1"));
     let busy = uas.poll_transmit().unwrap();
     assert_eq!((busy.to, busy.transport), (uac.local(), Transport::Tcp));
+    // RFC 3261 §18.3: a stream needs Content-Length to find the message's end.
+    let framed = crate::core::sip::frame(&busy.data).unwrap();
+    assert_eq!(framed, Some(busy.data.len()), "Content-Length added");
     // The 486 is lost and no ACK comes: over UDP Timer G would re-send it (RFC 3261
     // §17.2.1); over TCP only Timer H runs, and nothing more is sent.
     for ms in (0..=40_000).step_by(100) {
