@@ -87,6 +87,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             target::setup(&target, &plan.user).with_context(|| plan.file.display().to_string())
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(warning) = target::insecure_warning(&setups) {
+        eprintln!("{warning}");
+    }
     // Before the first call is placed: a typo in an output path must not cost a whole run.
     check_outputs(&args)?;
     let seed = args.seed.unwrap_or_else(random_seed);

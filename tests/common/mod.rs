@@ -59,15 +59,18 @@ pub fn start_pbx(password: &str, extra: &[&str]) -> (Server, String) {
         .next()
         .expect("the pbx prints its address")
         .expect("utf-8 banner");
-    let addr = banner
-        .split("udp ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in banner: {banner}"))
-        .to_string();
+    let addr =
+        banner_addr(&banner, "udp").unwrap_or_else(|| panic!("no address in banner: {banner}"));
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     (Server(child), addr)
+}
+
+/// The address after `transport ` in the PBX's banner (`listening on udp A, tcp A, tls B`).
+pub fn banner_addr(banner: &str, transport: &str) -> Option<String> {
+    let after = banner.split(&format!(" {transport} ")).nth(1)?;
+    let addr = after.split_whitespace().next()?.trim_end_matches(',');
+    Some(addr.to_string())
 }
 
 /// A UDP port on 127.0.0.1 that was free a moment ago.
