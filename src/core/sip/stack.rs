@@ -373,6 +373,12 @@ impl SipStack {
             branch,
             method: method.clone(),
         };
+        // A terminated transaction absorbs nothing: on TCP and TLS it ends with its final
+        // response (Timer J and I are zero, RFC 3261 §17.2.2), so a request with the same
+        // branch after that is a new one, not a retransmission.
+        if self.servers.get(&key).is_some_and(|e| e.tx.is_terminated()) {
+            self.servers.remove(&key);
+        }
         if let Some(entry) = self.servers.get_mut(&key) {
             entry.tx.handle_request_retransmit(now);
             while let Some(data) = entry.tx.poll_transmit() {

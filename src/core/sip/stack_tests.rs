@@ -316,3 +316,24 @@ fn a_failed_flow_ends_only_what_waits_on_it() {
     timed_out.sort();
     assert_eq!(timed_out, [2, 3]);
 }
+
+#[test]
+fn over_tcp_a_request_after_its_transaction_ended_is_new() {
+    let (mut uac, mut uas) = (SipStack::new(addr(5060), 1), SipStack::new(addr(5070), 2));
+    let mut req = options("sip:bob@h");
+    req.insert_header_first(
+        "Via",
+        &via_value(Transport::Tcp, uac.local(), "z9hG4bKsame"),
+    );
+    for round in 0..2 {
+        let now = Time::from_millis(round * 10);
+        uac.send_request(now, req.clone(), uas.local(), Transport::Tcp, round);
+        pump(now, &mut uac, &mut uas);
+        let Some(SipEvent::Request { msg, key, .. }) = uas.poll_event() else {
+            panic!("round {round}: the request is handed to the TU")
+        };
+        uas.respond(now, &key, &msg, 200, Some("t"));
+        assert!(uas.poll_transmit().is_some(), "round {round}: answered");
+        pump(now, &mut uac, &mut uas);
+    }
+}
