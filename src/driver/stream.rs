@@ -315,6 +315,11 @@ impl Task {
         loop {
             let n = match rd.read(&mut buf).await {
                 Ok(0) => return format!("{} closed by the peer", self.peer()),
+                // TLS without close_notify: closed all the same, nothing was cut short
+                // that SIP's own framing would not notice.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return format!("{} closed by the peer", self.peer());
+                }
                 Ok(n) => n,
                 Err(e) => return format!("{}: {}", self.peer(), io_reason(&e)),
             };
