@@ -46,9 +46,19 @@ impl Server {
 
 /// Starts `flipcheck pbx --listen 127.0.0.1:0 [extra]` and returns it with its SIP address.
 pub fn start_pbx(password: &str, extra: &[&str]) -> (Server, String) {
+    let args = [&["--listen", "127.0.0.1:0"], extra].concat();
+    let (server, banner) = start_pbx_with(password, &args);
+    let addr =
+        banner_addr(&banner, "udp").unwrap_or_else(|| panic!("no address in banner: {banner}"));
+    (server, addr)
+}
+
+/// Starts `flipcheck pbx ARGS` and returns it with the first line of its banner, which
+/// names every listener (see [`banner_addr`]).
+pub fn start_pbx_with(password: &str, args: &[&str]) -> (Server, String) {
     let mut child = Command::new(BIN)
-        .args(["pbx", "--listen", "127.0.0.1:0"])
-        .args(extra)
+        .arg("pbx")
+        .args(args)
         .env("FLIPCHECK_PBX_PASSWORD", password)
         .stderr(Stdio::piped())
         .spawn()
@@ -59,11 +69,9 @@ pub fn start_pbx(password: &str, extra: &[&str]) -> (Server, String) {
         .next()
         .expect("the pbx prints its address")
         .expect("utf-8 banner");
-    let addr =
-        banner_addr(&banner, "udp").unwrap_or_else(|| panic!("no address in banner: {banner}"));
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (Server(child), addr)
+    (Server(child), banner)
 }
 
 /// The address after `transport ` in the PBX's banner (`listening on udp A, tcp A, tls B`).
