@@ -286,7 +286,9 @@ pub async fn run_with(
             while let Some(t) = actor.poll_transmit() {
                 trace_sip("send", t.transport, t.from, t.to, &t.data);
                 if t.transport.is_reliable() {
-                    flows.send((t.transport, t.from, t.to), t.data);
+                    if flows.send((t.transport, t.from, t.to), t.data) {
+                        stats.connections += 1;
+                    }
                     continue;
                 }
                 match by_addr.get(&t.from) {

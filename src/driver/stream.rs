@@ -71,11 +71,12 @@ impl Flows {
         }
     }
 
-    /// Sends one message on the connection `key` names, opening it if there is none.
-    pub(super) fn send(&mut self, key: FlowKey, data: Vec<u8>) {
+    /// Sends one message on the connection `key` names, opening it if there is none;
+    /// true when it opened one.
+    pub(super) fn send(&mut self, key: FlowKey, data: Vec<u8>) -> bool {
         let data = match self.conns.get(&key) {
             Some(conn) => match conn.tx.send(data) {
-                Ok(()) => return,
+                Ok(()) => return false,
                 // Its task has ended; the loop hears why in a moment. Open a new one.
                 Err(mpsc::error::SendError(data)) => data,
             },
@@ -86,7 +87,7 @@ impl Flows {
                 Ok(tls) => Some(tls),
                 Err(reason) => {
                     self.failed.push((key, reason));
-                    return;
+                    return false;
                 }
             },
             _ => None,
@@ -104,6 +105,7 @@ impl Flows {
         };
         self.tasks.spawn(task.connect(tls, tx.clone(), rx));
         self.conns.insert(key, Conn { id, tx });
+        true
     }
 
     /// A connection a listener accepted (and, for TLS, whose handshake succeeded).
