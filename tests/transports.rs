@@ -2,8 +2,9 @@
 //! 127.0.0.2 (not the harness's own address) serving UDP, TCP and TLS at once, with a
 //! certificate from a CA made here; the checklist's flip against it over each; TLS clients
 //! that check the certificate (by IP address and by host name, through SNI), one that is
-//! told not to, and ones that must refuse it; and the stream itself: several messages in
-//! one write, keep-alive pings, a framing error that closes only its own connection.
+//! told not to, and ones that must refuse it; a TCP target nobody listens on; the embedded
+//! PBX in process over TCP, on the listener it asks the driver for; and the stream itself:
+//! several messages in one write, pings, a framing error that closes only its connection.
 //!
 //! The TLS target is built at library level (`TargetSetup::External` with a CA file): the
 //! target-file syntax for TLS options is not in this build. Live runs assert outcomes, never
@@ -23,7 +24,7 @@ use serde_json::Value;
 use common::BIN;
 use flipcheck::driver::{self, LiveAddrs};
 use flipcheck::report::{DialogContinuity, Outcome, ScenarioReport};
-use flipcheck::roles::TlsClientOptions;
+use flipcheck::roles::{Actor, TlsClientOptions, Transport};
 use flipcheck::runner::{self, Scene, TargetSetup};
 use flipcheck::scenario::{load_scenario, parse_registrar};
 
@@ -145,6 +146,78 @@ fn the_flip_moves_over_udp_and_tcp_through_the_standalone_pbx() {
             "{transport}: {flip}"
         );
     }
+}
+
+#[test]
+fn a_tcp_target_nobody_listens_on_fails_registration_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let target = dir.path().join("refused.yaml");
+    std::fs::write(
+        &target,
+        format!(
+            "kind: external\nname: nobody\nregistrar: sip:{addr};transport=tcp\n\
+             users: {{ alice: {{ username: alice, password_env: TRANSPORT_PW }} }}\n\
+             customer: {{ username: customer, password_env: TRANSPORT_PW }}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("refused.json");
+    let (code, _, stderr) = run_cli(&[
+        "run",
+        SCENARIO,
+        "--target",
+        target.to_str().unwrap(),
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let error = report["scenarios"][0]["error"].as_str().unwrap();
+    // The reason, not "no answer" after Timer F.
+    assert!(
+        error.contains(&format!(
+            "registration of desk as alice failed: tcp connection to {addr}: connection refused"
+        )),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_embedded_pbx_in_process_serves_tcp_on_the_listener_it_asks_for() {
+    let plan = load_scenario(Path::new(SCENARIO)).unwrap();
+    let setup = TargetSetup::Embedded {
+        quirks: Default::default(),
+        password: PASSWORD.into(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut attempts = 0;
+    let r = loop {
+        attempts += 1;
+        let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let mut scene = Scene::over(&plan, &setup, Transport::Tcp, 7, &mut addrs).unwrap();
+        assert_eq!(scene.listeners().len(), 1, "the PBX's TCP listener");
+        let limit = runner::time_limit(&plan);
+        let stats = runtime
+            .block_on(driver::run(&mut scene, addrs.sockets, limit))
+            .unwrap();
+        // Each party opens one, and the PBX accepts it: both ends in this process.
+        assert!(stats.connections >= 6, "{stats:?}");
+        let r = runner::scenario_report(&plan, &scene, 0.0);
+        let overloaded = r
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("the harness was overloaded"));
+        if !(overloaded && attempts < common::OVERLOAD_ATTEMPTS) {
+            break r;
+        }
+    };
+    assert_moved(&r, "in process over TCP");
 }
 
 /// An external TLS target at library level: `registrar` as a target file would write it,
