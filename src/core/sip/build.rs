@@ -132,6 +132,26 @@ pub fn cancel_for(invite: &Message) -> Message {
     cancel
 }
 
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the top Via learns where the request really came
+/// from (`received`, and `rport` when the client asked for it), so every response built
+/// from the request tells a client behind NAT its public address. Done once on receipt.
+pub(super) fn stamp_received(msg: &mut Message, source: SocketAddr) {
+    let Some(mut via) = msg.top_via() else { return };
+    let ip = source.ip().to_string();
+    let wants_rport = via
+        .params
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("rport"));
+    if via.host.trim_start_matches('[').trim_end_matches(']') != ip || wants_rport {
+        via.set_param("received", Some(&ip));
+    }
+    if wants_rport {
+        via.set_param("rport", Some(&source.port().to_string()));
+    }
+    msg.remove_first_value("Via");
+    msg.insert_header_first("Via", &via.to_string());
+}
+
 /// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, top Via,
 /// From, Call-ID and CSeq number as the INVITE, the response's To, and the INVITE's Route.
 pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {

@@ -12,9 +12,10 @@ use std::collections::{HashMap, VecDeque};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use super::build::{BRANCH_COOKIE, non_2xx_ack, response_to, via_value};
+use super::build::{BRANCH_COOKIE, non_2xx_ack, response_to, stamp_received, via_value};
 pub use super::findings::PeerFinding;
 use super::findings::record_finding;
+use super::framing::frame_for;
 use super::transaction::{
     ClientState, ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
 };
@@ -575,16 +576,6 @@ fn drain_two_xx(entry: &mut TwoXxEntry, out: &mut VecDeque<Outgoing>) {
     }
 }
 
-/// RFC 3261 §18.3: on a stream, Content-Length is the only way to find where a message
-/// ends, so it MUST be there; messages built without one (it is optional on UDP, §20.14)
-/// get it before they go on TCP or TLS.
-fn frame_for(msg: &mut Message, transport: Transport) {
-    if transport.is_reliable() && msg.header("Content-Length").is_none() {
-        let len = msg.body().len().to_string();
-        msg.push_header("Content-Length", &len);
-    }
-}
-
 /// The index of a transport in per-transport tables.
 fn slot(transport: Transport) -> usize {
     match transport {
@@ -592,26 +583,6 @@ fn slot(transport: Transport) -> usize {
         Transport::Tcp => 1,
         Transport::Tls => 2,
     }
-}
-
-/// RFC 3261 §18.2.1 and RFC 3581 §4: the top Via learns where the request really came
-/// from (`received`, and `rport` when the client asked for it), so every response built
-/// from the request tells a client behind NAT its public address. Done once on receipt.
-fn stamp_received(msg: &mut Message, source: SocketAddr) {
-    let Some(mut via) = msg.top_via() else { return };
-    let ip = source.ip().to_string();
-    let wants_rport = via
-        .params
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("rport"));
-    if via.host.trim_start_matches('[').trim_end_matches(']') != ip || wants_rport {
-        via.set_param("received", Some(&ip));
-    }
-    if wants_rport {
-        via.set_param("rport", Some(&source.port().to_string()));
-    }
-    msg.remove_first_value("Via");
-    msg.insert_header_first("Via", &via.to_string());
 }
 
 #[cfg(test)]
