@@ -158,6 +158,7 @@ fn a_target_nobody_listens_on_fails_registration_at_once() {
         registrar,
         tls: TlsClientOptions::default(),
     };
+    assert_eq!(setup.insecure_warning(), None);
     let scene = runner::simulate(&plan, &setup, 7, false).unwrap();
     assert_eq!(
         scene.tls_client(),
@@ -178,4 +179,27 @@ fn a_target_nobody_listens_on_fails_registration_at_once() {
     // Refused at once, not after Timer F's 32 s.
     let done = scene.script.finished_at.unwrap();
     assert!(done < Time::from_millis(100), "{done:?}");
+}
+
+#[test]
+fn an_unchecked_certificate_is_warned_about() {
+    let setup = TargetSetup::External {
+        proxy: "127.0.0.2:5061".parse().unwrap(),
+        domain: "127.0.0.2".into(),
+        user: ("alice".into(), "pw".into()),
+        customer: ("customer".into(), "pw".into()),
+        feature_code: "*11".into(),
+        registrar: parse_registrar("sips:127.0.0.2").unwrap(),
+        tls: TlsClientOptions {
+            ca_file: None,
+            insecure: true,
+        },
+    };
+    assert_eq!(
+        setup.insecure_warning().as_deref(),
+        Some(
+            "warning: the TLS certificate of sips:127.0.0.2;transport=tls is not checked (insecure): the connection is encrypted, but nothing proves who answers it"
+        )
+    );
+    assert_eq!(embedded().insecure_warning(), None);
 }

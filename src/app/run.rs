@@ -87,7 +87,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             target::setup(&target, &plan.user).with_context(|| plan.file.display().to_string())
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    if let Some(warning) = target::insecure_warning(&setups) {
+    // Once per run: every scenario shares the target.
+    if let Some(warning) = setups.iter().find_map(TargetSetup::insecure_warning) {
         eprintln!("{warning}");
     }
     // Before the first call is placed: a typo in an output path must not cost a whole run.

@@ -140,17 +140,6 @@ fn external(t: &ExternalTarget, user: &str) -> anyhow::Result<TargetSetup> {
     })
 }
 
-/// The warning for a run that does not check its target's TLS certificate, once per run
-/// (every scenario shares the target).
-pub fn insecure_warning(setups: &[TargetSetup]) -> Option<String> {
-    setups.iter().find_map(|s| match s {
-        TargetSetup::External { registrar, tls, .. } if tls.insecure => Some(format!(
-            "warning: the TLS certificate of {registrar} is not checked (insecure): the connection is encrypted, but nothing proves who answers it"
-        )),
-        _ => None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

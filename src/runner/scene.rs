@@ -48,6 +48,16 @@ impl TargetSetup {
             TargetSetup::External { registrar, .. } => registrar.transport,
         }
     }
+
+    /// The warning a run owes its user when the target's TLS certificate goes unchecked.
+    pub fn insecure_warning(&self) -> Option<String> {
+        match self {
+            TargetSetup::External { registrar, tls, .. } if tls.insecure => Some(format!(
+                "warning: the TLS certificate of {registrar} is not checked (insecure): the connection is encrypted, but nothing proves who answers it"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Hands out the local addresses a scene needs: real bound sockets in live mode, virtual
