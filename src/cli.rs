@@ -113,9 +113,19 @@ pub struct RunArgs {
 
 #[derive(Args, Debug)]
 pub struct PbxArgs {
-    /// Address to listen on for SIP (UDP), as IP:PORT; port 0 picks a free one
+    /// Address to listen on for SIP over UDP and TCP, as IP:PORT; port 0 picks one free for both
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5060")]
     pub listen: SocketAddr,
+    /// Also serve SIP over TLS on this address, as IP:PORT (needs --cert and --key); port 0
+    /// picks a free one
+    #[arg(long, value_name = "ADDR")]
+    pub tls: Option<SocketAddr>,
+    /// The TLS listener's certificate chain, PEM, the server's own certificate first
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The TLS listener's private key, PEM (PKCS#8, PKCS#1 or SEC1)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// A target file of `kind: embedded` with quirks and policy
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

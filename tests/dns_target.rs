@@ -99,7 +99,7 @@ fn the_next_srv_target_is_used_when_the_first_does_not_answer() {
     let text = String::from_utf8_lossy(&probe.stdout);
     assert!(
         text.contains(&format!(
-            "registrar: up.{ZONE} → {addr} (udp) after no answer from 127.0.0.3:{dead}"
+            "registrar: up.{ZONE} → {addr} (UDP) after no answer from 127.0.0.3:{dead} (UDP)"
         )),
         "{text}"
     );

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
+use flipcheck::roles::Transport;
 use flipcheck::roles::pbx::{LegState, Pbx, PbxConfig, PbxQuirks};
 use flipcheck::roles::ua::{CallState, EndCause, ReplacesMode, UaConfig, UserAgent};
 use flipcheck::roles::{Actor, Transmit};
@@ -46,6 +47,8 @@ impl World {
                 password: PASSWORD.into(),
                 domain: "127.0.0.1".into(),
                 proxy: addr(5060),
+                transport: Transport::Udp,
+                sips: false,
                 sip_addr: addr(7000 + 4 * n),
                 rtp_addr: addr(7002 + 4 * n),
                 codecs: vec![Codec::Pcmu],

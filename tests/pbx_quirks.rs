@@ -10,6 +10,7 @@ use std::time::Duration;
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec, FrameClass};
 use flipcheck::core::sip::Message;
+use flipcheck::roles::Transport;
 use flipcheck::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use flipcheck::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use flipcheck::roles::{Actor, Transmit};
@@ -78,6 +79,8 @@ impl World {
                 password: PASSWORD.into(),
                 domain: "127.0.0.1".into(),
                 proxy: addr(PBX_SIP),
+                transport: Transport::Udp,
+                sips: false,
                 sip_addr: addr(7000 + 4 * n),
                 rtp_addr: addr(7002 + 4 * n),
                 codecs: vec![Codec::Pcmu],

@@ -9,6 +9,7 @@ use std::time::Duration;
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec};
 use flipcheck::core::sip::Algorithm;
+use flipcheck::roles::Transport;
 use flipcheck::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use flipcheck::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use flipcheck::roles::{Actor, Transmit};
@@ -41,6 +42,8 @@ impl Pair {
                 password: password.into(),
                 domain: "127.0.0.1".into(),
                 proxy: addr(5060),
+                transport: Transport::Udp,
+                sips: false,
                 sip_addr: addr(5070),
                 rtp_addr: addr(5072),
                 codecs: vec![Codec::Pcmu],

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec};
 use flipcheck::core::sip::{Message, SessionDescription};
+use flipcheck::roles::Transport;
 use flipcheck::roles::ua::{CallState, ReplacesMode, UaConfig, UserAgent};
 
 const PBX: &str = "127.0.0.1:5060";
@@ -25,6 +26,8 @@ fn phone() -> UserAgent {
             password: "pw".into(),
             domain: "127.0.0.1".into(),
             proxy: addr(PBX),
+            transport: Transport::Udp,
+            sips: false,
             sip_addr: addr("127.0.0.1:7000"),
             rtp_addr: addr("127.0.0.1:7002"),
             codecs: vec![Codec::Pcmu],

@@ -10,24 +10,30 @@ use super::{EXIT_ERROR, EXIT_OK, target};
 use crate::cli::PbxArgs;
 use crate::core::Time;
 use crate::core::sip::Algorithm;
-use crate::driver::{self, LiveAddrs};
+use crate::driver::{self, LiveAddrs, Sockets, TlsServer};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
-use crate::roles::{Actor, Transmit};
+use crate::roles::{Actor, Transmit, Transport};
 use crate::runner::AddrAlloc;
 use crate::scenario::{Target, io_reason, load_target};
 use std::net::SocketAddr;
 
 pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
+    let loopback = args.listen.ip().is_loopback() && args.tls.is_none_or(|a| a.ip().is_loopback());
     let password = match args.password.clone() {
         Some(p) if p.is_empty() => {
             bail!("the PBX password is empty (--password or FLIPCHECK_PBX_PASSWORD)")
         }
         Some(p) => p,
-        None if args.listen.ip().is_loopback() => "flipcheck".to_string(),
-        None => bail!(
-            "listening on {} needs a password: --password or FLIPCHECK_PBX_PASSWORD (the default one is for loopback only)",
-            args.listen.ip()
-        ),
+        None if loopback => "flipcheck".to_string(),
+        None => {
+            let ip = match args.tls {
+                Some(tls) if args.listen.ip().is_loopback() => tls.ip(),
+                _ => args.listen.ip(),
+            };
+            bail!(
+                "listening on {ip} needs a password: --password or FLIPCHECK_PBX_PASSWORD (the default one is for loopback only)"
+            )
+        }
     };
     let quirks = match &args.config {
         Some(path) => match load_target(path) {
@@ -54,19 +60,31 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
             other => bail!("--digest: unknown algorithm `{other}` (use md5, sha-256)"),
         });
     }
+    let tls_server = tls_identity(&args)?;
     let mut addrs = LiveAddrs::new(args.listen.ip());
-    let sip_addr = addrs.bind(args.listen).map_err(|e| {
+    let sip_addr = addrs.bind_sip(args.listen).map_err(|(transport, e)| {
         let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
             " (another SIP server has it; pick another --listen port, or port 0 for a free one)"
         } else {
             ""
         };
         anyhow!(
-            "cannot listen on udp {}: {}{hint}",
+            "cannot listen on {transport} {}: {}{hint}",
             args.listen,
             io_reason(&e)
         )
     })?;
+    let tls_addr = match args.tls {
+        Some(addr) => Some(addrs.listen(Transport::Tls, addr).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                " (pick another --tls port, or port 0 for a free one)"
+            } else {
+                ""
+            };
+            anyhow!("cannot listen on tls {addr}: {}{hint}", io_reason(&e))
+        })?),
+        None => None,
+    };
     let rtp_addrs = (0..args.rtp_ports.max(2))
         .map(|_| addrs.alloc())
         .collect::<Result<Vec<_>, _>>()
@@ -84,6 +102,7 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         super::run::random_seed(),
     );
     cfg.digest = digest;
+    cfg.tls_addr = tls_addr;
     let domain = cfg.domain.clone();
     let cdr = match &args.cdr {
         Some(path) => Some(
@@ -100,7 +119,9 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         cdr,
         written: 0,
     };
-    eprintln!("flipcheck pbx listening on udp {sip_addr} (domain {domain})");
+    // One line naming every listener; scripts read the address after `udp `.
+    let tls = tls_addr.map(|a| format!(", tls {a}")).unwrap_or_default();
+    eprintln!("flipcheck pbx listening on udp {sip_addr}, tcp {sip_addr}{tls} (domain {domain})");
     eprintln!(
         "accounts: alice bob carol supervisor customer; flip by dialling *11 from another device of the same user; Ctrl-C stops"
     );
@@ -108,7 +129,9 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let limit = Duration::from_secs(10 * 365 * 24 * 3600);
-    runtime.block_on(driver::run(&mut server, addrs.sockets, limit))?;
+    let mut sockets = Sockets::from(addrs);
+    sockets.tls_server = tls_server;
+    runtime.block_on(driver::run(&mut server, sockets, limit))?;
     server.flush();
     let ended = server.pbx.sessions.iter().filter(|s| s.is_ended()).count();
     eprintln!(
@@ -116,6 +139,18 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
         server.pbx.cdrs.len()
     );
     Ok(EXIT_OK)
+}
+
+/// The TLS listener's certificate and key, read and checked before anything is bound.
+fn tls_identity(args: &PbxArgs) -> anyhow::Result<Option<TlsServer>> {
+    match (&args.tls, &args.cert, &args.key) {
+        (None, None, None) => Ok(None),
+        (Some(_), Some(cert), Some(key)) => TlsServer::from_pem_files(cert, key)
+            .map(Some)
+            .map_err(|e| anyhow!("--cert/--key: {e}")),
+        (Some(_), _, _) => bail!("--tls needs --cert FILE and --key FILE (PEM)"),
+        (None, _, _) => bail!("--cert and --key are for a TLS listener: add --tls ADDR"),
+    }
 }
 
 /// The PBX as a server: after every input, each newly ended call session's CDR line is
@@ -150,6 +185,33 @@ impl Actor for PbxServer {
     fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
         self.pbx.handle_datagram(now, local, from, data);
         self.after_input();
+    }
+    fn handle_received(
+        &mut self,
+        now: Time,
+        _received_at: Time,
+        transport: Transport,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        self.pbx.handle_message(now, transport, local, from, data);
+        self.after_input();
+    }
+    fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        local: SocketAddr,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.pbx
+            .handle_flow_closed(now, transport, local, remote, reason);
+        self.after_input();
+    }
+    fn listeners(&self) -> Vec<(Transport, SocketAddr)> {
+        self.pbx.listeners()
     }
     fn handle_timeout(&mut self, now: Time) {
         self.pbx.handle_timeout(now);

@@ -17,6 +17,7 @@ use super::{EXIT_ERROR, EXIT_OK, target};
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
 use crate::driver::{self, LiveAddrs};
+use crate::report::Keyword;
 use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use crate::roles::{Actor, Transmit};
 use crate::runner::{AddrAlloc, TargetLabels};
@@ -39,6 +40,7 @@ struct Probes {
     probes: Vec<Probe>,
     deadline: Time,
     started: bool,
+    tls: crate::roles::TlsClient,
 }
 
 pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i32> {
@@ -57,7 +59,7 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
         .enable_all()
         .build()?;
     let located = super::reach::locate(&t, &runtime, bind.or(t.local_address))?;
-    let (proxy, domain) = (located.proxy, located.domain.clone());
+    let proxy = located.proxy;
     let bind = match bind.or(t.local_address) {
         Some(ip) => ip,
         None => super::run::route_toward(proxy)
@@ -66,14 +68,27 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
     let mut addrs = LiveAddrs::new(bind);
     // Fresh identifiers every run (RFC 3261 §8.1.1.7): a target must not take a second
     // probe for a retransmission of the first.
-    let probes = accounts(&t, proxy, &domain, &mut addrs, super::run::random_seed())?;
+    let probes = accounts(&t, &located, &mut addrs, super::run::random_seed())?;
     // Each account gets the profile's registration timeout to answer.
     let timeout = t.timeouts.register;
     let mut actor = Probes {
         probes,
         deadline: Time::ZERO + timeout,
         started: false,
+        tls: crate::roles::TlsClient {
+            options: crate::roles::TlsClientOptions {
+                ca_file: t.tls.ca_file.clone(),
+                insecure: t.tls.insecure,
+            },
+            names: vec![(proxy, located.registrar.host.clone())],
+        },
     };
+    if t.tls.insecure {
+        eprintln!(
+            "warning: the TLS certificate of {} is not checked (insecure)",
+            t.registrar
+        );
+    }
     // Bounded twice: the probe's own deadline, and the driver's limit.
     runtime.block_on(driver::run(
         &mut actor,
@@ -91,7 +106,8 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
     match options {
         Some(Ok((status, reason))) => println!("OPTIONS to {proxy}: {status} {reason}"),
         _ => println!(
-            "OPTIONS to {proxy}: no response over UDP within {}",
+            "OPTIONS to {proxy}: no response over {} within {}",
+            located.registrar.transport.as_str().to_uppercase(),
             secs(timeout)
         ),
     }
@@ -148,8 +164,7 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
 /// A user agent for every account of the profile, or the reason it cannot be tried.
 fn accounts(
     t: &ExternalTarget,
-    proxy: SocketAddr,
-    domain: &str,
+    located: &super::reach::Located,
     addrs: &mut LiveAddrs,
     seed: u64,
 ) -> anyhow::Result<Vec<Probe>> {
@@ -188,8 +203,8 @@ fn accounts(
             name: who.clone(),
             username: a.username.clone(),
             password,
-            domain: domain.to_string(),
-            proxy,
+            domain: located.domain.clone(),
+            proxy: located.proxy,
             sip_addr: addrs.alloc()?,
             rtp_addr: addrs.alloc()?,
             codecs: vec![Codec::Pcmu],
@@ -197,6 +212,8 @@ fn accounts(
             replaces: ReplacesMode::Accept,
             auto_answer: false,
             seed: seed.wrapping_add(n as u64),
+            transport: located.registrar.transport,
+            sips: located.registrar.scheme == crate::scenario::SipScheme::Sips,
         };
         out.push(Probe {
             who,
@@ -293,6 +310,10 @@ impl Actor for Probes {
 
     fn is_done(&self) -> bool {
         self.started && self.probes.iter().all(|p| p.done)
+    }
+
+    fn tls_client(&self) -> crate::roles::TlsClient {
+        self.tls.clone()
     }
 }
 

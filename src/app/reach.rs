@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
@@ -15,7 +15,7 @@ use crate::locate::{Candidate, Resolver, Target as LocateTarget, Transport};
 use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
 use crate::roles::{Actor, Transmit};
 use crate::runner::AddrAlloc;
-use crate::scenario::{ExternalTarget, SipScheme, parse_registrar};
+use crate::scenario::{ExternalTarget, Registrar, SipScheme, parse_registrar};
 
 /// How long one candidate gets to answer the OPTIONS before the next is tried.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -24,6 +24,9 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct Located {
     pub proxy: SocketAddr,
+    /// The registrar as reached: the URI's scheme and host (the name a TLS certificate
+    /// must carry, RFC 5922), the port and transport of the server chosen.
+    pub registrar: Registrar,
     /// The accounts' domain: the profile's `domain:`, else the registrar URI's host.
     pub domain: String,
     /// "pbx.acme.test → 10.0.0.5:5060 (udp)", and the candidates that did not answer.
@@ -59,65 +62,64 @@ pub fn locate(
     let candidates = rt
         .block_on(resolver.locate(&target))
         .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
-    // This version carries SIP over UDP only: other transports the server offers are not
-    // candidates (and a server offering none over UDP is said so, not tried).
-    let udp: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| c.transport == Transport::Udp)
-        .collect();
-    if udp.is_empty() {
-        let offered: Vec<String> = candidates
-            .iter()
-            .map(|c| format!("{} over {}", c.addr, transport_word(c.transport)))
-            .collect();
-        bail!(
-            "target `{}`: {} offers no server over UDP ({}); this version speaks SIP over UDP only",
-            t.name,
-            registrar.host,
-            offered.join(", ")
-        );
-    }
-    let domain = t.domain.clone().unwrap_or_else(|| registrar.host.clone());
+    let domain = t
+        .domain
+        .clone()
+        .unwrap_or_else(|| uri_host(&registrar.host));
     let describe = |c: &Candidate| {
+        let t = transport_word(c.transport);
         if c.target == c.addr.ip().to_string() {
-            format!("{} (udp)", c.addr)
+            format!("{} ({t})", c.addr)
         } else {
-            format!("{} → {} (udp)", c.target, c.addr)
+            format!("{} → {} ({t})", c.target, c.addr)
         }
     };
-    if udp.len() == 1 {
-        return Ok(Located {
-            proxy: udp[0].addr,
-            domain,
-            how: describe(udp[0]),
-        });
+    let located = |c: &Candidate, how: String| Located {
+        proxy: c.addr,
+        registrar: Registrar {
+            scheme: registrar.scheme,
+            host: registrar.host.clone(),
+            port: Some(c.addr.port()),
+            transport: c.transport,
+        },
+        domain: domain.clone(),
+        how,
+    };
+    if candidates.len() == 1 {
+        return Ok(located(&candidates[0], describe(&candidates[0])));
     }
+    let tls = crate::roles::TlsClientOptions {
+        ca_file: t.tls.ca_file.clone(),
+        insecure: t.tls.insecure,
+    };
     let mut silent = Vec::new();
-    for c in &udp {
-        if answers(rt, c.addr, &domain, bind)? {
+    for c in &candidates {
+        if answers(rt, c, &registrar, &domain, &tls, bind)? {
             let how = if silent.is_empty() {
                 describe(c)
             } else {
                 format!("{} after no answer from {}", describe(c), silent.join(", "))
             };
-            return Ok(Located {
-                proxy: c.addr,
-                domain,
-                how,
-            });
+            return Ok(located(c, how));
         }
-        silent.push(c.addr.to_string());
+        silent.push(format!("{} ({})", c.addr, transport_word(c.transport)));
     }
     // None answered: run against the first, whose silence the scenario then reports.
-    Ok(Located {
-        proxy: udp[0].addr,
-        domain,
-        how: format!(
-            "{} (no candidate answered OPTIONS: {})",
-            describe(udp[0]),
-            silent.join(", ")
-        ),
-    })
+    let how = format!(
+        "{} (no candidate answered OPTIONS: {})",
+        describe(&candidates[0]),
+        silent.join(", ")
+    );
+    Ok(located(&candidates[0], how))
+}
+
+/// A host as a URI carries it: IPv6 literals in brackets (RFC 3261 §19.1.1).
+pub fn uri_host(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
 }
 
 fn transport_word(t: Transport) -> &'static str {
@@ -128,14 +130,17 @@ fn transport_word(t: Transport) -> &'static str {
     }
 }
 
-/// Whether anything answers an OPTIONS at `addr` within [`PING_TIMEOUT`] (any status: a
-/// 403 or 405 is an answer too).
+/// Whether anything answers an OPTIONS at candidate `c` within [`PING_TIMEOUT`], over its
+/// transport (any status: a 403 or 405 is an answer too).
 fn answers(
     rt: &tokio::runtime::Runtime,
-    addr: SocketAddr,
+    c: &Candidate,
+    registrar: &Registrar,
     domain: &str,
+    tls: &crate::roles::TlsClientOptions,
     bind: Option<IpAddr>,
 ) -> anyhow::Result<bool> {
+    let addr = c.addr;
     let ip = match bind {
         Some(ip) => ip,
         None => super::run::route_toward(addr).with_context(|| format!("no route to {addr}"))?,
@@ -154,12 +159,18 @@ fn answers(
         replaces: ReplacesMode::Accept,
         auto_answer: false,
         seed: super::run::random_seed(),
+        transport: c.transport,
+        sips: registrar.scheme == SipScheme::Sips,
     };
     let mut ping = Ping {
         ua: UserAgent::new(cfg, Arc::new(Classifier::new())),
         started: false,
         deadline: Time::ZERO + PING_TIMEOUT,
         over: false,
+        tls: crate::roles::TlsClient {
+            options: tls.clone(),
+            names: vec![(addr, registrar.host.clone())],
+        },
     };
     rt.block_on(driver::run(
         &mut ping,
@@ -175,6 +186,7 @@ struct Ping {
     started: bool,
     deadline: Time,
     over: bool,
+    tls: crate::roles::TlsClient,
 }
 
 impl Actor for Ping {
@@ -205,5 +217,8 @@ impl Actor for Ping {
     }
     fn is_done(&self) -> bool {
         self.over || self.ua.options_answer().is_some()
+    }
+    fn tls_client(&self) -> crate::roles::TlsClient {
+        self.tls.clone()
     }
 }

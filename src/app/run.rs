@@ -110,6 +110,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             .with_context(|| plan.file.display().to_string())
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Once per run: every scenario shares the target.
+    if let Some(warning) = setups.iter().find_map(TargetSetup::insecure_warning) {
+        eprintln!("{warning}");
+    }
     // Before the first call is placed: a typo in an output path must not cost a whole run.
     check_outputs(&args)?;
     let seed = args.seed.unwrap_or_else(random_seed);

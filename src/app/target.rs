@@ -4,6 +4,7 @@
 use anyhow::{anyhow, bail};
 
 use super::reach::Located;
+use crate::roles::TlsClientOptions;
 use crate::roles::pbx::{PbxQuirks, default_users};
 use crate::runner::TargetSetup;
 use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, nearest};
@@ -130,6 +131,11 @@ fn external(
         ),
         customer,
         feature_code: t.feature_code.clone(),
+        registrar: located.registrar.clone(),
+        tls: TlsClientOptions {
+            ca_file: t.tls.ca_file.clone(),
+            insecure: t.tls.insecure,
+        },
     })
 }
 

@@ -230,6 +230,11 @@ fn unanswered(
                 "authentication loop: the target challenged the flip request again ({status}) after {new} sent its credentials"
             ),
         ),
+        Some((at, EndReason::TransportFailed { reason })) => settled(
+            *at,
+            Outcome::Failed,
+            format!("the flip request could not reach the target: {reason}"),
+        ),
         Some((at, EndReason::TimedOut)) => settled(
             *at,
             Outcome::Failed,
@@ -311,6 +316,7 @@ fn end_words(why: &EndReason) -> String {
         EndReason::Cancelled => "the target cancelled it".into(),
         EndReason::Rejected { status, reason } => format!("{status} {reason}"),
         EndReason::TimedOut => "a request timed out".into(),
+        EndReason::TransportFailed { reason } => format!("its connection failed: {reason}"),
         EndReason::AuthLoop { status } => format!("authentication loop ({status})"),
         EndReason::Replaced => "replaced, and the new dialog ended".into(),
         EndReason::Local => "hung up".into(),

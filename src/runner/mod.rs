@@ -11,5 +11,6 @@ pub use words::TargetLabels;
 mod outcome;
 
 pub use outcome::{
-    scenario_report, scenario_report_with, simulate, simulate_with, time_limit, time_limit_with,
+    scenario_report, scenario_report_with, simulate, simulate_over, simulate_with, time_limit,
+    time_limit_with,
 };

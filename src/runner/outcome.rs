@@ -7,6 +7,7 @@ use super::{Scene, TargetSetup};
 use crate::core::Time;
 use crate::measure::{harness_between, measure_flips, overload_words};
 use crate::report::{ScenarioReport, SipFinding, Verdict, check_flip};
+use crate::roles::Transport;
 use crate::scenario::{DEFAULT_TIMEOUTS, Expectations, Plan, StepPlan, Timeouts};
 use crate::sim;
 
@@ -59,8 +60,32 @@ pub fn simulate_with(
     capture: bool,
     options: &sim::SimOptions,
 ) -> std::io::Result<Scene> {
+    let transport = setup.transport();
+    simulate_in(plan, setup, transport, seed, capture, options)
+}
+
+/// [`simulate`] with every party's SIP over `transport` (see [`Scene::over`]).
+pub fn simulate_over(
+    plan: &Plan,
+    setup: &TargetSetup,
+    transport: Transport,
+    seed: u64,
+    capture: bool,
+) -> std::io::Result<Scene> {
+    let options = sim::SimOptions::default();
+    simulate_in(plan, setup, transport, seed, capture, &options)
+}
+
+fn simulate_in(
+    plan: &Plan,
+    setup: &TargetSetup,
+    transport: Transport,
+    seed: u64,
+    capture: bool,
+    options: &sim::SimOptions,
+) -> std::io::Result<Scene> {
     let mut addrs = sim::VirtualAddrs::new();
-    let mut scene = Scene::new(plan, setup, seed, &mut addrs)?;
+    let mut scene = Scene::over(plan, setup, transport, seed, &mut addrs)?;
     if capture {
         scene.capture = Some(Default::default());
     }

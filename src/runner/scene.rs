@@ -12,8 +12,8 @@ use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
 use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
-use crate::roles::{Actor, Transmit};
-use crate::scenario::{CodecName, Plan, ReplacesSupport};
+use crate::roles::{Actor, TlsClient, TlsClientOptions, Transmit, Transport};
+use crate::scenario::{CodecName, Plan, Registrar, ReplacesSupport, SipScheme};
 use crate::timeline::{Lag, PartyInfo, Timeline};
 
 /// What the scenario runs against, resolved to addresses and credentials.
@@ -30,7 +30,34 @@ pub enum TargetSetup {
         user: (String, String),
         customer: (String, String),
         feature_code: String,
+        /// The registrar as the target names it: the transport every party's SIP takes,
+        /// whether it is a SIPS URI, and the host a TLS certificate must be valid for
+        /// (RFC 5922 §7.2), whatever address `proxy` resolved it to.
+        registrar: Registrar,
+        /// How the parties check the target's TLS certificate.
+        tls: TlsClientOptions,
     },
+}
+
+impl TargetSetup {
+    /// What the parties' SIP goes on: the registrar's transport; UDP for the embedded PBX
+    /// (which serves every transport: see [`Scene::over`]).
+    pub fn transport(&self) -> Transport {
+        match self {
+            TargetSetup::Embedded { .. } => Transport::Udp,
+            TargetSetup::External { registrar, .. } => registrar.transport,
+        }
+    }
+
+    /// The warning a run owes its user when the target's TLS certificate goes unchecked.
+    pub fn insecure_warning(&self) -> Option<String> {
+        match self {
+            TargetSetup::External { registrar, tls, .. } if tls.insecure => Some(format!(
+                "warning: the TLS certificate of {registrar} is not checked (insecure): the connection is encrypted, but nothing proves who answers it"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Hands out the local addresses a scene needs: real bound sockets in live mode, virtual
@@ -67,30 +94,64 @@ pub struct Scene {
     last_now: Time,
     /// Round-robin start for polling, so no actor starves the others' output.
     turn: usize,
+    /// What every party's SIP goes on.
+    transport: Transport,
+    /// How the parties check the TLS server they register with.
+    tls_client: TlsClient,
 }
 
 impl Scene {
+    /// The scene of `plan` against `target`, over the target's transport.
     pub fn new(
         plan: &Plan,
         target: &TargetSetup,
         seed: u64,
         alloc: &mut dyn AddrAlloc,
     ) -> std::io::Result<Scene> {
+        Scene::over(plan, target, target.transport(), seed, alloc)
+    }
+
+    /// The scene with every party's SIP over `transport`. The embedded PBX serves any
+    /// (TLS on an address of its own; live, a TLS listener needs a certificate, so that is
+    /// for the simulator); an external target only the one its registrar names.
+    pub fn over(
+        plan: &Plan,
+        target: &TargetSetup,
+        transport: Transport,
+        seed: u64,
+        alloc: &mut dyn AddrAlloc,
+    ) -> std::io::Result<Scene> {
+        if transport != target.transport() && matches!(target, TargetSetup::External { .. }) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the target's registrar names {}, not {transport}",
+                    target.transport()
+                ),
+            ));
+        }
         let classifier = Arc::new(Classifier::new());
         let mut owners = HashMap::new();
+        let mut sips = false;
+        let mut tls_client = TlsClient::default();
         let (pbx, proxy, domain, user, customer_account, feature_code) = match target {
             TargetSetup::Embedded { quirks, password } => {
                 let sip_addr = alloc.alloc()?;
+                let tls_addr = match transport {
+                    Transport::Tls => Some(alloc.alloc()?),
+                    _ => None,
+                };
                 let rtp_addrs = (0..SCENE_RELAY_PORTS)
                     .map(|_| alloc.alloc())
                     .collect::<Result<Vec<_>, _>>()?;
-                let cfg = PbxConfig::reference(
+                let mut cfg = PbxConfig::reference(
                     sip_addr,
                     rtp_addrs,
                     password,
                     quirks.clone(),
                     seed ^ 0x9b,
                 );
+                cfg.tls_addr = tls_addr;
                 let domain = cfg.domain.clone();
                 let pbx = Pbx::new(cfg);
                 for a in pbx.addresses() {
@@ -100,7 +161,7 @@ impl Scene {
                 let customer = ("customer".to_string(), password.clone());
                 (
                     Some(pbx),
-                    sip_addr,
+                    tls_addr.unwrap_or(sip_addr),
                     domain,
                     user,
                     customer,
@@ -113,14 +174,23 @@ impl Scene {
                 user,
                 customer,
                 feature_code,
-            } => (
-                None,
-                *proxy,
-                domain.clone(),
-                user.clone(),
-                customer.clone(),
-                feature_code.clone(),
-            ),
+                registrar,
+                tls,
+            } => {
+                sips = registrar.scheme == SipScheme::Sips;
+                tls_client = TlsClient {
+                    options: tls.clone(),
+                    names: vec![(*proxy, registrar.host.clone())],
+                };
+                (
+                    None,
+                    *proxy,
+                    domain.clone(),
+                    user.clone(),
+                    customer.clone(),
+                    feature_code.clone(),
+                )
+            }
         };
         let mut make_ua = |name: &str,
                            account: &(String, String),
@@ -136,6 +206,8 @@ impl Scene {
                 password: account.1.clone(),
                 domain: domain.clone(),
                 proxy,
+                transport,
+                sips,
                 sip_addr: alloc.alloc()?,
                 rtp_addr: alloc.alloc()?,
                 codecs: media_codecs(codecs),
@@ -202,7 +274,14 @@ impl Scene {
             capture: None,
             last_now: Time::ZERO,
             turn: 0,
+            transport,
+            tls_client,
         })
+    }
+
+    /// What every party's SIP goes on.
+    pub fn transport(&self) -> Transport {
+        self.transport
     }
 
     pub fn owner(&self, addr: SocketAddr) -> Option<Owner> {
@@ -261,13 +340,14 @@ fn media_codecs(codecs: &[CodecName]) -> Vec<Codec> {
 
 impl Actor for Scene {
     fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        self.handle_received(now, now, local, from, data);
+        self.handle_received(now, now, Transport::Udp, local, from, data);
     }
 
     fn handle_received(
         &mut self,
         now: Time,
         received_at: Time,
+        transport: Transport,
         local: SocketAddr,
         from: SocketAddr,
         data: &[u8],
@@ -284,17 +364,43 @@ impl Actor for Scene {
                 cap.record(received_at, from, local, data);
             }
         }
+        let at = received_at;
         match self.owner(local) {
-            Some(Owner::Customer) => {
-                self.customer
-                    .handle_received(now, received_at, local, from, data)
-            }
+            Some(Owner::Customer) => self
+                .customer
+                .handle_received(now, at, transport, local, from, data),
             Some(Owner::Device(i)) => {
-                self.devices[i].handle_received(now, received_at, local, from, data)
+                self.devices[i].handle_received(now, at, transport, local, from, data)
             }
             Some(Owner::Pbx) => {
                 if let Some(pbx) = self.pbx.as_mut() {
-                    pbx.handle_datagram(now, local, from, data)
+                    pbx.handle_message(now, transport, local, from, data)
+                }
+            }
+            None => {}
+        }
+        self.advance(now);
+    }
+
+    fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        local: SocketAddr,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.last_now = now;
+        match self.owner(local) {
+            Some(Owner::Customer) => self
+                .customer
+                .handle_flow_closed(now, transport, remote, reason),
+            Some(Owner::Device(i)) => {
+                self.devices[i].handle_flow_closed(now, transport, remote, reason)
+            }
+            Some(Owner::Pbx) => {
+                if let Some(pbx) = self.pbx.as_mut() {
+                    pbx.handle_flow_closed(now, transport, local, remote, reason)
                 }
             }
             None => {}
@@ -370,6 +476,18 @@ impl Actor for Scene {
         let mut all: Vec<SocketAddr> = self.owners.keys().copied().collect();
         all.sort();
         all
+    }
+
+    /// The embedded PBX's listener for the scene's transport, when that is TCP or TLS.
+    fn listeners(&self) -> Vec<(Transport, SocketAddr)> {
+        let pbx = self.pbx.as_ref().map(Pbx::listeners).unwrap_or_default();
+        pbx.into_iter()
+            .filter(|(t, _)| *t == self.transport)
+            .collect()
+    }
+
+    fn tls_client(&self) -> TlsClient {
+        self.tls_client.clone()
     }
 
     fn is_done(&self) -> bool {

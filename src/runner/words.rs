@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::report::Keyword;
 use crate::roles::ua::{EndCause, RegisterFailure, UserAgent};
 
 /// How the scenario's target is named in messages, and where its passwords come from.
@@ -88,8 +89,9 @@ pub fn no_response(
         ""
     };
     format!(
-        "no response from {} over UDP{within} ({what} of {who}){garbage}",
-        cfg.proxy
+        "no response from {} over {}{within} ({what} of {who}){garbage}",
+        cfg.proxy,
+        cfg.transport.as_str().to_uppercase()
     )
 }
 
@@ -105,6 +107,7 @@ pub fn call_ended(cause: Option<&EndCause>) -> String {
         Some(EndCause::Cancelled) => "the target cancelled it".into(),
         Some(EndCause::Replaced) => "replaced by another dialog".into(),
         Some(EndCause::Local) => "hung up".into(),
+        Some(EndCause::TransportFailed(reason)) => format!("its connection failed: {reason}"),
         None => "it ended".into(),
     }
 }

@@ -406,16 +406,10 @@ fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
             column,
             format!("`{key}` is not supported in this version"),
         )
-        .with_hint("remove it; this version reaches the registrar directly over UDP");
+        .with_hint("remove it; this version reaches the registrar directly");
         c.push(d);
     };
     let span = |n: &Spanned<String>| (n.line, n.column);
-    if let Ok(r) = parse_registrar(&raw.registrar.value)
-        && (r.transport != Transport::Udp || r.scheme == super::registrar::SipScheme::Sips)
-    {
-        let (l, col) = span(&raw.registrar);
-        refuse(l, col, "transport other than udp (tcp, tls, sips:)");
-    }
     for (node, key) in [
         (&raw.outbound_proxy, "outbound_proxy"),
         (&raw.media_address, "media_address"),
@@ -424,9 +418,6 @@ fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
             let (l, col) = span(n);
             refuse(l, col, key);
         }
-    }
-    if let Some(t) = &raw.tls {
-        refuse(t.line, t.column, "tls");
     }
     if let Some(r) = &raw.registration {
         refuse(r.line, r.column, "registration");

@@ -13,29 +13,18 @@ pub enum SipScheme {
     Sips,
 }
 
-/// The `transport=` URI parameter (RFC 3261 §19.1.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    Udp,
-    Tcp,
-    Tls,
-}
+/// The `transport=` URI parameter (RFC 3261 §19.1.1): the SIP layer's own transport type,
+/// so what a target file names is what the parties send on.
+pub use crate::core::sip::Transport;
 
 impl Keyword for Transport {
-    const ALL: &'static [Self] = &[Transport::Udp, Transport::Tcp, Transport::Tls];
+    const ALL: &'static [Self] = &Transport::ALL;
     fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-        }
+        self.param()
     }
     /// URI parameter values are case-insensitive (RFC 3261 §19.1.4).
     fn from_word(word: &str) -> Option<Self> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|t| t.as_str().eq_ignore_ascii_case(word))
+        Transport::from_token(word)
     }
 }
 

@@ -102,7 +102,12 @@ impl SimOptions {
 }
 
 /// Runs `actor` in virtual time until it is done, or `limit` of virtual time passes.
-/// Datagrams to addresses the actor does not own are dropped, as a closed port would.
+/// Datagrams to addresses the actor does not own are dropped, as a closed port would; a
+/// TCP or TLS message to one is refused, as a connection to a port nobody listens on is.
+///
+/// TCP and TLS need no connection set-up here: every message takes the same link delay
+/// and leaves in the order it was sent, so between two addresses they arrive once and in
+/// order, which is all a reliable transport promises SIP (RFC 3261 §18).
 pub fn run(actor: &mut dyn Actor, limit: Time) -> SimStats {
     run_with(actor, limit, &SimOptions::default())
 }
@@ -151,9 +156,13 @@ pub fn run_with(actor: &mut dyn Actor, limit: Time, options: &SimOptions) -> Sim
         if packet <= timer {
             // The queue is non-empty: `packet` came from its head.
             let Some(Reverse(p)) = queue.pop() else { break };
-            if owned.contains(&p.t.to) {
+            let t = p.t;
+            if owned.contains(&t.to) {
                 stats.datagrams += 1;
-                actor.handle_received(now, p.at, p.t.to, p.t.from, &p.t.data);
+                actor.handle_received(now, p.at, t.transport, t.to, t.from, &t.data);
+            } else if t.transport.is_reliable() {
+                let refused = "connection refused";
+                actor.handle_flow_closed(now, t.transport, t.from, t.to, refused);
             }
         } else {
             stats.timer_wakeups += 1;

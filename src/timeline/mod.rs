@@ -53,6 +53,10 @@ pub enum EndReason {
     TimedOut,
     /// The target challenged again after credentials were sent (an authentication loop).
     AuthLoop { status: u16 },
+    /// The TCP or TLS connection the party's INVITE went on failed before a final response:
+    /// refused, reset, closed, or a TLS handshake that failed. A local conclusion, like
+    /// `TimedOut`, reached sooner.
+    TransportFailed { reason: String },
     /// Another dialog replaced this one (RFC 3891).
     Replaced,
 }

@@ -55,9 +55,19 @@ pub fn start_pbx(password: &str, extra: &[&str]) -> (Server, String) {
 /// own address).
 pub fn start_pbx_on(ip: &str, password: &str, extra: &[&str]) -> (Server, String) {
     let listen = format!("{ip}:0");
+    let args = [&["--listen", listen.as_str()], extra].concat();
+    let (server, banner) = start_pbx_with(password, &args);
+    let addr =
+        banner_addr(&banner, "udp").unwrap_or_else(|| panic!("no address in banner: {banner}"));
+    (server, addr)
+}
+
+/// Starts `flipcheck pbx ARGS` and returns it with the first line of its banner, which
+/// names every listener (see [`banner_addr`]).
+pub fn start_pbx_with(password: &str, args: &[&str]) -> (Server, String) {
     let mut child = Command::new(BIN)
-        .args(["pbx", "--listen", &listen])
-        .args(extra)
+        .arg("pbx")
+        .args(args)
         .env("FLIPCHECK_PBX_PASSWORD", password)
         .stderr(Stdio::piped())
         .spawn()
@@ -68,15 +78,16 @@ pub fn start_pbx_on(ip: &str, password: &str, extra: &[&str]) -> (Server, String
         .next()
         .expect("the pbx prints its address")
         .expect("utf-8 banner");
-    let addr = banner
-        .split("udp ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in banner: {banner}"))
-        .to_string();
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (Server(child), addr)
+    (Server(child), banner)
+}
+
+/// The address after `transport ` in the PBX's banner (`listening on udp A, tcp A, tls B`).
+pub fn banner_addr(banner: &str, transport: &str) -> Option<String> {
+    let after = banner.split(&format!(" {transport} ")).nth(1)?;
+    let addr = after.split_whitespace().next()?.trim_end_matches(',');
+    Some(addr.to_string())
 }
 
 /// A UDP port on 127.0.0.1 that was free a moment ago.

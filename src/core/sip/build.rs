@@ -4,7 +4,7 @@
 
 use ::core::net::{IpAddr, SocketAddr};
 
-use super::{Message, NameAddr, SipUri};
+use super::{Message, NameAddr, SipUri, Transport};
 
 /// RFC 3261 §8.1.1.7: every branch we generate starts with the magic cookie.
 pub const BRANCH_COOKIE: &str = "z9hG4bK";
@@ -72,10 +72,16 @@ pub fn response_to(req: &Message, code: u16, to_tag: Option<&str>) -> Message {
     rsp
 }
 
-/// The Via value a UA puts on a request it sends from `local` (RFC 3581 `rport` asks the
-/// server to answer to the source port, which keeps NATs and loopback tests honest).
-pub fn via_value(local: SocketAddr, branch: &str) -> String {
-    format!("SIP/2.0/UDP {};branch={branch};rport", host_port(local))
+/// The Via value a UA puts on a request it sends from `local` over `transport` (RFC 3261
+/// §18.1.1: the sent-protocol names the transport the request goes on). RFC 3581 `rport`
+/// asks the server to answer to the source port, which keeps NATs and loopback tests
+/// honest; it is harmless on TCP and TLS, where responses take the connection anyway.
+pub fn via_value(transport: Transport, local: SocketAddr, branch: &str) -> String {
+    format!(
+        "SIP/2.0/{} {};branch={branch};rport",
+        transport.via_token(),
+        host_port(local)
+    )
 }
 
 /// `host:port` with IPv6 literals bracketed, as SIP URIs and Via need it.
@@ -126,6 +132,53 @@ pub fn cancel_for(invite: &Message) -> Message {
     cancel
 }
 
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the top Via learns where the request really came
+/// from (`received`, and `rport` when the client asked for it), so every response built
+/// from the request tells a client behind NAT its public address. Done once on receipt.
+pub(super) fn stamp_received(msg: &mut Message, source: SocketAddr) {
+    let Some(mut via) = msg.top_via() else { return };
+    let ip = source.ip().to_string();
+    let wants_rport = via
+        .params
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("rport"));
+    if via.host.trim_start_matches('[').trim_end_matches(']') != ip || wants_rport {
+        via.set_param("received", Some(&ip));
+    }
+    if wants_rport {
+        via.set_param("rport", Some(&source.port().to_string()));
+    }
+    msg.remove_first_value("Via");
+    msg.insert_header_first("Via", &via.to_string());
+}
+
+/// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, top Via,
+/// From, Call-ID and CSeq number as the INVITE, the response's To, and the INVITE's Route.
+pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {
+    let mut ack = Message::request("ACK", invite.request_uri().unwrap_or("sip:invalid"));
+    if let Some(via) = invite.header_values("Via").first() {
+        ack.push_header("Via", via);
+    }
+    ack.push_header("Max-Forwards", "70");
+    if let Some(from) = invite.header("From") {
+        ack.push_header("From", from);
+    }
+    if let Some(to) = response.header("To") {
+        ack.push_header("To", to);
+    }
+    if let Some(call_id) = invite.call_id() {
+        ack.push_header("Call-ID", call_id);
+    }
+    if let Some(cseq) = invite.cseq() {
+        ack.push_header("CSeq", &format!("{} ACK", cseq.seq));
+    }
+    for route in invite.header_values("Route") {
+        ack.push_header("Route", &route);
+    }
+    ack.push_header("Content-Length", "0");
+    ack
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +219,25 @@ mod tests {
             Some("alice")
         );
         assert_eq!(host_port("[::1]:9".parse().unwrap()), "[::1]:9");
+    }
+
+    #[test]
+    fn via_names_the_transport_and_keeps_rport() {
+        let local: SocketAddr = "127.0.0.1:5070".parse().unwrap();
+        let vias: Vec<String> = Transport::ALL
+            .iter()
+            .map(|&t| via_value(t, local, "z9hG4bK1"))
+            .collect();
+        assert_eq!(
+            vias,
+            [
+                "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;rport",
+                "SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK1;rport",
+                "SIP/2.0/TLS 127.0.0.1:5070;branch=z9hG4bK1;rport",
+            ]
+        );
+        let parsed = super::super::Via::parse(&vias[2]).unwrap();
+        assert_eq!(parsed.transport, "TLS");
+        assert!(parsed.params.iter().any(|(k, _)| k == "rport"));
     }
 }

@@ -4,7 +4,7 @@
 use ::core::net::SocketAddr;
 
 use super::build::{uri_addr, via_value};
-use super::{Message, NameAddr};
+use super::{Message, NameAddr, Transport};
 
 /// The identity of a dialog (RFC 3261 §12): Call-ID plus both tags, seen from our side.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,6 +33,8 @@ pub struct Dialog {
     pub route_set: Vec<String>,
     /// Our Contact URI.
     pub local_contact: String,
+    /// The transport our requests in the dialog go on: the one the dialog was created over.
+    pub transport: Transport,
 }
 
 impl Dialog {
@@ -70,6 +72,7 @@ impl Dialog {
             remote_target,
             route_set,
             local_contact: local_contact.to_string(),
+            transport: via_transport(request),
         })
     }
 
@@ -97,6 +100,7 @@ impl Dialog {
                 .map(|r| r.to_string())
                 .collect(),
             local_contact: local_contact.to_string(),
+            transport: via_transport(request),
         })
     }
 
@@ -130,7 +134,7 @@ impl Dialog {
 
     fn build(&self, method: &str, cseq: u32, local: SocketAddr, branch: &str) -> Message {
         let mut msg = Message::request(method, &self.remote_target);
-        msg.push_header("Via", &via_value(local, branch));
+        msg.push_header("Via", &via_value(self.transport, local, branch));
         msg.push_header("Max-Forwards", "70");
         let mut from = NameAddr::new(&self.local_uri);
         from.set_param("tag", Some(&self.local_tag));
@@ -154,6 +158,16 @@ impl Dialog {
             None => uri_addr(&self.remote_target),
         }
     }
+}
+
+/// The transport the top Via of a request names: the hop it crossed last (RFC 3261
+/// §18.1.1), which for the request that creates a dialog is the flow between its two ends
+/// (ours, when we sent it). Unknown tokens (SCTP, WS) fall back to UDP.
+fn via_transport(request: &Message) -> Transport {
+    request
+        .top_via()
+        .and_then(|v| Transport::from_token(&v.transport))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -186,5 +200,18 @@ mod tests {
         assert_eq!(bye.routes().len(), 1);
         assert!(uas.matches_request(&bye));
         assert_eq!(uac.local_cseq, 5);
+    }
+
+    #[test]
+    fn requests_in_a_dialog_keep_its_transport() {
+        let raw = String::from_utf8(invite().to_bytes())
+            .unwrap()
+            .replace("SIP/2.0/UDP", "SIP/2.0/TLS");
+        let req = Message::parse(raw.as_bytes()).unwrap();
+        let mut uas = Dialog::as_uas(&req, "atag", "sips:alice@127.0.0.1:6000").unwrap();
+        assert_eq!(uas.transport, Transport::Tls);
+        let bye = uas.request("BYE", "127.0.0.1:6000".parse().unwrap(), "z9hG4bKc");
+        assert_eq!(bye.top_via().unwrap().transport, "TLS");
+        assert_eq!(bye.contact().unwrap().uri, "sips:alice@127.0.0.1:6000");
     }
 }

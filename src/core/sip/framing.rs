@@ -5,6 +5,7 @@
 use super::error::ParseError;
 use super::header::{is_wsp, names_match};
 use super::parse::{find_end_of_head, leading_crlf_len, line_at, parse_decimal};
+use super::{Message, Transport};
 
 /// The largest message we accept on a stream (head + body), so a peer cannot make us
 /// buffer without bound.
@@ -48,6 +49,16 @@ pub fn frame(buf: &[u8]) -> Result<Option<usize>, ParseError> {
     }
     let total = head_end + len;
     Ok((buf.len() >= total).then_some(total))
+}
+
+/// RFC 3261 §18.3: on a stream, Content-Length is the only way to find where a message
+/// ends, so it MUST be there; messages built without one (it is optional on UDP, §20.14)
+/// get it before they go on TCP or TLS.
+pub(super) fn frame_for(msg: &mut Message, transport: Transport) {
+    if transport.is_reliable() && msg.header("Content-Length").is_none() {
+        let len = msg.body().len().to_string();
+        msg.push_header("Content-Length", &len);
+    }
 }
 
 /// The Content-Length of a complete header section (folded values unfolded); several

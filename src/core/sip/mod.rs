@@ -1,5 +1,5 @@
 //! SIP: message codec, transactions (RFC 3261 §17), dialogs (§12), digest auth, SDP
-//! offer/answer, and the transaction layer that ties them to datagrams.
+//! offer/answer, and the transaction layer that ties them to datagrams and streams.
 //!
 //! The message codec is lossless: [`Message::parse`] keeps every byte it was given so
 //! `to_bytes` re-emits it exactly, accessors serve unfolded values with compact forms
@@ -11,6 +11,7 @@ mod auth_params;
 mod build;
 mod dialog;
 mod error;
+mod findings;
 mod framing;
 mod header;
 mod message;
@@ -19,8 +20,10 @@ mod sdp;
 mod sdp_answer;
 mod sdp_parse;
 mod stack;
+mod stream;
 mod timers;
 mod transaction;
+mod transport;
 mod typed;
 mod uri;
 mod validate;
@@ -31,7 +34,8 @@ pub use auth::{
     new_nonce, verify,
 };
 pub use build::{
-    BRANCH_COOKIE, cancel_for, host_port, reason_phrase, response_to, uri_addr, uri_user, via_value,
+    BRANCH_COOKIE, cancel_for, host_port, non_2xx_ack, reason_phrase, response_to, uri_addr,
+    uri_user, via_value,
 };
 pub use dialog::{Dialog, DialogId};
 pub use error::ParseError;
@@ -43,10 +47,12 @@ pub use sdp::{
     telephone_event,
 };
 pub use sdp_answer::{Answer, answer_direction, make_answer, make_offer, negotiated};
-pub use stack::{Outgoing, PeerFinding, ServerKey, SipEvent, SipStack, non_2xx_ack};
+pub use stack::{Outgoing, PeerFinding, ServerKey, SipEvent, SipStack};
+pub use stream::{StreamDecoder, StreamItem};
 pub use transaction::{
     ClientState, ClientTransaction, ServerState, ServerTransaction, Timer, TimerConfig,
     TwoXxRetransmitter, TxEvent,
 };
+pub use transport::{Transport, is_sips, sip_uri};
 pub use uri::{SipUri, is_absolute_uri, unescape};
 pub use validate::{Finding, Severity, validate};

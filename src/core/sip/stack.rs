@@ -1,6 +1,10 @@
-//! The transaction layer of one SIP endpoint (RFC 3261 §17), sans-IO: datagrams and `now`
-//! in, datagrams, transaction-user events and the next deadline out. Both the simulated
+//! The transaction layer of one SIP endpoint (RFC 3261 §17), sans-IO: messages and `now`
+//! in, messages, transaction-user events and the next deadline out. Both the simulated
 //! devices and the embedded PBX are transaction users on top of this.
+//!
+//! Every message says which transport it goes or came on (RFC 3261 §18). Over TCP and TLS
+//! transactions do not retransmit; a response goes back on the transport its request came
+//! on, to the address it came from (§18.2.2), which on a stream names the connection.
 
 use ::core::net::SocketAddr;
 use std::collections::{HashMap, VecDeque};
@@ -8,17 +12,21 @@ use std::collections::{HashMap, VecDeque};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use super::build::{BRANCH_COOKIE, response_to, via_value};
+use super::build::{BRANCH_COOKIE, non_2xx_ack, response_to, stamp_received, via_value};
+pub use super::findings::PeerFinding;
+use super::findings::record_finding;
+use super::framing::frame_for;
 use super::transaction::{
     ClientState, ClientTransaction, ServerTransaction, TimerConfig, TwoXxRetransmitter, TxEvent,
 };
-use super::{Message, ParseError, validate};
+use super::{Message, ParseError, Transport, validate};
 use crate::core::Time;
 
-/// A datagram to send from this endpoint's SIP socket.
+/// A message to send from this endpoint's address for `transport`.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub to: SocketAddr,
+    pub transport: Transport,
     pub data: Vec<u8>,
 }
 
@@ -37,6 +45,8 @@ pub enum SipEvent {
     Request {
         msg: Message,
         source: SocketAddr,
+        /// What it came on: responses and requests back to `source` go on it too.
+        transport: Transport,
         key: ServerKey,
     },
     /// A response to a request sent with `send_request`; `ctx` is what the TU passed then.
@@ -47,6 +57,13 @@ pub enum SipEvent {
     },
     /// Timer B or F fired: no final response (treat as 408, RFC 3261 §8.1.3.1).
     Timeout { ctx: u64, request: Message },
+    /// The transport failed under a request still waiting for its final response: the
+    /// connection was refused, reset or closed (treat as 503, RFC 3261 §8.1.3.1).
+    TransportError {
+        ctx: u64,
+        request: Message,
+        reason: String,
+    },
     /// A 2xx to INVITE we sent was never ACKed within 64*T1 (RFC 3261 §13.3.1.4).
     NoAck { call_id: String, cseq: u32 },
     /// A datagram that is not SIP we can read; reported, never fatal.
@@ -56,47 +73,51 @@ pub enum SipEvent {
     },
 }
 
+/// Where a transaction's messages go: the peer's address and the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Hop {
+    addr: SocketAddr,
+    transport: Transport,
+}
+
+impl Hop {
+    fn send(self, data: Vec<u8>) -> Outgoing {
+        Outgoing {
+            to: self.addr,
+            transport: self.transport,
+            data,
+        }
+    }
+}
+
 struct ClientEntry {
     tx: ClientTransaction,
-    dest: SocketAddr,
+    dest: Hop,
     request: Message,
     ctx: u64,
 }
 
 struct ServerEntry {
     tx: ServerTransaction,
-    source: SocketAddr,
+    source: Hop,
 }
 
 struct TwoXxEntry {
     rt: TwoXxRetransmitter,
-    dest: SocketAddr,
+    dest: Hop,
 }
 
 /// An ACK we sent for a 2xx: re-sent when the 2xx is retransmitted (RFC 3261 §13.2.2.4).
 struct SentAck {
     data: Vec<u8>,
-    dest: SocketAddr,
+    dest: Hop,
     until: Time,
 }
 
-/// An RFC violation in a message a peer sent (or a datagram we could not parse at all),
-/// counted once per peer and rule: what a compatibility report lists as findings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerFinding {
-    pub peer: SocketAddr,
-    pub rule: String,
-    /// The first occurrence's detail.
-    pub detail: String,
-    pub count: u32,
-}
-
-/// Distinct (peer, rule) findings kept per endpoint; a flood of garbage cannot grow memory.
-const MAX_FINDINGS: usize = 64;
-
 /// The transaction layer of one endpoint.
 pub struct SipStack {
-    local: SocketAddr,
+    /// Our address per transport (indexed by `slot`): what Via's sent-by names.
+    locals: [SocketAddr; 3],
     cfg: TimerConfig,
     rng: StdRng,
     /// Keyed by branch and method: a CANCEL shares its INVITE's branch (RFC 3261 §9.1) but
@@ -114,10 +135,11 @@ pub struct SipStack {
 }
 
 impl SipStack {
-    /// `seed` makes every branch, tag and Call-ID of this endpoint repeatable.
+    /// `seed` makes every branch, tag and Call-ID of this endpoint repeatable. `local` is
+    /// our address on every transport until [`SipStack::set_local`] says otherwise.
     pub fn new(local: SocketAddr, seed: u64) -> Self {
         SipStack {
-            local,
+            locals: [local; 3],
             cfg: TimerConfig::default(),
             rng: StdRng::seed_from_u64(seed),
             clients: HashMap::new(),
@@ -141,26 +163,19 @@ impl SipStack {
         &self.findings
     }
 
-    fn record_finding(&mut self, peer: SocketAddr, rule: &str, detail: String) {
-        if let Some(f) = self
-            .findings
-            .iter_mut()
-            .find(|f| f.peer == peer && f.rule == rule)
-        {
-            f.count = f.count.saturating_add(1);
-        } else if self.findings.len() < MAX_FINDINGS {
-            let rule = rule.to_string();
-            self.findings.push(PeerFinding {
-                peer,
-                rule,
-                detail,
-                count: 1,
-            });
-        }
+    /// Our UDP address.
+    pub fn local(&self) -> SocketAddr {
+        self.local_for(Transport::Udp)
     }
 
-    pub fn local(&self) -> SocketAddr {
-        self.local
+    /// Our address on `transport`.
+    pub fn local_for(&self, transport: Transport) -> SocketAddr {
+        self.locals[slot(transport)]
+    }
+
+    /// Serves `transport` on another address (TLS commonly has a port of its own).
+    pub fn set_local(&mut self, transport: Transport, addr: SocketAddr) {
+        self.locals[slot(transport)] = addr;
     }
 
     /// Random hex of `n` 64-bit words, from this endpoint's own seeded generator.
@@ -182,14 +197,28 @@ impl SipStack {
         self.rng.next_u64()
     }
 
-    /// Sends a request in a new client transaction. A top Via is added unless present.
-    /// ACK is sent without a transaction (RFC 3261 §17.1.1.3 / §13.2.2.4) and remembered so a
-    /// retransmitted 2xx is ACKed again.
-    pub fn send_request(&mut self, now: Time, mut msg: Message, dest: SocketAddr, ctx: u64) {
+    /// Sends a request to `dest` over `transport` in a new client transaction; over TCP
+    /// and TLS it is sent once (RFC 3261 §17.1.1.2, §17.1.2.2). A top Via is added unless
+    /// present. ACK is sent without a transaction (RFC 3261 §17.1.1.3 / §13.2.2.4) and
+    /// remembered so a retransmitted 2xx is ACKed again.
+    pub fn send_request(
+        &mut self,
+        now: Time,
+        mut msg: Message,
+        dest: SocketAddr,
+        transport: Transport,
+        ctx: u64,
+    ) {
+        let dest = Hop {
+            addr: dest,
+            transport,
+        };
         if msg.top_via().is_none() {
             let branch = self.new_branch();
-            msg.insert_header_first("Via", &via_value(self.local, &branch));
+            let via = via_value(transport, self.local_for(transport), &branch);
+            msg.insert_header_first("Via", &via);
         }
+        frame_for(&mut msg, transport);
         let method = msg.method().unwrap_or("").to_string();
         let data = msg.to_bytes();
         if method == "ACK" {
@@ -202,14 +231,15 @@ impl SipStack {
                 };
                 self.acks.insert((call_id.to_string(), cseq.seq), ack);
             }
-            self.out.push_back(Outgoing { to: dest, data });
+            self.out.push_back(dest.send(data));
             return;
         }
         let branch = msg
             .top_via()
             .and_then(|v| v.branch().map(str::to_string))
             .unwrap_or_default();
-        let tx = ClientTransaction::new(now, method == "INVITE", data, false, self.cfg);
+        let reliable = transport.is_reliable();
+        let tx = ClientTransaction::new(now, method == "INVITE", data, reliable, self.cfg);
         let mut entry = ClientEntry {
             tx,
             dest,
@@ -220,15 +250,18 @@ impl SipStack {
         self.clients.insert((branch, method), entry);
     }
 
-    /// Sends a response in the server transaction `key`. A 2xx to INVITE is then
-    /// retransmitted by the TU core until ACKed (RFC 3261 §13.3.1.4), which we do here.
-    pub fn send_response(&mut self, now: Time, key: &ServerKey, msg: Message) {
+    /// Sends a response in the server transaction `key`, back where its request came from
+    /// and on the same transport (RFC 3261 §18.2.2). A 2xx to INVITE is then retransmitted
+    /// by the TU core until ACKed (RFC 3261 §13.3.1.4), which we do here: on every
+    /// transport, since the 2xx travels end to end and a hop beyond ours may lose it.
+    pub fn send_response(&mut self, now: Time, key: &ServerKey, mut msg: Message) {
         let status = msg.status().unwrap_or(500);
-        let data = msg.to_bytes();
         let Some(entry) = self.servers.get_mut(key) else {
             return;
         };
         let source = entry.source;
+        frame_for(&mut msg, source.transport);
+        let data = msg.to_bytes();
         if key.method == "INVITE"
             && (200..300).contains(&status)
             && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq())
@@ -242,7 +275,7 @@ impl SipStack {
         while let Some(data) = entry.tx.poll_transmit() {
             // The 2xx itself is already queued by the retransmitter above.
             if !(key.method == "INVITE" && (200..300).contains(&status)) {
-                self.out.push_back(Outgoing { to: source, data });
+                self.out.push_back(source.send(data));
             }
         }
     }
@@ -260,8 +293,20 @@ impl SipStack {
         self.send_response(now, key, rsp);
     }
 
-    /// Feeds one received datagram.
+    /// Feeds one received UDP datagram.
     pub fn handle_datagram(&mut self, now: Time, source: SocketAddr, data: &[u8]) {
+        self.handle_message(now, source, Transport::Udp, data);
+    }
+
+    /// Feeds one message received from `source` on `transport`: a datagram, or one message
+    /// framed out of a TCP or TLS stream.
+    pub fn handle_message(
+        &mut self,
+        now: Time,
+        source: SocketAddr,
+        transport: Transport,
+        data: &[u8],
+    ) {
         // Keep-alives (RFC 5626 §3.5.1 CRLF) are not messages.
         if data.iter().all(|b| b.is_ascii_whitespace()) {
             return;
@@ -270,25 +315,33 @@ impl SipStack {
             Ok(msg) => msg,
             Err(error) => {
                 // Always kept (bounded): the peer and what was wrong are worth reporting.
-                self.record_finding(source, "unparseable", error.to_string());
+                record_finding(&mut self.findings, source, "unparseable", error.to_string());
                 self.events.push_back(SipEvent::Malformed { source, error });
                 return;
             }
         };
         if self.check_findings {
             for finding in validate(&msg) {
-                self.record_finding(source, finding.rule, finding.message);
+                record_finding(&mut self.findings, source, finding.rule, finding.message);
             }
         }
         if msg.is_request() {
-            self.handle_request(now, source, msg);
+            let hop = Hop {
+                addr: source,
+                transport,
+            };
+            self.handle_request(now, hop, msg);
         } else {
             self.handle_response(now, msg);
         }
     }
 
-    fn handle_request(&mut self, now: Time, source: SocketAddr, mut msg: Message) {
-        stamp_received(&mut msg, source);
+    fn handle_request(&mut self, now: Time, hop: Hop, mut msg: Message) {
+        stamp_received(&mut msg, hop.addr);
+        let Hop {
+            addr: source,
+            transport,
+        } = hop;
         let method = msg.method().unwrap_or("").to_string();
         let branch = msg
             .top_via()
@@ -309,21 +362,28 @@ impl SipStack {
                 self.two_xx.remove(&(call_id.to_string(), cseq.seq));
             }
             let key = ServerKey { branch, method };
-            self.events
-                .push_back(SipEvent::Request { msg, source, key });
+            self.events.push_back(SipEvent::Request {
+                msg,
+                source,
+                transport,
+                key,
+            });
             return;
         }
         let key = ServerKey {
             branch,
             method: method.clone(),
         };
+        // A terminated transaction absorbs nothing: on TCP and TLS it ends with its final
+        // response (Timer J and I are zero, RFC 3261 §17.2.2), so a request with the same
+        // branch after that is a new one, not a retransmission.
+        if self.servers.get(&key).is_some_and(|e| e.tx.is_terminated()) {
+            self.servers.remove(&key);
+        }
         if let Some(entry) = self.servers.get_mut(&key) {
             entry.tx.handle_request_retransmit(now);
             while let Some(data) = entry.tx.poll_transmit() {
-                self.out.push_back(Outgoing {
-                    to: entry.source,
-                    data,
-                });
+                self.out.push_back(entry.source.send(data));
             }
             return;
         }
@@ -336,10 +396,16 @@ impl SipStack {
         {
             return;
         }
-        let tx = ServerTransaction::new(now, method == "INVITE", false, self.cfg);
-        self.servers.insert(key.clone(), ServerEntry { tx, source });
-        self.events
-            .push_back(SipEvent::Request { msg, source, key });
+        let reliable = transport.is_reliable();
+        let tx = ServerTransaction::new(now, method == "INVITE", reliable, self.cfg);
+        self.servers
+            .insert(key.clone(), ServerEntry { tx, source: hop });
+        self.events.push_back(SipEvent::Request {
+            msg,
+            source,
+            transport,
+            key,
+        });
     }
 
     fn handle_response(&mut self, now: Time, msg: Message) {
@@ -375,9 +441,35 @@ impl SipStack {
             && let (Some(call_id), Some(cseq)) = (msg.call_id(), msg.cseq())
             && let Some(ack) = self.acks.get(&(call_id.to_string(), cseq.seq))
         {
-            self.out.push_back(Outgoing {
-                to: ack.dest,
-                data: ack.data.clone(),
+            self.out.push_back(ack.dest.send(ack.data.clone()));
+        }
+    }
+
+    /// The flow to `remote` over `transport` failed: a connection was refused, reset or
+    /// closed, or could not be set up (TLS). Every client transaction still waiting on it
+    /// ends now with [`SipEvent::TransportError`] (RFC 3261 §17.1.1.2, §17.1.2.2) instead
+    /// of waiting for Timer B or F. UDP has no flows to fail; ICMP errors are not reported.
+    pub fn flow_failed(&mut self, remote: SocketAddr, transport: Transport, reason: &str) {
+        let hop = Hop {
+            addr: remote,
+            transport,
+        };
+        let mut failed = Vec::new();
+        for entry in self.clients.values_mut().filter(|e| e.dest == hop) {
+            if entry.tx.handle_transport_error() {
+                failed.push((entry.ctx, entry.request.clone()));
+            }
+            while entry.tx.poll_event().is_some() {}
+        }
+        self.clients.retain(|_, e| !e.tx.is_terminated());
+        // In the order the TU tagged them, not the map's: a simulated run must repeat.
+        failed.sort_by_key(|(ctx, _)| *ctx);
+        for (ctx, request) in failed {
+            let reason = reason.to_string();
+            self.events.push_back(SipEvent::TransportError {
+                ctx,
+                request,
+                reason,
             });
         }
     }
@@ -404,10 +496,7 @@ impl SipStack {
             if entry.tx.poll_timeout().is_some_and(|t| t <= now) {
                 entry.tx.handle_timeout(now);
                 while let Some(data) = entry.tx.poll_transmit() {
-                    self.out.push_back(Outgoing {
-                        to: entry.source,
-                        data,
-                    });
+                    self.out.push_back(entry.source.send(data));
                 }
             }
         }
@@ -477,67 +566,23 @@ impl SipStack {
 
 fn drain_client(entry: &mut ClientEntry, out: &mut VecDeque<Outgoing>) {
     while let Some(data) = entry.tx.poll_transmit() {
-        out.push_back(Outgoing {
-            to: entry.dest,
-            data,
-        });
+        out.push_back(entry.dest.send(data));
     }
 }
 
 fn drain_two_xx(entry: &mut TwoXxEntry, out: &mut VecDeque<Outgoing>) {
     while let Some(data) = entry.rt.poll_transmit() {
-        out.push_back(Outgoing {
-            to: entry.dest,
-            data,
-        });
+        out.push_back(entry.dest.send(data));
     }
 }
 
-/// RFC 3261 §18.2.1 and RFC 3581 §4: the top Via learns where the request really came
-/// from (`received`, and `rport` when the client asked for it), so every response built
-/// from the request tells a client behind NAT its public address. Done once on receipt.
-fn stamp_received(msg: &mut Message, source: SocketAddr) {
-    let Some(mut via) = msg.top_via() else { return };
-    let ip = source.ip().to_string();
-    let wants_rport = via
-        .params
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("rport"));
-    if via.host.trim_start_matches('[').trim_end_matches(']') != ip || wants_rport {
-        via.set_param("received", Some(&ip));
+/// The index of a transport in per-transport tables.
+fn slot(transport: Transport) -> usize {
+    match transport {
+        Transport::Udp => 0,
+        Transport::Tcp => 1,
+        Transport::Tls => 2,
     }
-    if wants_rport {
-        via.set_param("rport", Some(&source.port().to_string()));
-    }
-    msg.remove_first_value("Via");
-    msg.insert_header_first("Via", &via.to_string());
-}
-
-/// The ACK for a non-2xx final response (RFC 3261 §17.1.1.3): same Request-URI, top Via,
-/// From, Call-ID and CSeq number as the INVITE, the response's To, and the INVITE's Route.
-pub fn non_2xx_ack(invite: &Message, response: &Message) -> Message {
-    let mut ack = Message::request("ACK", invite.request_uri().unwrap_or("sip:invalid"));
-    if let Some(via) = invite.header_values("Via").first() {
-        ack.push_header("Via", via);
-    }
-    ack.push_header("Max-Forwards", "70");
-    if let Some(from) = invite.header("From") {
-        ack.push_header("From", from);
-    }
-    if let Some(to) = response.header("To") {
-        ack.push_header("To", to);
-    }
-    if let Some(call_id) = invite.call_id() {
-        ack.push_header("Call-ID", call_id);
-    }
-    if let Some(cseq) = invite.cseq() {
-        ack.push_header("CSeq", &format!("{} ACK", cseq.seq));
-    }
-    for route in invite.header_values("Route") {
-        ack.push_header("Route", &route);
-    }
-    ack.push_header("Content-Length", "0");
-    ack
 }
 
 #[cfg(test)]

@@ -200,6 +200,17 @@ impl ClientTransaction {
         pass
     }
 
+    /// The transport could not carry the request (a connection refused, reset or closed):
+    /// RFC 3261 §17.1.1.2 and §17.1.2.2 end the transaction at once and tell the TU, which
+    /// treats it as a 503 (§8.1.3.1). Returns whether the TU should hear of it: false once a
+    /// final response came (Completed only absorbs retransmissions) or after the end.
+    pub fn handle_transport_error(&mut self) -> bool {
+        use ClientState::*;
+        let waiting = matches!(self.state, Calling | Trying | Proceeding);
+        self.terminate();
+        waiting
+    }
+
     /// Fires every timer whose deadline is `<= now`.
     pub fn handle_timeout(&mut self, now: Time) {
         while let Some(t) = self.timers.pop_expired(now) {

@@ -238,6 +238,20 @@ fn reliable_clients_never_retransmit_and_end_at_once() {
 }
 
 #[test]
+fn a_transport_error_ends_a_waiting_client_at_once() {
+    let mut c = ClientTransaction::new(ms(0), true, b"INVITE".to_vec(), true, cfg());
+    assert!(c.handle_response(ms(5), 180, None));
+    assert!(c.handle_transport_error(), "Proceeding: the TU is told");
+    assert!(c.is_terminated());
+    assert_eq!(c.poll_timeout(), None, "no Timer B left to wait for");
+    // After a final response the transaction only absorbed retransmissions: nothing to say.
+    let mut c = ClientTransaction::new(ms(0), false, b"BYE".to_vec(), false, cfg());
+    assert!(c.handle_response(ms(5), 200, None));
+    assert!(!c.handle_transport_error());
+    assert!(c.is_terminated());
+}
+
+#[test]
 fn client_ignores_impossible_status_codes() {
     let mut c = ClientTransaction::new(ms(0), true, b"INVITE".to_vec(), false, cfg());
     assert!(!c.handle_response(ms(1), 99, None));

@@ -3,13 +3,14 @@
 
 use std::net::SocketAddr;
 
-use super::session::{Leg, LegState, Segment, Session};
+use super::registrar::Binding;
+use super::session::{Flow, Leg, LegState, Segment, Session};
 use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::Codec;
 use crate::core::sip::{
-    Dialog, Direction, Message, NameAddr, ServerKey, SessionDescription, cancel_for, make_answer,
-    make_offer, pcma, pcmu, response_to, telephone_event, uri_user, via_value,
+    Dialog, Direction, Message, NameAddr, ServerKey, SessionDescription, cancel_for, is_sips,
+    make_answer, make_offer, pcma, pcmu, response_to, telephone_event, uri_user, via_value,
 };
 use crate::roles::ua::{add_rtcp_mux, codec_of, wants_rtcp_mux};
 
@@ -18,7 +19,7 @@ impl Pbx {
         &mut self,
         now: Time,
         msg: Message,
-        source: SocketAddr,
+        source: Flow,
         key: ServerKey,
         account: String,
     ) {
@@ -73,8 +74,7 @@ impl Pbx {
                 now,
                 session_idx,
                 &target,
-                &binding.contact,
-                binding.addr,
+                &binding,
                 caller_from.clone(),
                 codec,
             ) else {
@@ -89,14 +89,15 @@ impl Pbx {
         }
     }
 
-    /// Creates a leg with a relay port; None when the relay has no free port.
+    /// Creates a leg with a relay port; None when the relay has no free port. `peer` is
+    /// where its signalling goes and on what transport.
     pub(super) fn new_leg(
         &mut self,
         session: usize,
         inbound: bool,
         user: &str,
         invite: &Message,
-        peer: SocketAddr,
+        (peer, transport): Flow,
         key: Option<ServerKey>,
     ) -> Option<usize> {
         let idx = self.legs.len();
@@ -116,6 +117,7 @@ impl Pbx {
             user: user.to_string(),
             contact,
             peer,
+            transport,
             invite: invite.clone(),
             server_key: key,
             local_tag,
@@ -132,22 +134,23 @@ impl Pbx {
         Some(idx)
     }
 
-    #[allow(clippy::too_many_arguments)] // each is one fact about the fork; a struct would only rename them
+    /// Forks the call to one registered device, over the transport it registered on.
     fn invite_device(
         &mut self,
         now: Time,
         session: usize,
         user: &str,
-        contact: &str,
-        addr: SocketAddr,
+        binding: &Binding,
         caller: Option<NameAddr>,
         codec: Codec,
     ) -> Option<usize> {
         let branch = self.stack.new_branch();
         let call_id = self.stack.new_call_id();
         let tag = self.stack.new_tag();
-        let mut msg = Message::request("INVITE", contact);
-        msg.push_header("Via", &via_value(self.cfg.sip_addr, &branch));
+        let transport = binding.transport;
+        let mut msg = Message::request("INVITE", &binding.contact);
+        let local = self.stack.local_for(transport);
+        msg.push_header("Via", &via_value(transport, local, &branch));
         msg.push_header("Max-Forwards", "70");
         let mut from = caller.unwrap_or_else(|| NameAddr::new(&self.aor("unknown")));
         from.set_param("tag", Some(&tag));
@@ -155,14 +158,17 @@ impl Pbx {
         msg.push_header("To", &format!("<{}>", self.aor(user)));
         msg.push_header("Call-ID", &call_id);
         msg.push_header("CSeq", "1 INVITE");
-        msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
+        let contact = self.contact_for(transport, is_sips(&binding.contact));
+        msg.push_header("Contact", &format!("<{contact}>"));
         push_session_id(&mut msg, self.session_id(session));
-        let leg = self.new_leg(session, false, user, &msg, addr, None)?;
+        let flow = (binding.addr, transport);
+        let leg = self.new_leg(session, false, user, &msg, flow, None)?;
         self.legs[leg].local_tag = tag;
         let sdp = self.offer_for(leg, codec);
         msg.set_body("application/sdp", sdp.to_string().as_bytes());
         self.legs[leg].invite = msg.clone();
-        self.stack.send_request(now, msg, addr, leg as u64);
+        self.stack
+            .send_request(now, msg, binding.addr, transport, leg as u64);
         Some(leg)
     }
 
@@ -261,14 +267,15 @@ impl Pbx {
         msg: &Message,
         request: &Message,
     ) -> Option<Dialog> {
-        let contact = self.contact_uri();
+        let contact = self.leg_contact(leg);
         let dialog = Dialog::as_uac(request, msg, &contact)?;
         let branch = self.stack.new_branch();
         let cseq = request.cseq().map_or(1, |c| c.seq);
-        let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
+        let mut ack = dialog.ack(cseq, self.local_for(leg), &branch);
         ack.push_header("Content-Length", "0");
-        let peer = self.legs[leg].peer;
-        self.stack.send_request(now, ack, peer, CTX_IN_DIALOG);
+        let (peer, transport) = (self.legs[leg].peer, self.legs[leg].transport);
+        self.stack
+            .send_request(now, ack, peer, transport, CTX_IN_DIALOG);
         Some(dialog)
     }
 
@@ -315,14 +322,14 @@ impl Pbx {
         };
         let callee = self.sessions[session].callee_user.clone();
         let tag = self.legs[caller].local_tag.clone();
+        let contact = self.leg_contact(caller);
         let mut ok = response_to(&req, 200, Some(&tag));
-        ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
+        ok.push_header("Contact", &format!("<{contact}>"));
         ok.push_header("P-Asserted-Identity", &format!("<{}>", self.aor(&callee)));
         push_session_id(&mut ok, self.session_id(session));
         ok.push_header("Supported", "replaces");
         ok.set_body("application/sdp", sdp.to_string().as_bytes());
         self.stack.send_response(now, &key, ok);
-        let contact = self.contact_uri();
         let l = &mut self.legs[caller];
         l.codec = Some(codec);
         l.dialog = Dialog::as_uas(&req, &tag, &contact);
@@ -361,8 +368,9 @@ impl Pbx {
     fn cancel_leg(&mut self, now: Time, leg: usize) {
         if self.legs[leg].state == LegState::Early {
             let cancel = cancel_for(&self.legs[leg].invite);
-            let peer = self.legs[leg].peer;
-            self.stack.send_request(now, cancel, peer, CTX_IN_DIALOG);
+            let (peer, transport) = (self.legs[leg].peer, self.legs[leg].transport);
+            self.stack
+                .send_request(now, cancel, peer, transport, CTX_IN_DIALOG);
             self.legs[leg].state = LegState::Ended;
             self.relay.release(self.legs[leg].relay, leg);
         }
@@ -372,6 +380,7 @@ impl Pbx {
     pub(super) fn send_bye(&mut self, now: Time, leg: usize) {
         let branch = self.stack.new_branch();
         let sid = self.session_id(self.legs[leg].session);
+        let local = self.local_for(leg);
         let l = &mut self.legs[leg];
         if l.state != LegState::Confirmed {
             return;
@@ -379,13 +388,14 @@ impl Pbx {
         let Some(dialog) = l.dialog.as_mut() else {
             return;
         };
-        let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
+        let mut bye = dialog.request("BYE", local, &branch);
         push_session_id(&mut bye, sid);
         bye.push_header("Content-Length", "0");
-        let dest = l.peer;
+        let (dest, transport) = (l.peer, l.transport);
         l.state = LegState::Ended;
         self.relay.release(l.relay, leg);
-        self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+        self.stack
+            .send_request(now, bye, dest, transport, CTX_IN_DIALOG);
     }
 
     pub(super) fn handle_cancel(&mut self, now: Time, msg: Message, key: ServerKey) {
@@ -455,7 +465,7 @@ impl Pbx {
                         self.legs[leg].remote_media = remote;
                         self.legs[leg].codec = Some(codec);
                         let mut ok = response_to(&msg, 200, None);
-                        ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
+                        ok.push_header("Contact", &format!("<{}>", self.leg_contact(leg)));
                         ok.set_body("application/sdp", sdp.to_string().as_bytes());
                         self.stack.send_response(now, &key, ok);
                     }
@@ -469,7 +479,7 @@ impl Pbx {
                 let sdp = self.offer_for(leg, codec);
                 self.legs[leg].awaiting_ack_answer = true;
                 let mut ok = response_to(&msg, 200, None);
-                ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
+                ok.push_header("Contact", &format!("<{}>", self.leg_contact(leg)));
                 ok.set_body("application/sdp", sdp.to_string().as_bytes());
                 self.stack.send_response(now, &key, ok);
             }

@@ -3,11 +3,10 @@
 //! through the relay, and releases the old device with a BYE. The customer's dialog is not
 //! touched — unless a quirk says to misbehave the way some real systems do.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::session::{LegState, Segment};
-use super::{CTX_REPLACE, Pbx, push_session_id};
+use super::{CTX_REPLACE, Flow, Pbx, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::{MediaSender, Source};
 use crate::core::sip::{
@@ -22,7 +21,7 @@ impl Pbx {
         &mut self,
         now: Time,
         msg: Message,
-        source: SocketAddr,
+        source: Flow,
         key: ServerKey,
         account: String,
     ) {
@@ -59,15 +58,15 @@ impl Pbx {
             ..f
         });
         let tag = self.legs[new_leg].local_tag.clone();
+        let contact_uri = self.leg_contact(new_leg);
         let mut ok = response_to(&msg, 200, Some(&tag));
-        ok.push_header("Contact", &format!("<{}>", self.contact_uri()));
+        ok.push_header("Contact", &format!("<{contact_uri}>"));
         if let Some(id) = caller_id {
             ok.push_header("P-Asserted-Identity", &id.to_string());
         }
         push_session_id(&mut ok, self.session_id(session));
         ok.set_body("application/sdp", sdp.to_string().as_bytes());
         self.stack.send_response(now, &key, ok);
-        let contact_uri = self.contact_uri();
         {
             let l = &mut self.legs[new_leg];
             l.codec = Some(codec);
@@ -147,11 +146,12 @@ impl Pbx {
                 .unwrap_or(crate::core::rtp::Codec::Pcmu);
             self.offer_for(leg, codec)
         });
+        let local = self.local_for(leg);
         let l = &mut self.legs[leg];
         let Some(dialog) = l.dialog.as_mut() else {
             return;
         };
-        let mut req = dialog.request(method, self.cfg.sip_addr, &branch);
+        let mut req = dialog.request(method, local, &branch);
         req.push_header("P-Asserted-Identity", identity);
         push_session_id(&mut req, sid);
         let ctx = match offer {
@@ -164,8 +164,8 @@ impl Pbx {
                 super::CTX_IN_DIALOG
             }
         };
-        let dest = l.peer;
-        self.stack.send_request(now, req, dest, ctx);
+        let (dest, transport) = (l.peer, l.transport);
+        self.stack.send_request(now, req, dest, transport, ctx);
     }
 
     /// The customer answered our re-INVITE: ACK it and follow its media address.
@@ -200,8 +200,12 @@ impl Pbx {
         let branch = self.stack.new_branch();
         let call_id = self.stack.new_call_id();
         let tag = self.stack.new_tag();
+        let (dest, transport) = (self.legs[caller].peer, self.legs[caller].transport);
         let mut msg = Message::request("INVITE", &old.remote_target);
-        msg.push_header("Via", &via_value(self.cfg.sip_addr, &branch));
+        msg.push_header(
+            "Via",
+            &via_value(transport, self.local_for(caller), &branch),
+        );
         msg.push_header("Max-Forwards", "70");
         let mut from = NameAddr::new(&self.aor(&callee));
         from.set_param("tag", Some(&tag));
@@ -209,7 +213,7 @@ impl Pbx {
         msg.push_header("To", &format!("<{}>", old.remote_uri));
         msg.push_header("Call-ID", &call_id);
         msg.push_header("CSeq", "1 INVITE");
-        msg.push_header("Contact", &format!("<{}>", self.contact_uri()));
+        msg.push_header("Contact", &format!("<{}>", self.leg_contact(caller)));
         // RFC 3891 §3: to-tag is the recipient's tag, from-tag ours, as the recipient sees it.
         msg.push_header(
             "Replaces",
@@ -227,9 +231,8 @@ impl Pbx {
         let sdp = self.offer_for(caller, codec);
         msg.set_body("application/sdp", sdp.to_string().as_bytes());
         self.call_ids.insert(call_id, caller);
-        let dest = self.legs[caller].peer;
         self.stack
-            .send_request(now, msg, dest, CTX_REPLACE | caller as u64);
+            .send_request(now, msg, dest, transport, CTX_REPLACE | caller as u64);
     }
 
     /// The customer answered the replacing INVITE: the new dialog is now the customer leg.

@@ -12,7 +12,7 @@ mod relay;
 mod session;
 
 pub use registrar::Binding;
-pub use session::{Leg, LegState, Segment, Session};
+pub use session::{Flow, Leg, LegState, Segment, Session};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -22,7 +22,8 @@ use rand::rngs::StdRng;
 
 use crate::core::Time;
 use crate::core::sip::{
-    Algorithm, Message, ServerKey, SipEvent, SipStack, host_port, response_to, uri_user,
+    Algorithm, Message, ServerKey, SipEvent, SipStack, Transport, is_sips, response_to, sip_uri,
+    uri_user,
 };
 use crate::roles::Transmit;
 use quirks::QuirkState;
@@ -75,7 +76,10 @@ pub struct PbxQuirks {
 
 #[derive(Debug, Clone)]
 pub struct PbxConfig {
+    /// SIP over UDP and TCP.
     pub sip_addr: SocketAddr,
+    /// SIP over TLS, on an address of its own (none: no TLS).
+    pub tls_addr: Option<SocketAddr>,
     /// The relay's ports: one per call leg in use.
     pub rtp_addrs: Vec<SocketAddr>,
     /// Realm and domain of every AOR.
@@ -103,8 +107,13 @@ impl PbxConfig {
     ) -> PbxConfig {
         PbxConfig {
             sip_addr,
+            tls_addr: None,
             rtp_addrs,
-            domain: sip_addr.ip().to_string(),
+            // A URI host: an IPv6 literal goes in brackets (RFC 3261 §19.1.1).
+            domain: match sip_addr.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            },
             users: default_users(password),
             feature_code: "*11".into(),
             quirks,
@@ -148,7 +157,10 @@ pub struct Pbx {
 
 impl Pbx {
     pub fn new(cfg: PbxConfig) -> Pbx {
-        let stack = SipStack::new(cfg.sip_addr, cfg.seed);
+        let mut stack = SipStack::new(cfg.sip_addr, cfg.seed);
+        if let Some(tls) = cfg.tls_addr {
+            stack.set_local(Transport::Tls, tls);
+        }
         let rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_0f9b);
         let registrar = Registrar::new(&cfg.domain, &cfg.users, &cfg.digest);
         let relay = Relay::new(&cfg.rtp_addrs);
@@ -189,8 +201,23 @@ impl Pbx {
         self.registrar.contacts(user, now)
     }
 
-    fn contact_uri(&self) -> String {
-        format!("sip:pbx@{}", host_port(self.cfg.sip_addr))
+    /// Our Contact on `transport`: a SIPS URI when the dialog's request was one (RFC 3261
+    /// §12.1.1 and §8.1.1.8 ask for it), else one that names the transport (§19.1.4).
+    fn contact_for(&self, transport: Transport, sips: bool) -> String {
+        let local = self.stack.local_for(transport);
+        sip_uri(Some("pbx"), local, transport, sips)
+    }
+
+    /// Our Contact on `leg`: on its transport, SIPS when its INVITE's Request-URI was.
+    fn leg_contact(&self, leg: usize) -> String {
+        let l = &self.legs[leg];
+        let sips = l.invite.request_uri().is_some_and(is_sips);
+        self.contact_for(l.transport, sips)
+    }
+
+    /// Our address on `leg`'s transport: what the Via of a request on it names.
+    fn local_for(&self, leg: usize) -> SocketAddr {
+        self.stack.local_for(self.legs[leg].transport)
     }
 
     fn aor(&self, user: &str) -> String {
@@ -199,13 +226,40 @@ impl Pbx {
 
     // ---- I/O ----
 
+    /// A UDP datagram: SIP on the SIP address, media on a relay port.
     pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        if local == self.cfg.sip_addr {
-            self.stack.handle_datagram(now, from, data);
+        self.handle_message(now, Transport::Udp, local, from, data);
+    }
+
+    /// A message received on `transport`: a datagram, or one SIP message from a TCP or TLS
+    /// connection.
+    pub fn handle_message(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        local: SocketAddr,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        if local == self.stack.local_for(transport) {
+            self.stack.handle_message(now, from, transport, data);
             self.process_sip(now);
-        } else if self.relay.owns(local) {
+        } else if transport == Transport::Udp && self.relay.owns(local) {
             self.relay_packet(now, local, from, data);
         }
+    }
+
+    /// A connection to `remote` is gone: what we sent on it and still wait for fails now.
+    pub fn handle_flow_closed(
+        &mut self,
+        now: Time,
+        transport: Transport,
+        _local: SocketAddr,
+        remote: SocketAddr,
+        reason: &str,
+    ) {
+        self.stack.flow_failed(remote, transport, reason);
+        self.process_sip(now);
     }
 
     pub fn handle_timeout(&mut self, now: Time) {
@@ -226,11 +280,7 @@ impl Pbx {
             if sender.poll_timeout() <= now {
                 let caller = &self.legs[session.caller];
                 if let (Some(data), Some(to)) = (sender.handle_timeout(now), caller.remote_media) {
-                    self.out.push_back(Transmit {
-                        from: caller.relay,
-                        to,
-                        data,
-                    });
+                    self.out.push_back(Transmit::udp(caller.relay, to, data));
                 }
             }
         }
@@ -254,17 +304,27 @@ impl Pbx {
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(out) = self.stack.poll_transmit() {
             return Some(Transmit {
-                from: self.cfg.sip_addr,
+                from: self.stack.local_for(out.transport),
                 to: out.to,
+                transport: out.transport,
                 data: out.data,
             });
         }
         self.out.pop_front()
     }
 
-    /// Every address the PBX receives on (SIP, then the relay ports).
+    /// The stream listeners: TCP on the SIP address, TLS on its own when configured.
+    pub fn listeners(&self) -> Vec<(Transport, SocketAddr)> {
+        let tls = self.cfg.tls_addr.map(|a| (Transport::Tls, a));
+        std::iter::once((Transport::Tcp, self.cfg.sip_addr))
+            .chain(tls)
+            .collect()
+    }
+
+    /// Every address the PBX receives on (SIP, TLS, then the relay ports).
     pub fn addresses(&self) -> Vec<SocketAddr> {
         let mut all = vec![self.cfg.sip_addr];
+        all.extend(self.cfg.tls_addr);
         all.extend(self.cfg.rtp_addrs.iter().copied());
         all
     }
@@ -272,13 +332,18 @@ impl Pbx {
     fn process_sip(&mut self, now: Time) {
         while let Some(ev) = self.stack.poll_event() {
             match ev {
-                SipEvent::Request { msg, source, key } => {
-                    self.handle_request(now, msg, source, key)
-                }
+                SipEvent::Request {
+                    msg,
+                    source,
+                    transport,
+                    key,
+                } => self.handle_request(now, msg, (source, transport), key),
                 SipEvent::Response { msg, ctx, request } => {
                     self.handle_response(now, msg, ctx, request)
                 }
                 SipEvent::Timeout { ctx, .. } => self.handle_leg_failure(now, ctx, 408),
+                // RFC 3261 §8.1.3.1: a transport failure counts as a 503.
+                SipEvent::TransportError { ctx, .. } => self.handle_leg_failure(now, ctx, 503),
                 SipEvent::NoAck { call_id, .. } => {
                     if let Some(&leg) = self.call_ids.get(&call_id) {
                         self.end_session(now, self.legs[leg].session);
@@ -290,7 +355,7 @@ impl Pbx {
         }
     }
 
-    fn handle_request(&mut self, now: Time, msg: Message, source: SocketAddr, key: ServerKey) {
+    fn handle_request(&mut self, now: Time, msg: Message, source: Flow, key: ServerKey) {
         let method = msg.method().unwrap_or("").to_string();
         let has_to_tag = msg.to_addr().is_some_and(|t| t.tag().is_some());
         match method.as_str() {
@@ -319,7 +384,7 @@ impl Pbx {
         }
     }
 
-    fn handle_register(&mut self, now: Time, msg: Message, source: SocketAddr, key: ServerKey) {
+    fn handle_register(&mut self, now: Time, msg: Message, source: Flow, key: ServerKey) {
         let rsp = match self.registrar.authenticate(now, &msg, &mut self.rng) {
             AuthOutcome::Ok(account) => self.registrar.register(now, &msg, source, &account),
             AuthOutcome::Challenge(rsp) | AuthOutcome::Forbidden(rsp) => rsp,

@@ -4,7 +4,6 @@
 //! stays as the clean PBX does it.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::Pbx;
@@ -62,7 +61,7 @@ impl Pbx {
         now: Time,
         session: usize,
         msg: &Message,
-        source: SocketAddr,
+        source: super::Flow,
         key: &ServerKey,
         account: &str,
     ) -> bool {

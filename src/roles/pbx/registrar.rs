@@ -10,8 +10,8 @@ use rand::rngs::StdRng;
 
 use crate::core::Time;
 use crate::core::sip::{
-    Algorithm, Challenge, DigestResponse, Message, NonceBook, NonceCheck, response_to, uri_addr,
-    uri_user, verify,
+    Algorithm, Challenge, DigestResponse, Message, NonceBook, NonceCheck, Transport, response_to,
+    uri_addr, uri_user, verify,
 };
 
 /// One registered contact of a user.
@@ -20,8 +20,13 @@ pub struct Binding {
     pub contact: String,
     /// Where requests for this contact go: the Contact URI's address (RFC 3261 §10.3),
     /// or the REGISTER's source when the Contact names no IP address (a host name, or a
-    /// private address the phone cannot be reached at is out of scope on loopback).
+    /// private address the phone cannot be reached at is out of scope on loopback). On
+    /// TCP and TLS always the REGISTER's source: the connection the phone opened, which
+    /// is the only way back to a phone behind NAT or without a certificate of its own (as
+    /// RFC 5626 §5.3 does for its flows).
     pub addr: SocketAddr,
+    /// The transport the REGISTER came on, which requests to the contact take too.
+    pub transport: Transport,
     pub expires_at: Time,
 }
 
@@ -144,7 +149,7 @@ impl Registrar {
         &mut self,
         now: Time,
         req: &Message,
-        source: SocketAddr,
+        (source, transport): (SocketAddr, Transport),
         account: &str,
     ) -> Message {
         let Some(aor_user) = req.to_addr().and_then(|t| uri_user(&t.uri)) else {
@@ -170,9 +175,14 @@ impl Registrar {
                 list.retain(|b| b.contact != contact.uri);
                 if expires > 0 {
                     let expires_at = now + Duration::from_secs(expires.into());
+                    let addr = match uri_addr(&contact.uri) {
+                        Some(addr) if !transport.is_reliable() => addr,
+                        _ => source,
+                    };
                     list.push(Binding {
                         contact: contact.uri.clone(),
-                        addr: uri_addr(&contact.uri).unwrap_or(source),
+                        addr,
+                        transport,
                         expires_at,
                     });
                 }

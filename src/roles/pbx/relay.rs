@@ -126,11 +126,7 @@ impl Pbx {
             return;
         };
         let data = transcode(data, from_codec, peer.codec);
-        self.out.push_back(Transmit {
-            from: peer.relay,
-            to: dest,
-            data,
-        });
+        self.out.push_back(Transmit::udp(peer.relay, dest, data));
         let s = &mut self.sessions[peer.session];
         // Counted for the session and for the segment under way (split CDR records).
         let segment = s.segments.last_mut();

@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 
 use crate::core::Time;
 use crate::core::rtp::{Codec, MediaSender};
-use crate::core::sip::{Dialog, Message, ServerKey};
+use crate::core::sip::{Dialog, Message, ServerKey, Transport};
+
+/// Where a leg's signalling goes: the endpoint's address and the transport to it. On TCP
+/// and TLS the pair names the connection the endpoint opened to us.
+pub type Flow = (SocketAddr, Transport);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LegState {
@@ -24,8 +28,10 @@ pub struct Leg {
     pub user: String,
     /// The endpoint's contact URI (identifies the device across calls).
     pub contact: String,
-    /// Where this leg's signalling goes.
+    /// Where this leg's signalling goes, and on what transport: the one its INVITE came on
+    /// (the customer's, a device pulling a call) or its device registered on.
     pub peer: SocketAddr,
+    pub transport: Transport,
     /// The INVITE that created the leg (received or sent).
     pub invite: Message,
     pub server_key: Option<ServerKey>,

@@ -39,6 +39,8 @@ pub enum EndCause {
     TimedOut,
     /// The peer challenged again after we answered its challenge.
     AuthLoop(u16),
+    /// The connection our INVITE went on failed before a final response came.
+    TransportFailed(String),
 }
 
 impl EndCause {
@@ -56,6 +58,9 @@ impl EndCause {
             EndCause::Replaced => EndReason::Replaced,
             EndCause::TimedOut => EndReason::TimedOut,
             EndCause::AuthLoop(status) => EndReason::AuthLoop { status: *status },
+            EndCause::TransportFailed(reason) => EndReason::TransportFailed {
+                reason: reason.clone(),
+            },
         }
     }
 }

@@ -180,7 +180,7 @@ pub(super) fn answer(ua: &mut UserAgent, now: Time, idx: CallIdx) -> bool {
         None => ok.set_body("application/sdp", ua.offer().to_string().as_bytes()),
     }
     ua.stack.send_response(now, &key, ok);
-    let dialog = Dialog::as_uas(&req, &tag, &contact);
+    let dialog = Dialog::as_uas(&req, &tag, &contact).map(|d| ua.our_dialog(d));
     let call = &mut ua.calls[idx];
     call.dialog = dialog;
     call.state = CallState::Confirmed;

@@ -138,11 +138,7 @@ impl UserAgent {
             if sender.poll_timeout() <= now
                 && let Some(data) = sender.handle_timeout(now)
             {
-                self.out.push_back(Transmit {
-                    from: rtp,
-                    to,
-                    data,
-                });
+                self.out.push_back(Transmit::udp(rtp, to, data));
             }
             let skipped = sender.late_sends() - skipped_before;
             if skipped > 0 {
@@ -153,11 +149,7 @@ impl UserAgent {
             if call.rtcp_mux && call.state == CallState::Confirmed && call.next_rtcp <= now {
                 let block = Some(self.receiver.stats_mut().report_block());
                 let data = sender.sender_report(now, block);
-                self.out.push_back(Transmit {
-                    from: rtp,
-                    to,
-                    data,
-                });
+                self.out.push_back(Transmit::udp(rtp, to, data));
                 call.next_rtcp = now + RTCP_INTERVAL;
             }
         }

@@ -3,6 +3,7 @@
 //! its audio signature as G.711 RTP every 20 ms and classifies everything it hears.
 
 mod call;
+mod flow;
 mod incoming;
 mod media;
 mod observe;
@@ -20,8 +21,8 @@ use std::sync::Arc;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec, MediaReceiver};
 use crate::core::sip::{
-    Challenge, Message, SdpCodec, SessionDescription, SipEvent, SipStack, authorize, cancel_for,
-    host_port,
+    Challenge, Message, SdpCodec, SessionDescription, SipEvent, SipStack, Transport, authorize,
+    cancel_for, sip_uri, via_value,
 };
 use crate::roles::Transmit;
 use crate::timeline::{CallChange, Observation, SipDir};
@@ -48,6 +49,13 @@ pub struct UaConfig {
     pub domain: String,
     /// Where every request goes (registrar and outbound proxy).
     pub proxy: SocketAddr,
+    /// What every SIP request goes on: the transport of the target (media stays on UDP).
+    /// On TCP and TLS the UA opens the connection and everything to it goes back over it:
+    /// it listens on no stream port of its own, as a phone behind NAT.
+    pub transport: Transport,
+    /// SIPS URIs everywhere (the AOR, the registrar, every Request-URI and our Contact):
+    /// the target requires TLS on every hop (RFC 3261 §26.2.2). Only with TLS.
+    pub sips: bool,
     pub sip_addr: SocketAddr,
     pub rtp_addr: SocketAddr,
     pub codecs: Vec<Codec>,
@@ -85,6 +93,8 @@ pub struct UserAgent {
     registered: bool,
     /// Why the last REGISTER failed, until one succeeds.
     register_error: Option<RegisterFailure>,
+    /// When to ping the flow to the proxy (RFC 5626 §4.4.1), on TCP and TLS only.
+    keepalive_at: Time,
     /// When to refresh the registration.
     refresh_at: Time,
     register_cseq: u32,
@@ -114,6 +124,7 @@ impl UserAgent {
             receiver: MediaReceiver::new(classifier),
             registered: false,
             register_error: None,
+            keepalive_at: Time::NEVER,
             refresh_at: Time::NEVER,
             register_cseq: 0,
             register_call_id,
@@ -144,7 +155,12 @@ impl UserAgent {
     }
 
     fn register_failed(&mut self, failure: RegisterFailure) {
-        let status = failure.status().unwrap_or(408);
+        // The event's status as RFC 3261 §8.1.3.1 counts it: no answer is a 408, a failed
+        // transport a 503.
+        let status = match &failure {
+            RegisterFailure::Transport { .. } => 503,
+            f => f.status().unwrap_or(408),
+        };
         self.register_error = Some(failure);
         self.events.push_back(UaEvent::RegisterFailed { status });
     }
@@ -178,14 +194,25 @@ impl UserAgent {
         [self.cfg.sip_addr, self.cfg.rtp_addr]
     }
     fn aor(&self) -> String {
-        format!("sip:{}@{}", self.cfg.username, self.cfg.domain)
+        self.uri_at(&self.cfg.username)
+    }
+    /// `user` at the AOR's domain, in our URI scheme.
+    fn uri_at(&self, user: &str) -> String {
+        format!("{}:{user}@{}", self.scheme(), self.cfg.domain)
+    }
+    fn scheme(&self) -> &'static str {
+        if self.sips() { "sips" } else { "sip" }
+    }
+    fn sips(&self) -> bool {
+        self.cfg.sips && self.cfg.transport == Transport::Tls
     }
     /// The Contact URI this party puts in its requests.
     pub fn contact(&self) -> String {
         self.contact_uri()
     }
     fn contact_uri(&self) -> String {
-        format!("sip:{}@{}", self.cfg.username, host_port(self.cfg.sip_addr))
+        let (user, addr) = (Some(self.cfg.username.as_str()), self.cfg.sip_addr);
+        sip_uri(user, addr, self.cfg.transport, self.sips())
     }
 
     // ---- commands ----
@@ -197,13 +224,10 @@ impl UserAgent {
         let call_id = self.stack.new_call_id();
         let idx = self.calls.len();
         let mut call = Call::new(now, true, tag.clone());
-        let uri = format!("sip:{target}@{}", self.cfg.domain);
+        let uri = self.uri_at(target);
         let mut msg = Message::request("INVITE", &uri);
         let branch = self.stack.new_branch();
-        msg.push_header(
-            "Via",
-            &crate::core::sip::via_value(self.cfg.sip_addr, &branch),
-        );
+        msg.push_header("Via", &self.via(&branch));
         msg.push_header("Max-Forwards", "70");
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
         from.set_param("tag", Some(&tag));
@@ -224,9 +248,26 @@ impl UserAgent {
             replaces: None,
         };
         self.note_call(now, idx, created);
-        self.stack
-            .send_request(now, msg, self.cfg.proxy, idx as u64);
+        self.send(now, msg, self.cfg.proxy, idx as u64);
         idx
+    }
+
+    /// Our Via for a request with `branch`.
+    fn via(&self, branch: &str) -> String {
+        via_value(self.cfg.transport, self.cfg.sip_addr, branch)
+    }
+
+    /// Sends a request to `dest` in a new transaction, over our transport.
+    fn send(&mut self, now: Time, msg: Message, dest: SocketAddr, ctx: u64) {
+        self.stack
+            .send_request(now, msg, dest, self.cfg.transport, ctx);
+    }
+
+    /// A dialog built from one of our transactions, speaking our transport whatever the
+    /// peer's Via said (a PBX may reach us over another one; we stay on ours).
+    fn our_dialog(&self, mut dialog: crate::core::sip::Dialog) -> crate::core::sip::Dialog {
+        dialog.transport = self.cfg.transport;
+        dialog
     }
 
     /// Answers a ringing incoming call with 200 OK and our SDP answer; media starts now.
@@ -256,13 +297,13 @@ impl UserAgent {
                 let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
                 bye.push_header("Content-Length", "0");
                 self.end_call(now, idx, cause);
-                self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+                self.send(now, bye, dest, CTX_IN_DIALOG);
                 self.events.push_back(UaEvent::Ended { call: idx });
             }
             CallState::Calling => {
                 if let (Some(invite), Some(dest)) = (call.invite.clone(), call.invite_dest) {
                     let cancel = cancel_for(&invite);
-                    self.stack.send_request(now, cancel, dest, CTX_IN_DIALOG);
+                    self.send(now, cancel, dest, CTX_IN_DIALOG);
                 }
                 self.end_call(now, idx, cause);
                 self.events.push_back(UaEvent::Ended { call: idx });
@@ -289,29 +330,31 @@ impl UserAgent {
 
     // ---- I/O ----
 
-    /// A datagram handled the instant it arrived.
+    /// A UDP datagram handled the instant it arrived.
     pub fn handle_datagram(&mut self, now: Time, local: SocketAddr, from: SocketAddr, data: &[u8]) {
-        self.handle_received(now, now, local, from, data);
+        self.handle_received(now, now, Transport::Udp, local, from, data);
     }
 
-    /// A datagram that arrived at `received_at` (the socket's receive timestamp), handled
-    /// at `now`. Frames are stamped with the arrival, so a late harness cannot hide a gap.
+    /// A message that arrived on `transport` at `received_at` (the socket's receive
+    /// timestamp), handled at `now`. Frames are stamped with the arrival, so a late harness
+    /// cannot hide a gap.
     pub fn handle_received(
         &mut self,
         now: Time,
         received_at: Time,
+        transport: Transport,
         local: SocketAddr,
         from: SocketAddr,
         data: &[u8],
     ) {
         self.now = now;
-        if local == self.cfg.rtp_addr {
+        if local == self.cfg.rtp_addr && transport == Transport::Udp {
             // Undecodable media is counted by the receiver; it never stops the call.
             let _ = self.receiver.handle_packet(received_at, data);
             return;
         }
         self.note_sip(received_at, data, SipDir::Received, from);
-        self.stack.handle_datagram(now, from, data);
+        self.stack.handle_message(now, from, transport, data);
         self.process_sip(now);
     }
 
@@ -325,6 +368,9 @@ impl UserAgent {
             self.refresh_at = Time::NEVER;
             self.register(now);
         }
+        if self.keepalive_at <= now {
+            self.keepalive(now);
+        }
         self.send_media(now);
     }
 
@@ -332,14 +378,17 @@ impl UserAgent {
         self.media_deadline()
             .min(self.stack.poll_timeout())
             .min(self.refresh_at)
+            .min(self.keepalive_at)
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(out) = self.stack.poll_transmit() {
             self.note_sip(self.now, &out.data, SipDir::Sent, out.to);
+            self.flow_used(out.transport);
             return Some(Transmit {
                 from: self.cfg.sip_addr,
                 to: out.to,
+                transport: out.transport,
                 data: out.data,
             });
         }
@@ -353,14 +402,17 @@ impl UserAgent {
     fn process_sip(&mut self, now: Time) {
         while let Some(ev) = self.stack.poll_event() {
             match ev {
-                SipEvent::Request { msg, source, key } => {
-                    incoming::handle_request(self, now, msg, source, key)
-                }
+                SipEvent::Request {
+                    msg, source, key, ..
+                } => incoming::handle_request(self, now, msg, source, key),
                 SipEvent::Response { msg, ctx, request } => {
                     self.handle_response(now, msg, ctx, request)
                 }
                 SipEvent::Timeout { ctx, .. } => {
                     self.handle_failure(now, ctx, 408, "Request Timeout")
+                }
+                SipEvent::TransportError { ctx, reason, .. } => {
+                    self.handle_transport_failure(now, ctx, reason)
                 }
                 SipEvent::NoAck { call_id, .. } => {
                     if let Some(idx) = self.call_by_call_id(&call_id) {
@@ -435,12 +487,13 @@ impl UserAgent {
         let Some(dialog) = crate::core::sip::Dialog::as_uac(request, msg, &contact) else {
             return;
         };
+        let dialog = self.our_dialog(dialog);
         let branch = self.stack.new_branch();
         let cseq = request.cseq().map(|c| c.seq).unwrap_or(1);
         let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
         let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
-        self.stack.send_request(now, ack, dest, CTX_IN_DIALOG);
+        self.send(now, ack, dest, CTX_IN_DIALOG);
         let answer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         let call = &mut self.calls[idx];
         call.dialog = Some(dialog);
@@ -458,19 +511,20 @@ impl UserAgent {
 
     fn ack_and_bye(&mut self, now: Time, idx: CallIdx, msg: &Message, request: &Message) {
         let contact = self.contact_uri();
-        let Some(mut dialog) = crate::core::sip::Dialog::as_uac(request, msg, &contact) else {
+        let Some(dialog) = crate::core::sip::Dialog::as_uac(request, msg, &contact) else {
             return;
         };
+        let mut dialog = self.our_dialog(dialog);
         let cseq = request.cseq().map(|c| c.seq).unwrap_or(1);
         let dest = dialog.next_hop().unwrap_or(self.cfg.proxy);
         let branch = self.stack.new_branch();
         let mut ack = dialog.ack(cseq, self.cfg.sip_addr, &branch);
         ack.push_header("Content-Length", "0");
-        self.stack.send_request(now, ack, dest, CTX_IN_DIALOG);
+        self.send(now, ack, dest, CTX_IN_DIALOG);
         let branch = self.stack.new_branch();
         let mut bye = dialog.request("BYE", self.cfg.sip_addr, &branch);
         bye.push_header("Content-Length", "0");
-        self.stack.send_request(now, bye, dest, CTX_IN_DIALOG);
+        self.send(now, bye, dest, CTX_IN_DIALOG);
         self.calls[idx].dialog = Some(dialog);
     }
 
@@ -490,16 +544,12 @@ impl UserAgent {
         let mut retry = request.clone();
         retry.remove_first_value("Via");
         let branch = self.stack.new_branch();
-        retry.insert_header_first(
-            "Via",
-            &crate::core::sip::via_value(self.cfg.sip_addr, &branch),
-        );
+        retry.insert_header_first("Via", &self.via(&branch));
         let cseq = request.cseq().map(|c| c.seq).unwrap_or(1) + 1;
         retry.set_header("CSeq", &format!("{cseq} INVITE"));
         retry.set_header(auth_header, &credentials);
         self.calls[idx].invite = Some(retry.clone());
-        self.stack
-            .send_request(now, retry, self.cfg.proxy, idx as u64);
+        self.send(now, retry, self.cfg.proxy, idx as u64);
     }
 
     /// Credentials answering a 401 or 407 (RFC 3261 §22.2, §22.3): the header to add and

@@ -24,13 +24,16 @@ pub enum RegisterFailure {
     ChallengedAgain { status: u16 },
     /// A challenge we could not answer (no algorithm we know, no realm we may answer).
     Unanswerable { status: u16, challenge: String },
+    /// The request's connection (TCP, TLS) failed before any answer: refused, reset,
+    /// closed, a failed handshake — nothing the registrar said.
+    Transport { reason: String },
 }
 
 impl RegisterFailure {
     /// The status the registrar sent, if it sent one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            RegisterFailure::NoResponse => None,
+            RegisterFailure::NoResponse | RegisterFailure::Transport { .. } => None,
             RegisterFailure::Refused { status, .. }
             | RegisterFailure::ChallengedAgain { status }
             | RegisterFailure::Unanswerable { status, .. } => Some(*status),
@@ -87,6 +90,7 @@ impl std::fmt::Display for RegisterFailure {
                     "{status} with a challenge flipcheck cannot answer ({challenge})"
                 )
             }
+            RegisterFailure::Transport { reason } => f.write_str(reason),
         }
     }
 }
@@ -116,8 +120,7 @@ impl UserAgent {
         msg.push_header("Accept", "application/sdp");
         msg.push_header("User-Agent", &format!("flipcheck-{}", self.cfg.name));
         msg.push_header("Content-Length", "0");
-        self.stack
-            .send_request(now, msg, self.cfg.proxy, CTX_OPTIONS);
+        self.send(now, msg, self.cfg.proxy, CTX_OPTIONS);
     }
 
     /// The final answer to [`options`](Self::options): status and reason, or `Err` when
@@ -137,7 +140,7 @@ impl UserAgent {
 
     fn send_register(&mut self, now: Time, expires: u32, auth: Option<(&str, String)>) {
         self.register_cseq += 1;
-        let registrar = format!("sip:{}", self.cfg.domain);
+        let registrar = format!("{}:{}", self.scheme(), self.cfg.domain);
         let mut msg = Message::request("REGISTER", &registrar);
         msg.push_header("Max-Forwards", "70");
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
@@ -161,7 +164,7 @@ impl UserAgent {
         } else {
             CTX_REGISTER
         };
-        self.stack.send_request(now, msg, self.cfg.proxy, ctx);
+        self.send(now, msg, self.cfg.proxy, ctx);
     }
 
     pub(super) fn handle_register_response(
