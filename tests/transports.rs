@@ -60,6 +60,24 @@ fn pki(dir: &Path, name: &str) -> Pki {
     files
 }
 
+/// A lab's certificate: self-signed for 127.0.0.2 and [`HOST`] and marked CA:TRUE, as
+/// `openssl req -x509` makes one; the target's `ca_file` is the certificate itself.
+fn self_signed(dir: &Path) -> Pki {
+    let mut params =
+        CertificateParams::new(vec![HOST.to_string(), "127.0.0.2".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let files = Pki {
+        ca: dir.join("lab-cert.pem"),
+        cert: dir.join("lab-cert.pem"),
+        key: dir.join("lab-key.pem"),
+    };
+    std::fs::write(&files.cert, cert.pem()).unwrap();
+    std::fs::write(&files.key, key.serialize_pem()).unwrap();
+    files
+}
+
 /// A PBX on 127.0.0.2 with UDP and TCP on one port and TLS on another; its addresses.
 fn start_pbx(pki: &Pki) -> (common::Server, SocketAddr, SocketAddr) {
     let (server, banner) = common::start_pbx_with(
@@ -289,6 +307,46 @@ fn the_flip_moves_over_tls_with_the_certificate_checked() {
 }
 
 #[test]
+fn a_self_signed_lab_certificate_given_as_the_ca_file_is_trusted_for_its_names_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = self_signed(dir.path());
+    let (_server, _, tls) = start_pbx(&lab);
+    let pinned = TlsClientOptions {
+        ca_file: Some(lab.ca.clone()),
+        insecure: false,
+    };
+    let sips = tls_target(&format!("sips:{tls}"), tls, pinned.clone());
+    assert_moved(&run_live(&sips), "self-signed, by address");
+    let other = tls_target(
+        &format!("sips:other.flipcheck.test:{}", tls.port()),
+        tls,
+        pinned,
+    );
+    let error = registration_error(&other);
+    assert!(
+        error.contains("certificate not valid for name \"other.flipcheck.test\""),
+        "{error}"
+    );
+}
+
+/// The script's error of a live run of `setup` that stops at registration.
+fn registration_error(setup: &TargetSetup) -> String {
+    let plan = load_scenario(Path::new(SCENARIO)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let mut scene = Scene::new(&plan, setup, 7, &mut addrs).unwrap();
+    let limit = runner::time_limit(&plan);
+    let stats = runtime
+        .block_on(driver::run(&mut scene, addrs.sockets, limit))
+        .unwrap();
+    assert!(!stats.hit_limit && stats.flows_closed >= 1, "{stats:?}");
+    scene.script.error.clone().unwrap_or_default()
+}
+
+#[test]
 fn a_tls_client_refuses_a_certificate_it_cannot_trust_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let pki_ok = pki(dir.path(), "ok");
@@ -321,19 +379,8 @@ fn a_tls_client_refuses_a_certificate_it_cannot_trust_at_once() {
             "certificate not valid for name \"other.flipcheck.test\"",
         ),
     ];
-    let plan = load_scenario(Path::new(SCENARIO)).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     for (setup, want) in cases {
-        let mut addrs = LiveAddrs::new(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let mut scene = Scene::new(&plan, &setup, 7, &mut addrs).unwrap();
-        let limit = runner::time_limit(&plan);
-        let stats = runtime
-            .block_on(driver::run(&mut scene, addrs.sockets, limit))
-            .unwrap();
-        let error = scene.script.error.clone().unwrap_or_default();
+        let error = registration_error(&setup);
         assert!(
             error.contains(
                 "alice on desk could not register at the embedded PBX: TLS handshake with"
@@ -341,7 +388,6 @@ fn a_tls_client_refuses_a_certificate_it_cannot_trust_at_once() {
             "{error}"
         );
         assert!(error.contains(want), "{error}");
-        assert!(!stats.hit_limit && stats.flows_closed >= 1, "{stats:?}");
     }
     // Told not to check, the same client gets through (the app warns about it).
     let insecure = TlsClientOptions {

@@ -91,12 +91,101 @@ pub(super) fn client_config(options: &TlsClientOptions) -> Result<Arc<ClientConf
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
             .with_no_client_auth()
+    } else if let Some(path) = options.ca_file.as_deref() {
+        // The CA file's certificates as roots, and each of them also as a certificate the
+        // server may present itself: a lab's self-signed server certificate given as the
+        // "CA" is marked CA:TRUE (as `openssl req -x509` makes it), which WebPKI refuses as
+        // an end entity. The name is still checked.
+        let pinned = certificates(path)?;
+        let mut store = RootCertStore::empty();
+        for cert in &pinned {
+            store.add(cert.clone())?;
+        }
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(store),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| TlsError::Rustls(rustls::Error::General(e.to_string())))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedOrChain {
+                webpki,
+                pinned,
+                provider,
+            }))
+            .with_no_client_auth()
     } else {
         builder
-            .with_root_certificates(roots(options.ca_file.as_deref())?)
+            .with_root_certificates(roots(None)?)
             .with_no_client_auth()
     };
     Ok(Arc::new(config))
+}
+
+/// A CA file's chain check (WebPKI), or the server's certificate being one of the file's
+/// own — then its name must still match the host we meant to reach (RFC 5922 §7.2).
+#[derive(Debug)]
+struct PinnedOrChain {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedOrChain {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let chain = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        );
+        if chain.is_ok()
+            || !self
+                .pinned
+                .iter()
+                .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            return chain;
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// The CA file's certificates, or the system's roots.
