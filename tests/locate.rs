@@ -149,6 +149,28 @@ async fn srv_priorities_give_the_failover_order() {
 }
 
 #[tokio::test]
+async fn a_refused_naptr_query_falls_through_to_srv() {
+    let Some(dns) = Dnsmasq::start_refusing_the_rest(&[
+        srv("_sip._tcp", "pbx", 5070, 10, 0),
+        host("pbx", "127.0.0.2"),
+    ]) else {
+        return;
+    };
+    let got = dns.locate(sip(ZONE)).await.unwrap();
+    assert_eq!(brief(&got), ["127.0.0.2:5070 tcp"]);
+    assert!(dns.log().contains("query[NAPTR]"), "{}", dns.log());
+
+    // A name the server refuses everything for: the error names the refusal.
+    let err = dns
+        .resolver()
+        .locate(&sip("none.example"))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("Refused"), "{text}");
+}
+
+#[tokio::test]
 async fn weights_order_a_priority_heaviest_first() {
     let Some(dns) = Dnsmasq::start(&[
         srv("_sip._udp", "light", 5060, 10, 10),

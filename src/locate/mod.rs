@@ -156,19 +156,32 @@ async fn locate_name(
             via_srv(dns, host, &services, transport, "").await
         }
         order::Plan::Naptr { sips } => {
-            let records = dns.naptr(host).await?;
+            // A server that answers NAPTR with an error (dnsmasq REFUSEs types it does
+            // not hold and has no upstream for) has still answered: RFC 3263 §4.1 goes
+            // on to SRV when NAPTR gives nothing usable. Silence stays fatal, since SRV
+            // would only wait as long again on the same server.
+            let (records, refused) = match dns.naptr(host).await {
+                Ok(records) => (records, None),
+                Err(LocateError::DnsFailed { reason, .. }) => {
+                    tracing::debug!(host, %reason, "NAPTR failed; trying SRV");
+                    (Vec::new(), Some(reason))
+                }
+                Err(e) => return Err(e),
+            };
             let services = order::naptr_services(&records, sips);
             match services.first() {
                 // §4.1: the transport the server prefers, also for a missing SRV set.
                 Some(first) => via_srv(dns, host, &services, first.transport, "").await,
                 None => {
                     let services = order::default_services(sips, host);
-                    let asked = if records.is_empty() {
-                        "NAPTR, "
-                    } else {
-                        "usable NAPTR (none for SIP over UDP, TCP or TLS), "
+                    let asked = match (&refused, records.is_empty()) {
+                        (Some(reason), _) => format!("NAPTR (the query failed: {reason}), "),
+                        (None, true) => "NAPTR, ".to_string(),
+                        (None, false) => {
+                            "usable NAPTR (none for SIP over UDP, TCP or TLS), ".to_string()
+                        }
                     };
-                    via_srv(dns, host, &services, order::scheme_default(sips), asked).await
+                    via_srv(dns, host, &services, order::scheme_default(sips), &asked).await
                 }
             }
         }

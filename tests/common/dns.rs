@@ -50,6 +50,16 @@ impl Dnsmasq {
     /// Starts dnsmasq on 127.0.0.1 and a free port with `records` (dnsmasq options such
     /// as `--srv-host=…`); `None` when dnsmasq is missing and the skip is allowed.
     pub fn start(records: &[String]) -> Option<Dnsmasq> {
+        Dnsmasq::start_with(records, true)
+    }
+
+    /// As [`Dnsmasq::start`], but without `--local` for the zone, as labs often run it:
+    /// then dnsmasq answers REFUSED for any record type it holds none of (no upstream).
+    pub fn start_refusing_the_rest(records: &[String]) -> Option<Dnsmasq> {
+        Dnsmasq::start_with(records, false)
+    }
+
+    fn start_with(records: &[String], local: bool) -> Option<Dnsmasq> {
         if !dnsmasq_available() {
             eprintln!("skipped: {DNSMASQ} is not installed and {SKIP_ENV}=1");
             return None;
@@ -58,7 +68,7 @@ impl Dnsmasq {
         let mut last_error = String::new();
         for _ in 0..5 {
             let addr = free_port();
-            match Dnsmasq::spawn(addr, records) {
+            match Dnsmasq::spawn(addr, records, local) {
                 Ok(d) => return Some(d),
                 Err(e) => last_error = e,
             }
@@ -66,8 +76,9 @@ impl Dnsmasq {
         panic!("dnsmasq did not start: {last_error}");
     }
 
-    fn spawn(addr: SocketAddr, records: &[String]) -> Result<Dnsmasq, String> {
-        let mut child = Command::new(DNSMASQ)
+    fn spawn(addr: SocketAddr, records: &[String], local: bool) -> Result<Dnsmasq, String> {
+        let mut command = Command::new(DNSMASQ);
+        command
             .args([
                 "--no-daemon",
                 "--conf-file=/dev/null",
@@ -79,10 +90,13 @@ impl Dnsmasq {
                 "--log-queries",
             ])
             .arg(format!("--listen-address={}", addr.ip()))
-            .arg(format!("--port={}", addr.port()))
+            .arg(format!("--port={}", addr.port()));
+        if local {
             // Answer from the records below only: NXDOMAIN or no data for anything else in
             // the zone, instead of REFUSED for want of an upstream server.
-            .arg(format!("--local=/{ZONE}/"))
+            command.arg(format!("--local=/{ZONE}/"));
+        }
+        let mut child = command
             .args(records)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
