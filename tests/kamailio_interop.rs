@@ -1,0 +1,491 @@
+//! Interop with a real SIP server nobody here wrote: Debian's Kamailio 5.6, started and
+//! stopped by each test with the configuration in `fixtures/kamailio/` (a registrar with
+//! digest auth against db_text, a record-routing proxy, and the feature-code flip done as
+//! proxy-based platforms do it: the pulling device's INVITE to `*11` becomes an INVITE with
+//! `Replaces` toward the customer, who moves to a new dialog). flipcheck drives it as an
+//! external target, as it would a production system.
+//!
+//! Kamailio listens on 127.0.0.2 and a port free a moment before, runs in the foreground with
+//! everything it writes (runtime dir, db_text tables, log) in the test's temp dir, and is
+//! stopped (its whole process group) when the test ends, however it ends.
+//!
+//! Kamailio is installed by `.ci/run`. Without it these tests fail, unless
+//! FLIPCHECK_SKIP_KAMAILIO=1 says on purpose that they may be skipped.
+
+mod common;
+
+use std::fs::File;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const PASSWORD: &str = "kamailio-interop-pw";
+const CHECKLIST: &str = "scenarios/checklist/flip-feature-code.yaml";
+const SKIP_ENV: &str = "FLIPCHECK_SKIP_KAMAILIO";
+/// The bound on Kamailio answering its first OPTIONS, and on it stopping.
+const WAIT: Duration = Duration::from_secs(10);
+/// Kamailio is stopped after this (coreutils `timeout`), even if this test process dies
+/// without unwinding; every test here takes well under a minute.
+const KAMAILIO_LIFETIME_SECS: &str = "300";
+
+/// One live run at a time: two flipcheck runs and two Kamailios on two cores could make
+/// the harness report itself overloaded, which says nothing about Kamailio.
+static LIVE: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `kamailio` from PATH, else where Debian puts it (`/usr/sbin` is not on every PATH).
+fn kamailio_binary() -> String {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("kamailio"))
+            .find(|p| p.is_file())
+    });
+    on_path
+        .unwrap_or_else(|| PathBuf::from("/usr/sbin/kamailio"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn kamailio_available() -> bool {
+    common::peer_available(&kamailio_binary(), "-v", "kamailio", SKIP_ENV)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/kamailio")
+        .join(name)
+}
+
+/// A UDP port on 127.0.0.2 that was free a moment ago.
+fn free_port() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.2:0").expect("bind an ephemeral port on 127.0.0.2");
+    socket.local_addr().expect("local address").port()
+}
+
+/// A Kamailio in the foreground under `timeout`, in its own process group. Dropped, the
+/// group gets SIGTERM (Kamailio stops its children and exits), then SIGKILL if it is not
+/// gone within [`WAIT`]; the group leader is reaped either way. (SIGKILL to Kamailio's main
+/// process alone would leave its children running.)
+struct Kamailio {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let signal = |sig: &str| {
+            let _ = Command::new("kill")
+                .args([sig, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Whatever is left of the group (nothing, after a clean stop).
+        signal("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Kamailio {
+    /// Starts Kamailio on 127.0.0.2 with `defines` (`-A NAME=VALUE`) and the accounts
+    /// alice, bob and customer, all with [`PASSWORD`]; waits until it answers OPTIONS.
+    /// `None` when Kamailio is missing and the skip is allowed.
+    fn start(dir: &Path, defines: &[&str]) -> Option<Kamailio> {
+        if !kamailio_available() {
+            eprintln!("skipped: kamailio is not installed and {SKIP_ENV}=1");
+            return None;
+        }
+        let db = dir.join("db");
+        std::fs::create_dir_all(&db).expect("db_text folder");
+        std::fs::copy(fixture("db/version"), db.join("version")).expect("version table");
+        let subscribers = std::fs::read_to_string(fixture("db/subscriber"))
+            .expect("subscriber table")
+            .replace("{password}", PASSWORD);
+        std::fs::write(db.join("subscriber"), subscribers).expect("write subscriber table");
+        // A port free a moment ago can be taken before Kamailio binds it: try a few.
+        let mut last_log = String::new();
+        for _attempt in 0..3 {
+            match Kamailio::spawn(dir, &db, free_port(), defines) {
+                Ok(k) => return Some(k),
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("kamailio did not start:\n{last_log}");
+    }
+
+    fn spawn(dir: &Path, db: &Path, port: u16, defines: &[&str]) -> Result<Kamailio, String> {
+        use std::os::unix::process::CommandExt;
+        let log = dir.join(format!("kamailio-{port}.log"));
+        let out = File::create(&log).expect("kamailio log file");
+        let err = out.try_clone().expect("kamailio log file");
+        let mut cmd = Command::new("timeout");
+        cmd.current_dir(dir)
+            .args(["-s", "TERM", KAMAILIO_LIFETIME_SECS])
+            .arg(kamailio_binary())
+            .arg("-f")
+            .arg(fixture("kamailio.cfg"))
+            .args(["-DD", "-E", "-m", "16", "-M", "4", "-Y"])
+            .arg(dir)
+            .arg("-l")
+            .arg(format!("udp:127.0.0.2:{port}"))
+            .arg("-A")
+            .arg(format!("DBURL=\"text://{}\"", db.display()));
+        for define in defines {
+            cmd.args(["-A", define]);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .expect("start kamailio");
+        let mut kamailio = Kamailio { child, port, log };
+        match kamailio.wait_ready() {
+            Ok(()) => Ok(kamailio),
+            Err(why) => Err(format!("{why}\n{}", kamailio.log())),
+        }
+    }
+
+    /// OPTIONS until Kamailio answers, it exits, or [`WAIT`] passes.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind the readiness socket");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("read timeout");
+        let local = socket.local_addr().expect("local address");
+        let deadline = Instant::now() + WAIT;
+        let mut n = 0u32;
+        loop {
+            n += 1;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("kamailio exited ({status}) before answering"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("kamailio did not answer OPTIONS within {WAIT:?}"));
+            }
+            let options = format!(
+                "OPTIONS sip:127.0.0.2:{port} SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP {local};branch=z9hG4bK-ready-{n};rport\r\n\
+                 Max-Forwards: 70\r\n\
+                 From: <sip:ready@127.0.0.1>;tag=ready\r\n\
+                 To: <sip:127.0.0.2:{port}>\r\n\
+                 Call-ID: ready-{port}@127.0.0.1\r\n\
+                 CSeq: {n} OPTIONS\r\n\
+                 Content-Length: 0\r\n\r\n",
+                port = self.port,
+            );
+            let _ = socket.send_to(options.as_bytes(), ("127.0.0.2", self.port));
+            let mut buf = [0u8; 4096];
+            if let Ok((len, _)) = socket.recv_from(&mut buf)
+                && buf[..len].starts_with(b"SIP/2.0 200")
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    fn registrar(&self) -> String {
+        format!("sip:127.0.0.2:{}", self.port)
+    }
+
+    /// Everything Kamailio logged so far.
+    fn log(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        format!("--- kamailio log ---\n{log}")
+    }
+
+    /// An external target profile for this Kamailio; the customer's password comes from
+    /// `customer_pw_env`.
+    fn profile(&self, dir: &Path, name: &str, customer_pw_env: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "kind: external\nname: kamailio\nregistrar: {}\n\
+                 users: {{ alice: {{ username: alice, password_env: KAM_PW }} }}\n\
+                 customer: {{ username: customer, password_env: {customer_pw_env} }}\n\
+                 flip: {{ feature_code: \"*11\" }}\n",
+                self.registrar()
+            ),
+        )
+        .expect("write the target profile");
+        path
+    }
+}
+
+/// What `flipcheck run` said: exit code, stdout and stderr.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// `flipcheck run SCENARIO --target TARGET --json OUT`, retried (a few times) when the
+/// harness reports itself overloaded: that verdict is about this machine, not Kamailio.
+fn run(scenario: &Path, target: &Path, out: &Path) -> Run {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let output = Command::new(common::BIN)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("run")
+            .arg(scenario)
+            .arg("--target")
+            .arg(target)
+            .arg("--json")
+            .arg(out)
+            .env("KAM_PW", PASSWORD)
+            .output()
+            .expect("run flipcheck");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        if attempts < common::OVERLOAD_ATTEMPTS && common::harness_overloaded(run.code, &run.stdout)
+        {
+            continue;
+        }
+        return run;
+    }
+}
+
+fn report(out: &Path) -> Value {
+    let text = std::fs::read_to_string(out).expect("the JSON report");
+    serde_json::from_str(&text).expect("the report is JSON")
+}
+
+/// The checklist's pull against Kamailio: the call moves to the mobile, but as a new
+/// dialog for the customer (INVITE with Replaces), which the checklist does not accept.
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let out = dir.path().join("out.json");
+    let run = run(Path::new(CHECKLIST), &target, &out);
+    let context = format!(
+        "exit {}\n{}\n{}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr,
+        kamailio.log()
+    );
+    // The checklist expects `same_dialog`: that one expectation fails, so the verdict does.
+    assert_eq!(run.code, 1, "{context}");
+    let report = report(&out);
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["verdict"], "fail", "{context}");
+    let flip = &scenario["flips"][0];
+    assert_eq!(flip["outcome"], "moved", "{flip}\n{context}");
+    assert_eq!(flip["customer_dialog"], "new_dialog", "{flip}\n{context}");
+    assert_eq!(flip["old_device_released"], true, "{flip}\n{context}");
+    assert_eq!(flip["from"], "desk");
+    assert_eq!(flip["to"], "mobile");
+
+    let failed: Vec<&Value> = scenario["expectations"]
+        .as_array()
+        .expect("expectations")
+        .iter()
+        .filter(|e| e["verdict"] != "pass")
+        .collect();
+    assert_eq!(failed.len(), 1, "only customer_dialog fails: {failed:?}");
+    assert_eq!(failed[0]["name"], "customer_dialog");
+    assert_eq!(failed[0]["expected"], "== same_dialog");
+    assert_eq!(failed[0]["measured"], "new_dialog");
+    assert!(
+        run.stdout
+            .contains("customer_dialog expected == same_dialog, measured new_dialog"),
+        "the console says why: {context}"
+    );
+    // Kamailio did the Replaces itself (route[FLIP]), nothing else moved the call.
+    assert!(kamailio.log().contains("flip: alice pulls"), "{context}");
+}
+
+/// `flipcheck probe` registers and unregisters every account of the profile; a wrong
+/// password is named with its account and variable, exit 2.
+#[test]
+fn probe_lists_the_accounts_and_names_a_wrong_password() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let probe = |target: &Path| {
+        let out = Command::new(common::BIN)
+            .arg("probe")
+            .arg("--target")
+            .arg(target)
+            .env("KAM_PW", PASSWORD)
+            .env("KAM_WRONG_PW", "not-the-password")
+            .output()
+            .expect("run flipcheck probe");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let context = format!(
+            "{stdout}\n{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            kamailio.log()
+        );
+        (out.status.code().unwrap_or(-1), stdout, context)
+    };
+
+    let right = kamailio.profile(dir.path(), "right.yaml", "KAM_PW");
+    let (code, stdout, context) = probe(&right);
+    assert_eq!(code, 0, "{context}");
+    assert!(
+        stdout.contains(&format!("OPTIONS to 127.0.0.2:{}: 200 OK", kamailio.port)),
+        "{context}"
+    );
+    assert!(stdout.contains("2 of 2 accounts registered"), "{context}");
+    for who in ["alice", "customer"] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(who))
+            .unwrap_or_else(|| panic!("a row for {who}: {context}"));
+        assert!(row.contains("registered and unregistered"), "{row}");
+    }
+
+    let wrong = kamailio.profile(dir.path(), "wrong.yaml", "KAM_WRONG_PW");
+    let (code, stdout, context) = probe(&wrong);
+    assert_eq!(code, 2, "{context}");
+    assert!(stdout.contains("1 of 2 accounts registered"), "{context}");
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("customer"))
+        .unwrap_or_else(|| panic!("a row for the customer: {context}"));
+    assert!(
+        row.contains("authentication failed for customer") && row.contains("check KAM_WRONG_PW"),
+        "{row}"
+    );
+}
+
+/// A scenario of our own: the customer calls alice, the desk answers, they talk, the mobile
+/// dials `*11`. Every expectation is given, so a run that held them all exits 0.
+fn own_scenario(dir: &Path, file: &str, name: &str, customer: &str, talk: &str) -> PathBuf {
+    let path = dir.join(file);
+    std::fs::write(
+        &path,
+        format!(
+            "name: {name}\nuser: alice\n\
+             devices:\n  desk: {{ codecs: [PCMU] }}\n  mobile: {{ codecs: [PCMU] }}\n\
+             customer: {customer}\n\
+             steps:\n  - register: [desk, mobile]\n  \
+             - call: {{ from: customer, answer: desk }}\n  - talk: {talk}\n  \
+             - flip: {{ to: mobile, method: feature_code }}\n  - talk: 1s\n  \
+             - hangup: customer\n\
+             expect:\n  flip: blocked\n  customer_dialog: same_dialog\n"
+        ),
+    )
+    .expect("write the scenario");
+    path
+}
+
+/// Kamailio's refusal of a user with no call up (route[FLIP]: 403 with a Reason), seen by
+/// flipcheck as `blocked` with that status, the call staying on the desk.
+///
+/// A flipcheck scenario can only flip a call its user has (a flip step needs a call up, and
+/// every device of a scenario is its one user's), so neither "bob's device dials `*11`
+/// while alice has the call" nor "alice dials it with no call" can be written. Instead this
+/// Kamailio gives up on answered calls after one second (`CALL_MAX_AGE=1`) and the parties
+/// talk for three before the flip: Kamailio drops alice's call from its table, so alice has
+/// no call up (the path bob's device takes) while the customer still hears the desk.
+#[test]
+fn a_flip_kamailio_finds_no_call_for_is_refused_and_blocked() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &["CALL_MAX_AGE=1"]) else {
+        return;
+    };
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let scenario = own_scenario(
+        dir.path(),
+        "no-call.yaml",
+        "a flip with no call to pull",
+        "{ codecs: [PCMU] }",
+        "3s",
+    );
+    let out = dir.path().join("out.json");
+    let run = run(&scenario, &target, &out);
+    let context = format!(
+        "exit {}\n{}\n{}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr,
+        kamailio.log()
+    );
+    assert_eq!(run.code, 0, "blocked, as expected: {context}");
+    let report = report(&out);
+    let flip = &report["scenarios"][0]["flips"][0];
+    assert_eq!(flip["outcome"], "blocked", "{flip}\n{context}");
+    assert_eq!(flip["refusal"]["status"], 403, "{flip}");
+    assert_eq!(flip["refusal"]["reason"], "No Call To Pull", "{flip}");
+    assert!(
+        flip["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Reason: SIP;cause=403;text=\"no call to pull\"")),
+        "the Reason header is reported: {flip}"
+    );
+    assert_eq!(flip["customer_dialog"], "same_dialog", "{flip}");
+    let log = kamailio.log();
+    assert!(
+        log.contains("is older than CALL_MAX_AGE, forgotten")
+            && log.contains("flip: alice has no call to pull"),
+        "{context}"
+    );
+}
+
+/// The customer's phone refuses `Replaces` (`replaces: reject`: 420 to an INVITE that
+/// requires it). Kamailio relays the refusal to the mobile; the flip is `blocked` with
+/// 420 and the call stays on the desk, in its dialog.
+#[test]
+fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let scenario = own_scenario(
+        dir.path(),
+        "reject.yaml",
+        "the customer refuses Replaces",
+        "{ codecs: [PCMU], replaces: reject }",
+        "1s",
+    );
+    let out = dir.path().join("out.json");
+    let run = run(&scenario, &target, &out);
+    let context = format!(
+        "exit {}\n{}\n{}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr,
+        kamailio.log()
+    );
+    assert_eq!(run.code, 0, "blocked, as expected: {context}");
+    let report = report(&out);
+    let flip = &report["scenarios"][0]["flips"][0];
+    assert_eq!(flip["outcome"], "blocked", "{flip}\n{context}");
+    assert_eq!(flip["refusal"]["status"], 420, "{flip}");
+    assert_eq!(flip["customer_dialog"], "same_dialog", "{flip}");
+    assert!(kamailio.log().contains("flip: alice pulls"), "{context}");
+}
