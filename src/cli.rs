@@ -152,4 +152,11 @@ pub struct PbxArgs {
     /// Append one CDR line (JSON) per call session to this file
     #[arg(long, value_name = "FILE")]
     pub cdr: Option<PathBuf>,
+    /// The realm of every challenge (default: the listening address, as the domain)
+    #[arg(long, value_name = "REALM")]
+    pub realm: Option<String>,
+    /// An account plan entry, USER:AUTH or USER:AUTH:NUMBER: USER (alice, bob, …) authenticates with
+    /// digest username AUTH and is also reached by dialling NUMBER; repeatable
+    #[arg(long = "account", value_name = "USER:AUTH[:NUMBER]")]
+    pub accounts: Vec<String>,
 }

@@ -11,7 +11,7 @@ use crate::cli::PbxArgs;
 use crate::core::Time;
 use crate::core::sip::Algorithm;
 use crate::driver::{self, LiveAddrs, Sockets, TlsServer};
-use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
+use crate::roles::pbx::{Numbering, Pbx, PbxConfig, PbxQuirks, default_users};
 use crate::roles::{Actor, Transmit, Transport};
 use crate::runner::AddrAlloc;
 use crate::scenario::{Target, io_reason, load_target};
@@ -60,6 +60,12 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
             other => bail!("--digest: unknown algorithm `{other}` (use md5, sha-256)"),
         });
     }
+    let numbering = numbering(&args.accounts)?;
+    if let Some(realm) = &args.realm
+        && (realm.is_empty() || realm.contains('"'))
+    {
+        bail!("--realm: `{realm}` is not a realm (a non-empty name without quotes)");
+    }
     let tls_server = tls_identity(&args)?;
     let mut addrs = LiveAddrs::new(args.listen.ip());
     let sip_addr = addrs.bind_sip(args.listen).map_err(|(transport, e)| {
@@ -103,6 +109,10 @@ pub fn pbx(args: PbxArgs) -> anyhow::Result<i32> {
     );
     cfg.digest = digest;
     cfg.tls_addr = tls_addr;
+    cfg.numbering = numbering;
+    if let Some(realm) = &args.realm {
+        cfg.realm = realm.clone();
+    }
     let domain = cfg.domain.clone();
     let cdr = match &args.cdr {
         Some(path) => Some(
@@ -232,5 +242,90 @@ impl Actor for PbxServer {
     fn shutdown(&mut self, now: Time) {
         self.pbx.shutdown(now);
         self.after_input();
+    }
+}
+
+/// `--account USER:AUTH[:NUMBER]` entries, checked against the directory and each other:
+/// every name a request can carry must reach exactly one user.
+fn numbering(entries: &[String]) -> anyhow::Result<Vec<Numbering>> {
+    let users: Vec<String> = default_users("").into_iter().map(|(u, _)| u).collect();
+    let mut plan: Vec<Numbering> = Vec::new();
+    let mut names: Vec<String> = users.clone();
+    for entry in entries {
+        let parts: Vec<&str> = entry.split(':').collect();
+        let (user, auth, number) = match parts.as_slice() {
+            [user, auth] => (*user, *auth, None),
+            [user, auth, number] => (*user, *auth, Some(*number)),
+            _ => bail!("--account `{entry}`: expected USER:AUTH or USER:AUTH:NUMBER"),
+        };
+        if !users.iter().any(|u| u == user) {
+            bail!(
+                "--account `{entry}`: `{user}` is not a user of the PBX ({})",
+                users.join(", ")
+            );
+        }
+        if plan.iter().any(|n| n.user == user) {
+            bail!("--account `{entry}`: `{user}` has an account plan entry already");
+        }
+        let fresh = |name: &str, names: &[String]| -> anyhow::Result<()> {
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
+            if !ok {
+                bail!("--account `{entry}`: `{name}` is not a SIP user name or number");
+            }
+            if names.iter().any(|n| n == name) && name != user {
+                bail!("--account `{entry}`: `{name}` already names another account");
+            }
+            Ok(())
+        };
+        fresh(auth, &names)?;
+        names.push(auth.to_string());
+        if let Some(number) = number {
+            fresh(number, &names)?;
+            names.push(number.to_string());
+        }
+        plan.push(Numbering {
+            user: user.to_string(),
+            auth_username: auth.to_string(),
+            extension: number.map(str::to_string),
+        });
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_plan_entries_are_parsed_and_checked() {
+        let plan = numbering(&["alice:1001:2001".into(), "bob:1002".into()]).unwrap();
+        assert_eq!(
+            plan,
+            [
+                Numbering {
+                    user: "alice".into(),
+                    auth_username: "1001".into(),
+                    extension: Some("2001".into()),
+                },
+                Numbering {
+                    user: "bob".into(),
+                    auth_username: "1002".into(),
+                    extension: None,
+                },
+            ]
+        );
+        let err = |entries: &[&str]| {
+            let v: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+            numbering(&v).unwrap_err().to_string()
+        };
+        assert!(err(&["alice"]).contains("expected USER:AUTH"));
+        assert!(err(&["dave:1001"]).contains("`dave` is not a user of the PBX"));
+        assert!(err(&["alice:bob"]).contains("`bob` already names another account"));
+        assert!(err(&["alice:1001", "bob:1001"]).contains("`1001` already names another"));
+        assert!(err(&["alice:10 01"]).contains("is not a SIP user name or number"));
+        assert!(err(&["alice:1", "alice:2"]).contains("has an account plan entry already"));
     }
 }

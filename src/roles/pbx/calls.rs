@@ -26,10 +26,10 @@ impl Pbx {
         if self.is_flip_request(&msg) {
             return self.pull(now, msg, source, key, account);
         }
-        let target = msg.request_uri().and_then(uri_user).unwrap_or_default();
-        if !self.registrar.is_user(&target) {
+        let dialled = msg.request_uri().and_then(uri_user).unwrap_or_default();
+        let Some(target) = self.registrar.reaches(&dialled).map(str::to_string) else {
             return self.stack.respond(now, &key, &msg, 404, Some("b2b"));
-        }
+        };
         let contacts = self.registrar.contacts(&target, now);
         if contacts.is_empty() {
             return self.stack.respond(now, &key, &msg, 480, Some("b2b"));

@@ -82,10 +82,15 @@ pub struct PbxConfig {
     pub tls_addr: Option<SocketAddr>,
     /// The relay's ports: one per call leg in use.
     pub rtp_addrs: Vec<SocketAddr>,
-    /// Realm and domain of every AOR.
+    /// Domain of every AOR.
     pub domain: String,
-    /// The directory: account name and password.
+    /// The protection space of every challenge (RFC 3261 §22.1); the domain by default.
+    pub realm: String,
+    /// The directory: AOR user and password.
     pub users: Vec<(String, String)>,
+    /// Users whose digest username or dialled number differ from their AOR user: an
+    /// account plan as most PBXs have one (alice authenticates as 1001, is dialled as 2001).
+    pub numbering: Vec<Numbering>,
     /// Dialled from another device of the same user, pulls that user's call.
     pub feature_code: String,
     pub quirks: PbxQuirks,
@@ -114,13 +119,29 @@ impl PbxConfig {
                 std::net::IpAddr::V4(ip) => ip.to_string(),
                 std::net::IpAddr::V6(ip) => format!("[{ip}]"),
             },
+            realm: match sip_addr.ip() {
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            },
             users: default_users(password),
+            numbering: Vec::new(),
             feature_code: "*11".into(),
             quirks,
             digest: vec![Algorithm::Md5],
             seed,
         }
     }
+}
+
+/// One user's entry in an account plan: the names it is known by besides its AOR user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Numbering {
+    /// The AOR user (a directory user).
+    pub user: String,
+    /// The digest username it authenticates with.
+    pub auth_username: String,
+    /// A number that reaches it, besides its AOR user.
+    pub extension: Option<String>,
 }
 
 /// The default directory of DESIGN.md: three users of one site, an admin and the far end.
@@ -162,7 +183,7 @@ impl Pbx {
             stack.set_local(Transport::Tls, tls);
         }
         let rng = StdRng::seed_from_u64(cfg.seed ^ 0x5eed_0f9b);
-        let registrar = Registrar::new(&cfg.domain, &cfg.users, &cfg.digest);
+        let registrar = Registrar::new(&cfg.realm, &cfg.users, &cfg.numbering, &cfg.digest);
         let relay = Relay::new(&cfg.rtp_addrs);
         Pbx {
             cfg,

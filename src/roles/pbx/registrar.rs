@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 
+use super::Numbering;
 use crate::core::Time;
 use crate::core::sip::{
     Algorithm, Challenge, DigestResponse, Message, NonceBook, NonceCheck, Transport, response_to,
@@ -32,7 +33,7 @@ pub struct Binding {
 
 /// Outcome of checking a request's credentials.
 pub enum AuthOutcome {
-    /// The authenticated account name.
+    /// The AOR user of the authenticated account.
     Ok(String),
     /// Send this challenge response (401/407) and stop.
     Challenge(Message),
@@ -44,29 +45,50 @@ pub struct Registrar {
     /// Digest algorithms offered, most preferred first.
     algorithms: Vec<Algorithm>,
     realm: String,
-    users: HashMap<String, String>,
+    /// Digest username → (AOR user, password).
+    accounts: HashMap<String, (String, String)>,
+    /// Every dialled name or number → the AOR user it reaches.
+    reaches: HashMap<String, String>,
     nonces: NonceBook,
     bindings: HashMap<String, Vec<Binding>>,
 }
 
 impl Registrar {
-    pub fn new(realm: &str, users: &[(String, String)], algorithms: &[Algorithm]) -> Registrar {
+    pub fn new(
+        realm: &str,
+        users: &[(String, String)],
+        numbering: &[Numbering],
+        algorithms: &[Algorithm],
+    ) -> Registrar {
         let algorithms = if algorithms.is_empty() {
             vec![Algorithm::Md5]
         } else {
             algorithms.to_vec()
         };
+        let plan = |user: &str| numbering.iter().find(|n| n.user == user);
+        let mut accounts = HashMap::new();
+        let mut reaches = HashMap::new();
+        for (user, password) in users {
+            let auth = plan(user).map_or(user.as_str(), |n| n.auth_username.as_str());
+            accounts.insert(auth.to_string(), (user.clone(), password.clone()));
+            reaches.insert(user.clone(), user.clone());
+            if let Some(ext) = plan(user).and_then(|n| n.extension.as_ref()) {
+                reaches.insert(ext.clone(), user.clone());
+            }
+        }
         Registrar {
             algorithms,
             realm: realm.to_string(),
-            users: users.iter().cloned().collect(),
+            accounts,
+            reaches,
             nonces: NonceBook::new(Duration::from_secs(300)),
             bindings: HashMap::new(),
         }
     }
 
-    pub fn is_user(&self, user: &str) -> bool {
-        self.users.contains_key(user)
+    /// The AOR user a dialled name or number reaches, if any.
+    pub fn reaches(&self, dialled: &str) -> Option<&str> {
+        self.reaches.get(dialled).map(String::as_str)
     }
 
     /// Live bindings of a user, oldest first.
@@ -92,12 +114,12 @@ impl Registrar {
             .and_then(|h| DigestResponse::parse(h).ok())
         {
             let nonce_ok = self.nonces.check(now, &resp.nonce, resp.nc.as_deref());
-            match (nonce_ok, self.users.get(&resp.username)) {
-                (NonceCheck::Valid, Some(password))
+            match (nonce_ok, self.accounts.get(&resp.username)) {
+                (NonceCheck::Valid, Some((user, password)))
                     if resp.realm == self.realm && self.algorithms.contains(&resp.algorithm) =>
                 {
                     if verify(&resp, password, &method) {
-                        return AuthOutcome::Ok(resp.username.clone());
+                        return AuthOutcome::Ok(user.clone());
                     }
                     let mut rsp = response_to(req, 403, Some("auth"));
                     rsp.push_header("Content-Length", "0");
