@@ -56,6 +56,7 @@ impl World {
                 replaces: ReplacesMode::Accept,
                 auto_answer,
                 seed: u64::from(n) + 10,
+                options: Default::default(),
             },
             Arc::new(Classifier::new()),
         );

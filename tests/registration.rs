@@ -51,6 +51,7 @@ impl Pair {
                 replaces: ReplacesMode::Accept,
                 auto_answer: false,
                 seed: 2,
+                options: Default::default(),
             },
             Arc::new(Classifier::new()),
         );

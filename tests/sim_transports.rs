@@ -11,7 +11,7 @@ use flipcheck::core::sip::Message;
 use flipcheck::report::{DialogContinuity, Outcome, ScenarioReport, Verdict};
 use flipcheck::roles::pbx::PbxQuirks;
 use flipcheck::roles::{Actor, TlsClient, TlsClientOptions, Transmit, Transport};
-use flipcheck::runner::{self, Scene, TargetSetup};
+use flipcheck::runner::{self, AccountSetup, Scene, TargetSetup};
 use flipcheck::scenario::{load_scenario, parse_registrar};
 
 const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
@@ -152,8 +152,9 @@ fn a_target_nobody_listens_on_fails_registration_at_once() {
     let setup = TargetSetup::External {
         proxy: "127.0.0.9:5061".parse().unwrap(),
         domain: "pbx.flipcheck.test".into(),
-        user: ("alice".into(), "pw".into()),
-        customer: ("customer".into(), "pw".into()),
+        user: AccountSetup::new("alice", "pw"),
+        dial: "alice".into(),
+        customer: AccountSetup::new("customer", "pw"),
         feature_code: "*11".into(),
         registrar,
         tls: TlsClientOptions::default(),
@@ -186,8 +187,9 @@ fn an_unchecked_certificate_is_warned_about() {
     let setup = TargetSetup::External {
         proxy: "127.0.0.2:5061".parse().unwrap(),
         domain: "127.0.0.2".into(),
-        user: ("alice".into(), "pw".into()),
-        customer: ("customer".into(), "pw".into()),
+        user: AccountSetup::new("alice", "pw"),
+        dial: "alice".into(),
+        customer: AccountSetup::new("customer", "pw"),
         feature_code: "*11".into(),
         registrar: parse_registrar("sips:127.0.0.2").unwrap(),
         tls: TlsClientOptions {

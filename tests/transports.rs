@@ -25,7 +25,7 @@ use common::BIN;
 use flipcheck::driver::{self, LiveAddrs};
 use flipcheck::report::{DialogContinuity, Outcome, ScenarioReport};
 use flipcheck::roles::{Actor, TlsClientOptions, Transport};
-use flipcheck::runner::{self, Scene, TargetSetup};
+use flipcheck::runner::{self, AccountSetup, Scene, TargetSetup};
 use flipcheck::scenario::{load_scenario, parse_registrar};
 
 const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
@@ -245,8 +245,9 @@ fn tls_target(registrar: &str, proxy: SocketAddr, tls: TlsClientOptions) -> Targ
     TargetSetup::External {
         proxy,
         domain: "127.0.0.2".into(),
-        user: ("alice".into(), PASSWORD.into()),
-        customer: ("customer".into(), PASSWORD.into()),
+        user: AccountSetup::new("alice", PASSWORD),
+        dial: "alice".into(),
+        customer: AccountSetup::new("customer", PASSWORD),
         feature_code: "*11".into(),
         registrar,
         tls,

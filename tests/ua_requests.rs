@@ -35,6 +35,7 @@ fn phone() -> UserAgent {
             replaces: ReplacesMode::Accept,
             auto_answer: false,
             seed: 3,
+            options: Default::default(),
         },
         Arc::new(Classifier::new()),
     )

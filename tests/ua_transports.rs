@@ -38,6 +38,7 @@ fn phone(transport: Transport, sips: bool) -> UserAgent {
             replaces: ReplacesMode::Accept,
             auto_answer: false,
             seed: 3,
+            options: Default::default(),
         },
         Arc::new(Classifier::new()),
     )

@@ -116,28 +116,47 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
         ..TargetLabels::default()
     };
     let mut b = Builder::new();
-    b.push_record(["account", "username", "password from", "register", "result"]);
+    b.push_record([
+        "account",
+        "username",
+        "aor",
+        "password from",
+        "register",
+        "result",
+    ]);
     let mut failures = 0;
     for p in &actor.probes {
-        let (username, register, result) = match (&p.ua, &p.skipped) {
-            (_, Some(why)) => ("-".to_string(), "not tried".to_string(), why.clone()),
+        let over = located.registrar.transport.as_str().to_uppercase();
+        let (username, aor, register, result) = match (&p.ua, &p.skipped) {
+            (_, Some(why)) => ("-".into(), "-".into(), "not tried".into(), why.clone()),
             (Some(ua), None) => {
                 let username = ua.config().username.clone();
+                let aor = ua.aor();
                 let labels = TargetLabels {
                     user_secret: p.env.clone(),
                     ..labels.clone()
                 };
                 match (p.unregistering, ua.register_error()) {
-                    (true, _) => (username, "ok".into(), "registered and unregistered".into()),
+                    (true, _) => (
+                        username,
+                        aor,
+                        "ok".into(),
+                        "registered and unregistered".into(),
+                    ),
                     (false, Some(f)) => (
                         username,
+                        aor,
                         f.to_string(),
                         crate::runner::words::register_failed(&p.who, ua, f, &labels),
                     ),
                     (false, None) => (
                         username,
+                        aor,
                         "no response".into(),
-                        format!("no response from {proxy} over UDP within {}", secs(timeout)),
+                        format!(
+                            "no response from {proxy} over {over} within {}",
+                            secs(timeout)
+                        ),
                     ),
                 }
             }
@@ -146,7 +165,14 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
         if register != "ok" {
             failures += 1;
         }
-        b.push_record([p.who.clone(), username, p.env.clone(), register, result]);
+        b.push_record([
+            p.who.clone(),
+            username,
+            aor,
+            p.env.clone(),
+            register,
+            result,
+        ]);
     }
     let mut table = b.build();
     table.with(Style::psql());
@@ -180,6 +206,8 @@ fn accounts(
             list.push((who, a));
         }
     }
+    // The customer registers its account's own AOR: a `from:` number is only the caller
+    // ID its calls present.
     if let Some(a) = &t.customer.account {
         list.push(("customer".into(), a));
     }
@@ -214,6 +242,7 @@ fn accounts(
             seed: seed.wrapping_add(n as u64),
             transport: located.registrar.transport,
             sips: located.registrar.scheme == crate::scenario::SipScheme::Sips,
+            options: target::ua_options(t, located, Some(a), None),
         };
         out.push(Probe {
             who,

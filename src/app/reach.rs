@@ -31,10 +31,14 @@ pub struct Located {
     pub domain: String,
     /// "pbx.acme.test → 10.0.0.5:5060 (udp)", and the candidates that did not answer.
     pub how: String,
+    /// With an outbound proxy (then `proxy` and `registrar` are where it was found), the
+    /// `Route` every request outside a dialog carries toward it (RFC 3261 §8.1.2).
+    pub outbound_route: Option<String>,
 }
 
-/// Locates the registrar of `t` (through `t.dns` or the system's resolver) and, when DNS
-/// gives several servers, keeps the first that answers an OPTIONS.
+/// Locates the first hop of `t` — its outbound proxy when it has one, else its registrar
+/// — (through `t.dns` or the system's resolver) and, when DNS gives several servers, keeps
+/// the first that answers an OPTIONS.
 pub fn locate(
     t: &ExternalTarget,
     rt: &tokio::runtime::Runtime,
@@ -42,8 +46,47 @@ pub fn locate(
 ) -> anyhow::Result<Located> {
     let registrar = parse_registrar(&t.registrar)
         .map_err(|e| anyhow!("target `{}`: registrar `{}`: {e}", t.name, t.registrar))?;
+    // The accounts' domain comes from the registrar, whoever carries the requests there.
+    let domain = t
+        .domain
+        .clone()
+        .unwrap_or_else(|| uri_host(&registrar.host));
+    let (hop_uri, what) = match &t.outbound_proxy {
+        Some(p) => (p.as_str(), "outbound proxy"),
+        None => (t.registrar.as_str(), "registrar"),
+    };
+    let hop = parse_registrar(hop_uri)
+        .map_err(|e| anyhow!("target `{}`: {what} `{hop_uri}`: {e}", t.name))?;
+    let mut located = locate_hop(t, rt, bind, hop_uri, &hop, &domain)?;
+    if t.outbound_proxy.is_some() {
+        located.outbound_route = Some(loose_route(hop_uri));
+        located.how = format!("outbound proxy {}", located.how);
+    }
+    Ok(located)
+}
+
+/// `<URI;lr>`: a Route to a loose router (RFC 3261 §16.12.1.1), as an outbound proxy is.
+fn loose_route(uri: &str) -> String {
+    let has_lr = crate::core::sip::SipUri::parse(uri)
+        .is_ok_and(|u| u.params.iter().any(|(k, _)| k.eq_ignore_ascii_case("lr")));
+    if has_lr {
+        format!("<{uri}>")
+    } else {
+        format!("<{uri};lr>")
+    }
+}
+
+/// [`locate`] for one server URI (`registrar`, already parsed from `uri`).
+fn locate_hop(
+    t: &ExternalTarget,
+    rt: &tokio::runtime::Runtime,
+    bind: Option<IpAddr>,
+    uri: &str,
+    registrar: &Registrar,
+    domain: &str,
+) -> anyhow::Result<Located> {
     // Whether `transport=` was written: without it RFC 3263 asks NAPTR which to use.
-    let explicit = crate::core::sip::SipUri::parse(&t.registrar).is_ok_and(|u| {
+    let explicit = crate::core::sip::SipUri::parse(uri).is_ok_and(|u| {
         u.params
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("transport"))
@@ -62,10 +105,6 @@ pub fn locate(
     let candidates = rt
         .block_on(resolver.locate(&target))
         .map_err(|e| anyhow!("target `{}`: {e}", t.name))?;
-    let domain = t
-        .domain
-        .clone()
-        .unwrap_or_else(|| uri_host(&registrar.host));
     let describe = |c: &Candidate| {
         let t = transport_word(c.transport);
         if c.target == c.addr.ip().to_string() {
@@ -82,8 +121,9 @@ pub fn locate(
             port: Some(c.addr.port()),
             transport: c.transport,
         },
-        domain: domain.clone(),
+        domain: domain.to_string(),
         how,
+        outbound_route: None,
     };
     if candidates.len() == 1 {
         return Ok(located(&candidates[0], describe(&candidates[0])));
@@ -94,7 +134,7 @@ pub fn locate(
     };
     let mut silent = Vec::new();
     for c in &candidates {
-        if answers(rt, c, &registrar, &domain, &tls, bind)? {
+        if answers(rt, c, registrar, domain, &tls, bind)? {
             let how = if silent.is_empty() {
                 describe(c)
             } else {
@@ -161,6 +201,7 @@ fn answers(
         seed: super::run::random_seed(),
         transport: c.transport,
         sips: registrar.scheme == SipScheme::Sips,
+        options: Default::default(),
     };
     let mut ping = Ping {
         ua: UserAgent::new(cfg, Arc::new(Classifier::new())),

@@ -6,8 +6,9 @@ use anyhow::{anyhow, bail};
 use super::reach::Located;
 use crate::roles::TlsClientOptions;
 use crate::roles::pbx::{PbxQuirks, default_users};
-use crate::runner::TargetSetup;
-use crate::scenario::{EmbeddedTarget, ExternalTarget, Quirk, Target, nearest};
+use crate::roles::ua::UaOptions;
+use crate::runner::{AccountSetup, TargetSetup};
+use crate::scenario::{Account, EmbeddedTarget, ExternalTarget, Quirk, SipScheme, Target, nearest};
 
 /// The embedded PBX's password: `FLIPCHECK_PBX_PASSWORD`, else the loopback-only default.
 pub fn embedded_password() -> String {
@@ -112,24 +113,29 @@ fn external(
         )
     })?;
     let customer = match &t.customer.account {
-        Some(a) => (
-            a.username.clone(),
-            password(&a.password_env, "the customer")?,
-        ),
+        Some(a) => AccountSetup {
+            username: a.username.clone(),
+            password: password(&a.password_env, "the customer")?,
+            options: ua_options(t, located, Some(a), t.customer.from.as_deref()),
+        },
         // A trunk placing calls by its number, answered without a challenge.
-        None => (
-            t.customer.from.clone().unwrap_or_else(|| "customer".into()),
-            String::new(),
-        ),
+        None => AccountSetup {
+            username: t.customer.from.clone().unwrap_or_else(|| "customer".into()),
+            password: String::new(),
+            options: ua_options(t, located, None, None),
+        },
     };
+    let user_options = ua_options(t, located, Some(account), None);
     Ok(TargetSetup::External {
         proxy,
         domain,
-        user: (
-            account.username.clone(),
-            password(&account.password_env, user)?,
-        ),
+        user: AccountSetup {
+            username: account.username.clone(),
+            password: password(&account.password_env, user)?,
+            options: user_options,
+        },
         customer,
+        dial: dial_string(account),
         feature_code: t.feature_code.clone(),
         registrar: located.registrar.clone(),
         tls: TlsClientOptions {
@@ -137,6 +143,43 @@ fn external(
             insecure: t.tls.insecure,
         },
     })
+}
+
+/// What the customer dials to reach `account`: its `dial:`, else its AOR's user part,
+/// else its username.
+pub fn dial_string(account: &Account) -> String {
+    if let Some(d) = &account.dial {
+        return d.clone();
+    }
+    account
+        .aor
+        .as_deref()
+        .and_then(|aor| crate::core::sip::SipUri::parse(aor).ok())
+        .and_then(|u| u.user)
+        .unwrap_or_else(|| account.username.clone())
+}
+
+/// The account plan of one party as its user agent carries it out: the account's AOR and
+/// realm, the caller ID its calls present (`from`: a trunk's number), and the target's
+/// expiry, outbound proxy and advertised address.
+pub fn ua_options(
+    t: &ExternalTarget,
+    located: &Located,
+    account: Option<&Account>,
+    from: Option<&str>,
+) -> UaOptions {
+    let scheme = match located.registrar.scheme {
+        SipScheme::Sips => "sips",
+        SipScheme::Sip => "sip",
+    };
+    UaOptions {
+        aor: account.and_then(|a| a.aor.clone()),
+        from: from.map(|number| format!("{scheme}:{number}@{}", located.domain)),
+        realm: account.and_then(|a| a.realm.clone()),
+        register_expires: t.register_expires,
+        outbound_route: located.outbound_route.clone(),
+        advertised_ip: t.media_address,
+    }
 }
 
 /// A password from the environment: set and not empty, or an error naming the variable

@@ -5,7 +5,7 @@ mod scene;
 mod script;
 pub mod words;
 
-pub use scene::{AddrAlloc, Owner, Scene, TargetSetup};
+pub use scene::{AccountSetup, AddrAlloc, Owner, Scene, TargetSetup};
 pub use script::Script;
 pub use words::TargetLabels;
 mod outcome;

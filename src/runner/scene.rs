@@ -11,12 +11,14 @@ use crate::capture::Capture;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec};
 use crate::roles::pbx::{Pbx, PbxConfig, PbxQuirks};
-use crate::roles::ua::{ReplacesMode, UaConfig, UserAgent};
+use crate::roles::ua::{ReplacesMode, UaConfig, UaOptions, UserAgent};
 use crate::roles::{Actor, TlsClient, TlsClientOptions, Transmit, Transport};
 use crate::scenario::{CodecName, Plan, Registrar, ReplacesSupport, SipScheme};
 use crate::timeline::{Lag, PartyInfo, Timeline};
 
 /// What the scenario runs against, resolved to addresses and credentials.
+// One per scenario, built once: the size of the external variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TargetSetup {
     Embedded {
@@ -26,9 +28,12 @@ pub enum TargetSetup {
     External {
         proxy: SocketAddr,
         domain: String,
-        /// (username, password) of the user under test and of the customer's account.
-        user: (String, String),
-        customer: (String, String),
+        /// The account of the user under test (every device registers with it), and the
+        /// customer's (a trunk's: no password, calls without registering).
+        user: AccountSetup,
+        customer: AccountSetup,
+        /// What the customer dials to reach the user (an extension, a number).
+        dial: String,
         feature_code: String,
         /// The registrar as the target names it: the transport every party's SIP takes,
         /// whether it is a SIPS URI, and the host a TLS certificate must be valid for
@@ -37,6 +42,26 @@ pub enum TargetSetup {
         /// How the parties check the target's TLS certificate.
         tls: TlsClientOptions,
     },
+}
+
+/// One party's account on an external target: digest credentials, and the rest of the
+/// account plan (AOR, realm, expiry, outbound proxy, advertised address).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountSetup {
+    pub username: String,
+    pub password: String,
+    pub options: UaOptions,
+}
+
+impl AccountSetup {
+    /// A plain account: AOR `USERNAME@DOMAIN`, no other setting.
+    pub fn new(username: &str, password: &str) -> AccountSetup {
+        AccountSetup {
+            username: username.to_string(),
+            password: password.to_string(),
+            options: UaOptions::default(),
+        }
+    }
 }
 
 impl TargetSetup {
@@ -134,7 +159,7 @@ impl Scene {
         let mut owners = HashMap::new();
         let mut sips = false;
         let mut tls_client = TlsClient::default();
-        let (pbx, proxy, domain, user, customer_account, feature_code) = match target {
+        let (pbx, proxy, domain, user, customer_account, dial, feature_code) = match target {
             TargetSetup::Embedded { quirks, password } => {
                 let sip_addr = alloc.alloc()?;
                 let tls_addr = match transport {
@@ -157,14 +182,15 @@ impl Scene {
                 for a in pbx.addresses() {
                     owners.insert(a, Owner::Pbx);
                 }
-                let user = (plan.user.clone(), password.clone());
-                let customer = ("customer".to_string(), password.clone());
+                let user = AccountSetup::new(&plan.user, password);
+                let customer = AccountSetup::new("customer", password);
                 (
                     Some(pbx),
                     tls_addr.unwrap_or(sip_addr),
                     domain,
                     user,
                     customer,
+                    plan.user.clone(),
                     "*11".to_string(),
                 )
             }
@@ -173,6 +199,7 @@ impl Scene {
                 domain,
                 user,
                 customer,
+                dial,
                 feature_code,
                 registrar,
                 tls,
@@ -188,12 +215,13 @@ impl Scene {
                     domain.clone(),
                     user.clone(),
                     customer.clone(),
+                    dial.clone(),
                     feature_code.clone(),
                 )
             }
         };
         let mut make_ua = |name: &str,
-                           account: &(String, String),
+                           account: &AccountSetup,
                            codecs: &[CodecName],
                            signature: u8,
                            n: u64,
@@ -202,8 +230,8 @@ impl Scene {
          -> std::io::Result<UserAgent> {
             let cfg = UaConfig {
                 name: name.to_string(),
-                username: account.0.clone(),
-                password: account.1.clone(),
+                username: account.username.clone(),
+                password: account.password.clone(),
                 domain: domain.clone(),
                 proxy,
                 transport,
@@ -215,6 +243,7 @@ impl Scene {
                 replaces,
                 auto_answer,
                 seed: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(n),
+                options: account.options.clone(),
             };
             Ok(UserAgent::new(cfg, classifier.clone()))
         };
@@ -253,7 +282,7 @@ impl Scene {
                 owners.insert(a, Owner::Device(i));
             }
         }
-        let script = Script::new(plan, feature_code);
+        let script = Script::new(plan, dial, feature_code);
         let parties = std::iter::once(&customer)
             .chain(devices.iter())
             .map(|ua| PartyInfo {

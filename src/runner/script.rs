@@ -52,6 +52,8 @@ enum Wait {
 #[derive(Default)]
 pub struct Script {
     steps: Vec<StepPlan>,
+    /// What the customer dials to reach the user.
+    dial: String,
     feature_code: String,
     pos: usize,
     wait: Option<Wait>,
@@ -76,9 +78,10 @@ fn party_of(device: usize) -> PartyId {
 }
 
 impl Script {
-    pub fn new(plan: &Plan, feature_code: String) -> Script {
+    pub fn new(plan: &Plan, dial: String, feature_code: String) -> Script {
         Script {
             steps: plan.steps.clone(),
+            dial,
             feature_code,
             wait: Some(Wait::Start),
             deadline: Time::ZERO,
@@ -290,8 +293,13 @@ impl Script {
     fn call_failed(&self, scene: &Scene, customer_call: CallIdx) -> Result<(), String> {
         let call = &scene.customer.calls[customer_call];
         if call.state == CallState::Terminated {
+            let dialled = if self.dial == scene.plan.user {
+                String::new()
+            } else {
+                format!(" (dialled {})", self.dial)
+            };
             return Err(format!(
-                "the customer's call to {} failed: {}",
+                "the customer's call to {}{dialled} failed: {}",
                 scene.plan.user,
                 words::call_ended(call.end_cause.as_ref())
             ));
@@ -316,12 +324,8 @@ impl Script {
                 self.wait = Some(Wait::Registered(devices));
             }
             StepPlan::Call { answer, .. } => {
-                // The account the target knows the user by (e.g. extension 1001 for alice).
-                let user = scene
-                    .devices
-                    .first()
-                    .map_or_else(|| scene.plan.user.clone(), |d| d.config().username.clone());
-                let customer_call = scene.customer.call(now, &user);
+                // What the target knows the user by (e.g. extension 1001 for alice).
+                let customer_call = scene.customer.call(now, &self.dial);
                 self.deadline = now + self.timeouts.answer;
                 self.wait = Some(Wait::Ringing {
                     device: answer,

@@ -111,7 +111,8 @@ pub struct Account {
 pub struct Customer {
     /// Credentials for the target's challenges, if it has any.
     pub account: Option<Account>,
-    /// The caller ID the customer presents (`From` user part) when it is a trunk number.
+    /// The caller ID the customer's calls present (`From` user part): a trunk's number,
+    /// or a number shown instead of the account's own.
     pub from: Option<String>,
 }
 
@@ -272,7 +273,6 @@ pub(super) fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget
         c.push(c.at(&raw.name, "`name` must not be empty"));
     }
     sip_uri(c, &raw.registrar, "registrar");
-    refuse_unrun(c, &raw);
     if let Some(p) = &raw.outbound_proxy {
         sip_uri(c, p, "outbound_proxy");
     }
@@ -395,53 +395,6 @@ pub(super) fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget
     }
 }
 
-/// Keys of the format that this build parses but does not carry out yet: each is refused
-/// at its position, never accepted and ignored. (Each is removed from here by the change
-/// that makes it run.)
-fn refuse_unrun(c: &mut Compiler<'_>, raw: &RawExternal) {
-    let mut refuse = |line: usize, column: usize, key: &str| {
-        let d = super::diagnostic::Diagnostic::new(
-            c.file,
-            line,
-            column,
-            format!("`{key}` is not supported in this version"),
-        )
-        .with_hint("remove it; this version reaches the registrar directly");
-        c.push(d);
-    };
-    let span = |n: &Spanned<String>| (n.line, n.column);
-    for (node, key) in [
-        (&raw.outbound_proxy, "outbound_proxy"),
-        (&raw.media_address, "media_address"),
-    ] {
-        if let Some(n) = node {
-            let (l, col) = span(n);
-            refuse(l, col, key);
-        }
-    }
-    if let Some(r) = &raw.registration {
-        refuse(r.line, r.column, "registration");
-    }
-    let accounts = raw.users.value.0.iter().flat_map(|(_, u)| {
-        let one = [&u.value.aor, &u.value.realm, &u.value.dial];
-        let pooled = u.value.pool.iter().flat_map(|p| {
-            p.value
-                .iter()
-                .flat_map(|a| [&a.value.aor, &a.value.realm, &a.value.dial])
-        });
-        one.into_iter().chain(pooled).collect::<Vec<_>>()
-    });
-    let customer = [
-        &raw.customer.value.aor,
-        &raw.customer.value.realm,
-        &raw.customer.value.from,
-    ];
-    for n in accounts.chain(customer).flatten() {
-        let (l, col) = span(n);
-        refuse(l, col, "this account key (aor, realm, dial, from)");
-    }
-}
-
 /// A `sip:`/`sips:` URI naming a server (registrar, outbound proxy).
 fn sip_uri(c: &mut Compiler<'_>, node: &Spanned<String>, key: &str) {
     let Err(e) = parse_registrar(&node.value) else {
@@ -463,6 +416,15 @@ fn is_dial_string(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|ch| ch.is_ascii_digit() || ch == '*' || ch == '#' || ch == '+')
+}
+
+/// A dial string or a SIP URI user part of unreserved characters (RFC 3261 §25.1): what
+/// goes before the `@` of the customer's Request-URI.
+fn is_dialable(s: &str) -> bool {
+    is_dial_string(s)
+        || (!s.is_empty()
+            && s.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.!~".contains(ch)))
 }
 
 fn user_accounts(
@@ -546,9 +508,16 @@ fn account(
         }
     }
     if let Some(d) = dial
-        && d.value.trim().is_empty()
+        && !is_dialable(&d.value)
     {
-        c.push(c.at(d, "`dial` must not be empty"));
+        c.push(c.at(d, format!("bad `dial` `{}`", d.value)).with_hint(
+            "what the customer dials: a number (`1001`, `+15551231001`) or a SIP user name",
+        ));
+    }
+    if let Some(r) = realm
+        && r.value.trim().is_empty()
+    {
+        c.push(c.at(r, "`realm` must not be empty"));
     }
     Account {
         username: username.value.clone(),

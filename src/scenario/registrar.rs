@@ -53,7 +53,7 @@ impl Registrar {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistrarError {
-    #[error("registrar must start with `sip:` or `sips:`")]
+    #[error("a server URI must start with `sip:` or `sips:`")]
     BadScheme,
     #[error("registrar has no host")]
     MissingHost,

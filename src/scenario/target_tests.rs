@@ -297,7 +297,7 @@ fn bad_registrar_is_reported_at_its_line() {
     assert_eq!(
         bad("pbx.acme.test:5060"),
         [
-            "t/target.yaml:3:12: error: bad registrar `pbx.acme.test:5060`: registrar must start \
+            "t/target.yaml:3:12: error: bad registrar `pbx.acme.test:5060`: a server URI must start \
              with `sip:` or `sips:` (e.g. `sip:pbx.example.com:5060;transport=udp`)"
         ]
     );
@@ -386,23 +386,79 @@ fn a_user_can_have_a_pool_of_accounts() {
 }
 
 #[test]
-fn keys_this_version_does_not_carry_out_are_refused_where_they_stand() {
-    let text = format!(
-        "{EXTERNAL}outbound_proxy: sip:sbc.acme.test\ndns: 127.0.0.1:53\nmedia_address: 192.0.2.1\n\
-         tls: {{ insecure: true }}\nregistration: {{ expires: 300 }}\ntimeouts: {{ register: 2s }}\n\
-         cdr: {{ file: cdr.jsonl }}\n"
-    )
-    .replace("transport=udp", "transport=tls");
-    let got = errors(&text);
-    let keys: Vec<&str> = got.iter().filter_map(|e| e.split('`').nth(1)).collect();
+fn a_full_account_plan_compiles_into_the_target() {
+    let text = "\
+kind: external
+name: acme-pbx
+registrar: sips:pbx.acme.test
+outbound_proxy: sip:sbc.acme.test:5070;transport=tcp
+media_address: 192.0.2.1
+registration: { expires: 300 }
+users:
+  alice:
+    username: \"1001\"
+    password_env: ALICE_SIP_PASSWORD
+    aor: sips:alice@acme.test
+    realm: acme
+    dial: \"2001\"
+customer: { from: \"+15551230000\" }
+";
+    let Target::External(t) = compile(text).unwrap() else {
+        panic!("not external")
+    };
     assert_eq!(
-        keys,
-        ["outbound_proxy", "media_address", "registration",],
+        t.outbound_proxy.as_deref(),
+        Some("sip:sbc.acme.test:5070;transport=tcp")
+    );
+    assert_eq!(t.media_address, Some("192.0.2.1".parse().unwrap()));
+    assert_eq!(t.register_expires, 300);
+    assert_eq!(
+        t.users["alice"],
+        [Account {
+            username: "1001".into(),
+            password_env: "ALICE_SIP_PASSWORD".into(),
+            aor: Some("sips:alice@acme.test".into()),
+            realm: Some("acme".into()),
+            dial: Some("2001".into()),
+        }]
+    );
+    assert_eq!(t.customer.account, None);
+    assert_eq!(t.customer.from.as_deref(), Some("+15551230000"));
+}
+
+#[test]
+fn account_plan_values_are_checked_where_they_stand() {
+    let text = format!("{EXTERNAL}outbound_proxy: http://sbc\nregistration: {{ expires: 5 }}\n")
+        .replace(
+            "password_env: ALICE_SIP_PASSWORD }",
+            "password_env: ALICE_SIP_PASSWORD, aor: alice, realm: \"\", dial: \"10 01\" }",
+        )
+        .replace(
+            "password_env: CUSTOMER_SIP_PASSWORD }",
+            "password_env: CUSTOMER_SIP_PASSWORD, aor: \"sip:c@acme.test\", from: \"10-99\" }",
+        );
+    let got = errors(&text);
+    let messages: Vec<&str> = got
+        .iter()
+        .map(|e| {
+            e.split(": error: ")
+                .nth(1)
+                .unwrap()
+                .split(" (")
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "bad `aor` `alice`",
+            "`realm` must not be empty",
+            "bad `dial` `10 01`",
+            "bad `from` number `10-99`",
+            "bad outbound_proxy `http://sbc`: a server URI must start with `sip:` or `sips:`",
+            "registration expiry 5 s is out of range",
+        ],
         "{got:#?}"
     );
-    assert!(
-        got.iter()
-            .all(|e| e.contains("is not supported in this version"))
-    );
-    assert!(got[0].starts_with("t/target.yaml:7:17: "), "{}", got[0]);
 }

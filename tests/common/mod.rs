@@ -122,3 +122,34 @@ pub const OVERLOAD_ATTEMPTS: u32 = 4;
 pub fn harness_overloaded(code: i32, stdout: &str) -> bool {
     code == 2 && stdout.contains("the harness was overloaded")
 }
+
+/// What a finished `flipcheck` run left: exit code, stdout, stderr.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `flipcheck ARGS` with `env` set (and the PBX password variable removed), again
+/// when our own harness reports itself overloaded — that says nothing about the target.
+pub fn run_flipcheck(args: &[&str], env: &[(&str, &str)]) -> Ran {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let out = Command::new(BIN)
+            .args(args)
+            .env_remove("FLIPCHECK_PBX_PASSWORD")
+            .envs(env.iter().copied())
+            .output()
+            .expect("run flipcheck");
+        let ran = Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        if attempts < OVERLOAD_ATTEMPTS && harness_overloaded(ran.code, &ran.stdout) {
+            continue;
+        }
+        return ran;
+    }
+}

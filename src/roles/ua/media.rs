@@ -42,7 +42,7 @@ impl UserAgent {
     pub(super) fn offer(&mut self) -> SessionDescription {
         let codecs = self.sdp_codecs();
         let sid = self.stack.next_u64() >> 1;
-        let ip = self.cfg.rtp_addr.ip().to_string();
+        let ip = self.advertised(self.cfg.rtp_addr).ip().to_string();
         let port = self.cfg.rtp_addr.port();
         let mut sdp = make_offer(&ip, port, &codecs, Direction::SendRecv, sid, sid);
         add_rtcp_mux(&mut sdp);
@@ -55,7 +55,7 @@ impl UserAgent {
         offer: &SessionDescription,
     ) -> Result<(SessionDescription, Codec), SdpError> {
         let supported = self.sdp_codecs();
-        let ip = self.cfg.rtp_addr.ip().to_string();
+        let ip = self.advertised(self.cfg.rtp_addr).ip().to_string();
         let port = self.cfg.rtp_addr.port();
         let sid = self.stack.next_u64() >> 1;
         let a = make_answer(offer, &ip, port, &supported, Direction::SendRecv, sid, sid)?;

@@ -2,6 +2,7 @@
 //! customer at the far end. It registers with digest auth, places and answers calls, sends
 //! its audio signature as G.711 RTP every 20 ms and classifies everything it hears.
 
+mod account;
 mod call;
 mod flow;
 mod incoming;
@@ -11,6 +12,7 @@ mod register;
 
 pub use media::{RTCP_MUX, add_rtcp_mux, wants_rtcp_mux};
 
+pub use account::{DEFAULT_EXPIRES, UaOptions};
 pub use call::{Call, CallIdx, CallState, EndCause, SeenIdentity};
 pub use register::RegisterFailure;
 
@@ -21,8 +23,7 @@ use std::sync::Arc;
 use crate::core::Time;
 use crate::core::rtp::{Classifier, Codec, MediaReceiver};
 use crate::core::sip::{
-    Challenge, Message, SdpCodec, SessionDescription, SipEvent, SipStack, Transport, authorize,
-    cancel_for, sip_uri, via_value,
+    Message, SdpCodec, SessionDescription, SipEvent, SipStack, Transport, cancel_for, via_value,
 };
 use crate::roles::Transmit;
 use crate::timeline::{CallChange, Observation, SipDir};
@@ -42,7 +43,8 @@ pub enum ReplacesMode {
 pub struct UaConfig {
     /// The role's name in reports and logs ("desk", "customer").
     pub name: String,
-    /// The SIP account: user part of the AOR and digest username.
+    /// The SIP account: the digest username, and the AOR's user part unless
+    /// [`UaOptions::aor`] names another.
     pub username: String,
     pub password: String,
     /// The AOR's domain (the registrar's host when none is configured).
@@ -65,6 +67,8 @@ pub struct UaConfig {
     /// Answer incoming calls at once (the customer does; devices answer on command).
     pub auto_answer: bool,
     pub seed: u64,
+    /// The account plan beyond username and password, and how the target reaches us.
+    pub options: UaOptions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,28 +197,6 @@ impl UserAgent {
     pub fn addresses(&self) -> [SocketAddr; 2] {
         [self.cfg.sip_addr, self.cfg.rtp_addr]
     }
-    fn aor(&self) -> String {
-        self.uri_at(&self.cfg.username)
-    }
-    /// `user` at the AOR's domain, in our URI scheme.
-    fn uri_at(&self, user: &str) -> String {
-        format!("{}:{user}@{}", self.scheme(), self.cfg.domain)
-    }
-    fn scheme(&self) -> &'static str {
-        if self.sips() { "sips" } else { "sip" }
-    }
-    fn sips(&self) -> bool {
-        self.cfg.sips && self.cfg.transport == Transport::Tls
-    }
-    /// The Contact URI this party puts in its requests.
-    pub fn contact(&self) -> String {
-        self.contact_uri()
-    }
-    fn contact_uri(&self) -> String {
-        let (user, addr) = (Some(self.cfg.username.as_str()), self.cfg.sip_addr);
-        sip_uri(user, addr, self.cfg.transport, self.sips())
-    }
-
     // ---- commands ----
 
     /// Calls `target` (a user name or a feature code like `*11`) through the proxy.
@@ -229,7 +211,8 @@ impl UserAgent {
         let branch = self.stack.new_branch();
         msg.push_header("Via", &self.via(&branch));
         msg.push_header("Max-Forwards", "70");
-        let mut from = crate::core::sip::NameAddr::new(&self.aor());
+        self.push_route(&mut msg);
+        let mut from = crate::core::sip::NameAddr::new(&self.caller());
         from.set_param("tag", Some(&tag));
         msg.push_header("From", &from.to_string());
         msg.push_header("To", &format!("<{uri}>"));
@@ -535,11 +518,15 @@ impl UserAgent {
         msg: &Message,
         request: &Message,
     ) {
-        let Some((auth_header, credentials)) = self.credentials(msg, request) else {
-            let status = msg.status().unwrap_or(0);
-            self.end_call(now, idx, EndCause::Rejected(status, "bad challenge".into()));
-            self.events.push_back(UaEvent::Ended { call: idx });
-            return;
+        let (auth_header, credentials) = match self.credentials(msg, request) {
+            Ok(answer) => answer,
+            Err(why) => {
+                let status = msg.status().unwrap_or(0);
+                let reason = format!("with a challenge flipcheck cannot answer ({why})");
+                self.end_call(now, idx, EndCause::Rejected(status, reason));
+                self.events.push_back(UaEvent::Ended { call: idx });
+                return;
+            }
         };
         let mut retry = request.clone();
         retry.remove_first_value("Via");
@@ -550,30 +537,6 @@ impl UserAgent {
         retry.set_header(auth_header, &credentials);
         self.calls[idx].invite = Some(retry.clone());
         self.send(now, retry, self.cfg.proxy, idx as u64);
-    }
-
-    /// Credentials answering a 401 or 407 (RFC 3261 §22.2, §22.3): the header to add and
-    /// its value, for the first challenge we support (RFC 8760 §2.4: most preferred first).
-    fn credentials(
-        &mut self,
-        challenge: &Message,
-        request: &Message,
-    ) -> Option<(&'static str, String)> {
-        let (challenge_header, auth_header) = if challenge.status() == Some(407) {
-            ("Proxy-Authenticate", "Proxy-Authorization")
-        } else {
-            ("WWW-Authenticate", "Authorization")
-        };
-        let challenge = challenge
-            .header_values(challenge_header)
-            .iter()
-            .find_map(|h| Challenge::parse(h).ok())?;
-        let method = request.method()?;
-        let uri = request.request_uri()?;
-        let cnonce = self.stack.random_hex(1);
-        let (user, password) = (&self.cfg.username, &self.cfg.password);
-        let resp = authorize(&challenge, user, password, method, uri, &cnonce, 1);
-        Some((auth_header, resp.to_header_value()))
     }
 
     fn handle_failure(&mut self, now: Time, ctx: u64, status: u16, reason: &str) {

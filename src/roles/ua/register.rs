@@ -101,7 +101,7 @@ impl UserAgent {
         self.now = now;
         self.register_auth = 0;
         self.register_error = None;
-        self.send_register(now, 3600, None);
+        self.send_register(now, self.cfg.options.register_expires, None);
     }
 
     /// Asks the registrar what it supports (RFC 3261 §11): the cheapest "are you there".
@@ -111,6 +111,7 @@ impl UserAgent {
         let target = format!("sip:{}", self.cfg.domain);
         let mut msg = Message::request("OPTIONS", &target);
         msg.push_header("Max-Forwards", "70");
+        self.push_route(&mut msg);
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
         from.set_param("tag", Some(&self.stack.new_tag()));
         msg.push_header("From", &from.to_string());
@@ -143,6 +144,7 @@ impl UserAgent {
         let registrar = format!("{}:{}", self.scheme(), self.cfg.domain);
         let mut msg = Message::request("REGISTER", &registrar);
         msg.push_header("Max-Forwards", "70");
+        self.push_route(&mut msg);
         let mut from = crate::core::sip::NameAddr::new(&self.aor());
         from.set_param("tag", Some(&self.register_tag));
         msg.push_header("From", &from.to_string());
@@ -189,7 +191,8 @@ impl UserAgent {
                     .find(|c| c.uri == contact)
                     .and_then(|c| c.param("expires").and_then(|e| e.parse().ok()))
                     .or(msg.expires())
-                    .unwrap_or(3600u32)
+                    .or(request.expires())
+                    .unwrap_or(self.cfg.options.register_expires)
                     .max(2);
                 self.refresh_at = if self.registered {
                     now + std::time::Duration::from_secs(u64::from(granted / 2))
@@ -206,23 +209,35 @@ impl UserAgent {
             // challenge after that is the credentials being refused.
             401 | 407 if self.register_auth < 2 => {
                 self.register_auth += 1;
-                let Some(credentials) = self.credentials(&msg, &request) else {
-                    let challenge = msg
-                        .header(if status == 407 {
-                            "Proxy-Authenticate"
-                        } else {
-                            "WWW-Authenticate"
-                        })
-                        .unwrap_or("none")
-                        .to_string();
-                    self.register_failed(RegisterFailure::Unanswerable { status, challenge });
-                    return;
+                let credentials = match self.credentials(&msg, &request) {
+                    Ok(credentials) => credentials,
+                    Err(challenge) => {
+                        self.register_failed(RegisterFailure::Unanswerable { status, challenge });
+                        return;
+                    }
                 };
-                let expires = request.expires().unwrap_or(3600);
+                let expires = request
+                    .expires()
+                    .unwrap_or(self.cfg.options.register_expires);
                 self.send_register(now, expires, Some(credentials));
             }
             401 | 407 => self.register_failed(RegisterFailure::ChallengedAgain { status }),
+            // Interval Too Brief: ask again for the registrar's minimum (RFC 3261 §10.2.8),
+            // once — a second 423 for it would loop.
+            423 if ctx == CTX_REGISTER => match min_expires_above(&msg, &request) {
+                // Without credentials: the registrar challenges afresh (its nonce count
+                // would otherwise repeat, RFC 7616 §3.4.5), and that challenge is answered.
+                Some(min) => self.send_register(now, min, None),
+                None => self.register_failed(RegisterFailure::of(&msg)),
+            },
             _ => self.register_failed(RegisterFailure::of(&msg)),
         }
     }
+}
+
+/// The `Min-Expires` of a 423 when it is more than `request` asked for: something a new
+/// REGISTER can satisfy.
+fn min_expires_above(answer: &Message, request: &Message) -> Option<u32> {
+    let min: u32 = answer.header("Min-Expires")?.trim().parse().ok()?;
+    (min > request.expires().unwrap_or(0)).then_some(min)
 }
