@@ -171,3 +171,46 @@ fn an_idle_flow_is_pinged_while_registered() {
     sent(&mut udp);
     assert!(udp.poll_timeout() < Time::from_millis(600), "Timer E only");
 }
+
+/// An INVITE from the PBX, over whichever transport the test delivers it on.
+fn incoming_invite(via_transport: &str) -> Vec<u8> {
+    let sdp = "v=0\r\no=pbx 1 1 IN IP4 127.0.0.2\r\ns=-\r\nc=IN IP4 127.0.0.2\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    format!(
+        "INVITE sip:alice@127.0.0.1:7000 SIP/2.0\r\nVia: SIP/2.0/{via_transport} {PBX};branch=z9hG4bKin1\r\nFrom: <sip:customer@127.0.0.2>;tag=pbx\r\nTo: <sip:alice@127.0.0.2>\r\nCall-ID: other-transport\r\nCSeq: 1 INVITE\r\nContact: <sip:pbx@{PBX}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn a_target_that_answers_on_another_transport_is_still_understood() {
+    // Registered over TCP, the 200 OK comes back as a UDP datagram to our SIP port (a
+    // server that answers by the Via's address and ignores its transport).
+    let mut ua = phone(Transport::Tcp, false);
+    ua.register(Time::ZERO);
+    let register = parse(&sent(&mut ua)[0]);
+    let mut ok = response_to(&register, 200, Some("reg"));
+    ok.push_header("Contact", &format!("<{}>;expires=60", ua.contact()));
+    ok.push_header("Content-Length", "0");
+    let t = Time::from_millis(10);
+    ua.handle_received(t, t, Transport::Udp, addr(ME), addr(PBX), &ok.to_bytes());
+    assert!(ua.is_registered());
+
+    // An INVITE over UDP to the TCP-registered phone: it rings and is answered on the
+    // transport it came on, to where it came from.
+    let t = Time::from_millis(20);
+    let invite = incoming_invite("UDP");
+    ua.handle_received(t, t, Transport::Udp, addr(ME), addr(PBX), &invite);
+    let ringing = ua.ringing_call().expect("the call rings");
+    assert!(ua.answer(t, ringing));
+    let answers: Vec<Transmit> = sent(&mut ua)
+        .into_iter()
+        .filter(|t| t.data.starts_with(b"SIP/2.0 200"))
+        .collect();
+    assert_eq!(answers.len(), 1);
+    assert_eq!(
+        (answers[0].transport, answers[0].to),
+        (Transport::Udp, addr(PBX))
+    );
+    assert_eq!(ua.calls[ringing].state, CallState::Confirmed);
+}
