@@ -316,7 +316,13 @@ fn write_pcap(
         .map_err(anyhow::Error::from)
         .and_then(|file| {
             let mut out = std::io::BufWriter::new(file);
-            cap.write_pcap(&mut out, epoch)?;
+            let left_out = cap.write_pcap(&mut out, epoch)?;
+            if left_out > 0 {
+                eprintln!(
+                    "warning: {}: {left_out} packet(s) between an IPv4 and an IPv6 address left out",
+                    path.display()
+                );
+            }
             // Flushed here, not on drop, where a failed write would go unnoticed.
             std::io::Write::flush(&mut out)?;
             Ok(())

@@ -390,7 +390,7 @@ impl Actor for Scene {
         if let Some(cap) = self.capture.as_mut() {
             // Our own sends are captured when sent; only outside peers' packets here.
             if !self.owners.contains_key(&from) {
-                cap.record(received_at, from, local, data);
+                cap.record(received_at, transport, from, local, data);
             }
         }
         let at = received_at;
@@ -475,7 +475,7 @@ impl Actor for Scene {
             if let Some(t) = t {
                 self.turn = (i + 1) % n;
                 if let Some(cap) = self.capture.as_mut() {
-                    cap.record(self.last_now, t.from, t.to, &t.data);
+                    cap.record(self.last_now, t.transport, t.from, t.to, &t.data);
                 }
                 self.drain();
                 return Some(t);
