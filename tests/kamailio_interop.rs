@@ -3,8 +3,9 @@
 //! digest auth against db_text, a record-routing proxy, and the feature-code flip done as
 //! proxy-based platforms do it: the pulling device's INVITE to `*11` becomes an INVITE with
 //! `Replaces` toward the customer, who moves to a new dialog). flipcheck drives it as an
-//! external target, as it would a production system. How Kamailio is started and stopped:
-//! `tests/common/kamailio.rs`.
+//! external target, as it would a production system, over UDP, TCP and TLS (Kamailio
+//! serves all three; a run's parties all take the one its profile's registrar names). How
+//! Kamailio is started and stopped: `tests/common/kamailio.rs`.
 
 mod common;
 
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use common::kamailio::{Kamailio, PASSWORD};
+use common::kamailio::{Kamailio, Over, PASSWORD};
 
 const CHECKLIST: &str = "scenarios/checklist/flip-feature-code.yaml";
 
@@ -31,6 +32,19 @@ struct Run {
     code: i32,
     stdout: String,
     stderr: String,
+}
+
+impl Run {
+    /// Everything to show when an assertion fails: the run's output and Kamailio's log.
+    fn context(&self, kamailio: &Kamailio) -> String {
+        format!(
+            "exit {}\n{}\n{}\n{}",
+            self.code,
+            self.stdout,
+            self.stderr,
+            kamailio.log()
+        )
+    }
 }
 
 /// `flipcheck run SCENARIO --target TARGET --json OUT`, retried (a few times) when the
@@ -68,25 +82,19 @@ fn report(out: &Path) -> Value {
     serde_json::from_str(&text).expect("the report is JSON")
 }
 
-/// The checklist's pull against Kamailio: the call moves to the mobile, but as a new
-/// dialog for the customer (INVITE with Replaces), which the checklist does not accept.
-#[test]
-fn the_checklist_flip_moves_the_customer_to_a_new_dialog() {
+/// The checklist's pull against Kamailio, every party over `over`: the call moves to the
+/// mobile, but as a new dialog for the customer (INVITE with Replaces), which the
+/// checklist does not accept.
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog(over: Over) {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
         return;
     };
-    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", over, "KAM_PW");
     let out = dir.path().join("out.json");
     let run = run(Path::new(CHECKLIST), &target, &out);
-    let context = format!(
-        "exit {}\n{}\n{}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr,
-        kamailio.log()
-    );
+    let context = run.context(&kamailio);
     // The checklist expects `same_dialog`: that one expectation fails, so the verdict does.
     assert_eq!(run.code, 1, "{context}");
     let report = report(&out);
@@ -114,8 +122,37 @@ fn the_checklist_flip_moves_the_customer_to_a_new_dialog() {
             .contains("customer_dialog expected == same_dialog, measured new_dialog"),
         "the console says why: {context}"
     );
-    // Kamailio did the Replaces itself (route[FLIP]), nothing else moved the call.
-    assert!(kamailio.log().contains("flip: alice pulls"), "{context}");
+    // Kamailio did the Replaces itself (route[FLIP]), nothing else moved the call, and the
+    // mobile asked for it over `over`.
+    let log = kamailio.log();
+    let proto = over.proto();
+    assert!(
+        log.contains("flip: alice pulls") && log.contains(&format!("asked over {proto}")),
+        "{context}"
+    );
+    // The customer's BYE to the desk on the replaced dialog, then to the mobile on the
+    // flip's (where the customer is the URI the mobile dialled): Kamailio reached each
+    // device over the connection it had opened, and each answered.
+    for from in ["customer", "*11"] {
+        let bye = format!("bye: from {from} to alice answered 200 over {proto}");
+        assert!(log.contains(&bye), "{bye}: {context}");
+    }
+}
+
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog_over_udp() {
+    the_checklist_flip_moves_the_customer_to_a_new_dialog(Over::Udp);
+}
+
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog_over_tcp() {
+    the_checklist_flip_moves_the_customer_to_a_new_dialog(Over::Tcp);
+}
+
+/// Over TLS with `sips:`: SIPS URIs in every request, Contact and Record-Route.
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog_over_tls() {
+    the_checklist_flip_moves_the_customer_to_a_new_dialog(Over::Sips);
 }
 
 /// `flipcheck probe` registers and unregisters every account of the profile; a wrong
@@ -145,7 +182,7 @@ fn probe_lists_the_accounts_and_names_a_wrong_password() {
         (out.status.code().unwrap_or(-1), stdout, context)
     };
 
-    let right = kamailio.profile(dir.path(), "right.yaml", "KAM_PW");
+    let right = kamailio.profile(dir.path(), "right.yaml", Over::Udp, "KAM_PW");
     let (code, stdout, context) = probe(&right);
     assert_eq!(code, 0, "{context}");
     assert!(
@@ -161,7 +198,7 @@ fn probe_lists_the_accounts_and_names_a_wrong_password() {
         assert!(row.contains("registered and unregistered"), "{row}");
     }
 
-    let wrong = kamailio.profile(dir.path(), "wrong.yaml", "KAM_WRONG_PW");
+    let wrong = kamailio.profile(dir.path(), "wrong.yaml", Over::Udp, "KAM_WRONG_PW");
     let (code, stdout, context) = probe(&wrong);
     assert_eq!(code, 2, "{context}");
     assert!(stdout.contains("1 of 2 accounts registered"), "{context}");
@@ -212,7 +249,7 @@ fn a_flip_kamailio_finds_no_call_for_is_refused_and_blocked() {
     let Some(kamailio) = Kamailio::start(dir.path(), &["CALL_MAX_AGE=1"]) else {
         return;
     };
-    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", Over::Udp, "KAM_PW");
     let scenario = own_scenario(
         dir.path(),
         "no-call.yaml",
@@ -222,13 +259,7 @@ fn a_flip_kamailio_finds_no_call_for_is_refused_and_blocked() {
     );
     let out = dir.path().join("out.json");
     let run = run(&scenario, &target, &out);
-    let context = format!(
-        "exit {}\n{}\n{}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr,
-        kamailio.log()
-    );
+    let context = run.context(&kamailio);
     assert_eq!(run.code, 0, "blocked, as expected: {context}");
     let report = report(&out);
     let flip = &report["scenarios"][0]["flips"][0];
@@ -260,7 +291,7 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
     let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
         return;
     };
-    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", Over::Udp, "KAM_PW");
     let scenario = own_scenario(
         dir.path(),
         "reject.yaml",
@@ -270,13 +301,7 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
     );
     let out = dir.path().join("out.json");
     let run = run(&scenario, &target, &out);
-    let context = format!(
-        "exit {}\n{}\n{}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr,
-        kamailio.log()
-    );
+    let context = run.context(&kamailio);
     assert_eq!(run.code, 0, "blocked, as expected: {context}");
     let report = report(&out);
     let flip = &report["scenarios"][0]["flips"][0];

@@ -1,19 +1,22 @@
 //! Debian's Kamailio 5.6 for the interop tests (tests/kamailio_interop.rs), with the
-//! configuration in `fixtures/kamailio/`: started on 127.0.0.2 and a port free a moment
-//! before, in the foreground with everything it writes (runtime dir, db_text tables, log) in
-//! the test's temp dir, and stopped (its whole process group) when dropped, however the
-//! test ends; and flipcheck target profiles for it.
+//! configuration in `fixtures/kamailio/`: started on 127.0.0.2, serving UDP and TCP on a
+//! port free a moment before and TLS on another (with a certificate from a CA made for
+//! it), in the foreground with everything it writes (runtime dir, db_text tables, TLS
+//! files, log) in the test's temp dir, and stopped (its whole process group) when dropped,
+//! however the test ends; and flipcheck target profiles for it, over each transport.
 //!
-//! Kamailio is installed by `.ci/run`. Without it the tests fail, unless
-//! FLIPCHECK_SKIP_KAMAILIO=1 says on purpose that they may be skipped.
+//! Kamailio and its TLS module are installed by `.ci/run`. Without them the tests fail,
+//! unless FLIPCHECK_SKIP_KAMAILIO=1 says on purpose that they may be skipped.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::fs::File;
-use std::net::UdpSocket;
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::pki::{Pki, pki};
 
 /// Every account's password (filled into the `subscriber` table).
 pub const PASSWORD: &str = "kamailio-interop-pw";
@@ -37,8 +40,24 @@ fn kamailio_binary() -> String {
         .into_owned()
 }
 
+/// Kamailio, and its TLS module (`tls.so`, in Debian's kamailio-tls-modules, under
+/// /usr/lib/MULTIARCH/kamailio/modules): every Kamailio here listens on TLS too.
 fn kamailio_available() -> bool {
-    super::peer_available(&kamailio_binary(), "-v", "kamailio", SKIP_ENV)
+    if !super::peer_available(&kamailio_binary(), "-v", "kamailio", SKIP_ENV) {
+        return false;
+    }
+    let tls = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|arch| arch.path().join("kamailio/modules/tls.so").is_file());
+    if !tls && std::env::var(SKIP_ENV).as_deref() != Ok("1") {
+        panic!(
+            "Kamailio's tls.so is not installed (apt-get install --no-install-recommends \
+             kamailio-tls-modules), and {SKIP_ENV}=1 is not set"
+        );
+    }
+    tls
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -47,10 +66,42 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A UDP port on 127.0.0.2 that was free a moment ago.
-fn free_port() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.2:0").expect("bind an ephemeral port on 127.0.0.2");
-    socket.local_addr().expect("local address").port()
+/// Ports on 127.0.0.2 that were free a moment ago: one for both UDP and TCP (SIP's port,
+/// RFC 3261 §18.2.1), and another for TLS.
+fn free_ports() -> (u16, u16) {
+    for _attempt in 0..20 {
+        let udp = UdpSocket::bind("127.0.0.2:0").expect("bind an ephemeral port on 127.0.0.2");
+        let port = udp.local_addr().expect("local address").port();
+        // Someone may hold that port for TCP only: draw another.
+        let Ok(_tcp) = TcpListener::bind(("127.0.0.2", port)) else {
+            continue;
+        };
+        let tls = TcpListener::bind("127.0.0.2:0").expect("bind an ephemeral TCP port");
+        return (port, tls.local_addr().expect("local address").port());
+    }
+    panic!("no port on 127.0.0.2 free for both UDP and TCP in 20 draws");
+}
+
+/// How flipcheck's parties reach Kamailio: the target profile's `registrar:`.
+#[derive(Clone, Copy, Debug)]
+pub enum Over {
+    Udp,
+    Tcp,
+    /// `sip:…;transport=tls`.
+    Tls,
+    /// `sips:…`: TLS, and SIPS URIs in every request and Contact.
+    Sips,
+}
+
+impl Over {
+    /// The transport as Kamailio's `$pr` names it in its log.
+    pub fn proto(self) -> &'static str {
+        match self {
+            Over::Udp => "udp",
+            Over::Tcp => "tcp",
+            Over::Tls | Over::Sips => "tls",
+        }
+    }
 }
 
 /// A Kamailio in the foreground under `timeout`, in its own process group. Dropped, the
@@ -59,7 +110,11 @@ fn free_port() -> u16 {
 /// process alone would leave its children running.)
 pub struct Kamailio {
     child: Child,
+    /// UDP and TCP.
     pub port: u16,
+    pub tls_port: u16,
+    /// The CA that signed Kamailio's certificate (for 127.0.0.2), and the certificate.
+    pub pki: Pki,
     log: PathBuf,
 }
 
@@ -87,9 +142,9 @@ impl Drop for Kamailio {
 }
 
 impl Kamailio {
-    /// Starts Kamailio on 127.0.0.2 with `defines` (`-A NAME=VALUE`) and the accounts
-    /// alice, bob and customer, all with [`PASSWORD`]; waits until it answers OPTIONS.
-    /// `None` when Kamailio is missing and the skip is allowed.
+    /// Starts Kamailio on 127.0.0.2 (UDP, TCP, TLS) with `defines` (`-A NAME=VALUE`) and
+    /// the accounts alice, bob and customer, all with [`PASSWORD`]; waits until it answers
+    /// OPTIONS. `None` when Kamailio is missing and the skip is allowed.
     pub fn start(dir: &Path, defines: &[&str]) -> Option<Kamailio> {
         if !kamailio_available() {
             eprintln!("skipped: kamailio is not installed and {SKIP_ENV}=1");
@@ -102,10 +157,23 @@ impl Kamailio {
             .expect("subscriber table")
             .replace("{password}", PASSWORD);
         std::fs::write(db.join("subscriber"), subscribers).expect("write subscriber table");
+        let pki = pki(dir, "kamailio");
+        // The tls module's own file: the server's certificate and key. Phones present no
+        // certificate, so none is asked of them.
+        std::fs::write(
+            dir.join("tls.cfg"),
+            format!(
+                "[server:default]\nmethod = TLSv1.2+\ncertificate = {}\nprivate_key = {}\n\
+                 verify_certificate = no\nrequire_certificate = no\n",
+                pki.cert.display(),
+                pki.key.display()
+            ),
+        )
+        .expect("write tls.cfg");
         // A port free a moment ago can be taken before Kamailio binds it: try a few.
         let mut last_log = String::new();
         for _attempt in 0..3 {
-            match Kamailio::spawn(dir, &db, free_port(), defines) {
+            match Kamailio::spawn(dir, &db, free_ports(), defines, &pki) {
                 Ok(k) => return Some(k),
                 Err(log) => last_log = log,
             }
@@ -113,7 +181,13 @@ impl Kamailio {
         panic!("kamailio did not start:\n{last_log}");
     }
 
-    fn spawn(dir: &Path, db: &Path, port: u16, defines: &[&str]) -> Result<Kamailio, String> {
+    fn spawn(
+        dir: &Path,
+        db: &Path,
+        (port, tls_port): (u16, u16),
+        defines: &[&str],
+        pki: &Pki,
+    ) -> Result<Kamailio, String> {
         use std::os::unix::process::CommandExt;
         let log = dir.join(format!("kamailio-{port}.log"));
         let out = File::create(&log).expect("kamailio log file");
@@ -128,8 +202,14 @@ impl Kamailio {
             .arg(dir)
             .arg("-l")
             .arg(format!("udp:127.0.0.2:{port}"))
+            .arg("-l")
+            .arg(format!("tcp:127.0.0.2:{port}"))
+            .arg("-l")
+            .arg(format!("tls:127.0.0.2:{tls_port}"))
             .arg("-A")
-            .arg(format!("DBURL=\"text://{}\"", db.display()));
+            .arg(format!("DBURL=\"text://{}\"", db.display()))
+            .args(["-A", "WITH_TLS", "-A"])
+            .arg(format!("TLS_CONFIG=\"{}\"", dir.join("tls.cfg").display()));
         for define in defines {
             cmd.args(["-A", define]);
         }
@@ -140,7 +220,13 @@ impl Kamailio {
             .process_group(0)
             .spawn()
             .expect("start kamailio");
-        let mut kamailio = Kamailio { child, port, log };
+        let mut kamailio = Kamailio {
+            child,
+            port,
+            tls_port,
+            pki: pki.clone(),
+            log,
+        };
         match kamailio.wait_ready() {
             Ok(()) => Ok(kamailio),
             Err(why) => Err(format!("{why}\n{}", kamailio.log())),
@@ -185,8 +271,14 @@ impl Kamailio {
         }
     }
 
-    pub fn registrar(&self) -> String {
-        format!("sip:127.0.0.2:{}", self.port)
+    /// Kamailio as a target profile's `registrar:` names it, over `over`.
+    pub fn registrar(&self, over: Over) -> String {
+        match over {
+            Over::Udp => format!("sip:127.0.0.2:{}", self.port),
+            Over::Tcp => format!("sip:127.0.0.2:{};transport=tcp", self.port),
+            Over::Tls => format!("sip:127.0.0.2:{};transport=tls", self.tls_port),
+            Over::Sips => format!("sips:127.0.0.2:{}", self.tls_port),
+        }
     }
 
     /// Everything Kamailio logged so far.
@@ -195,9 +287,25 @@ impl Kamailio {
         format!("--- kamailio log ---\n{log}")
     }
 
-    /// An external target profile for this Kamailio; the customer's password comes from
-    /// `customer_pw_env`.
-    pub fn profile(&self, dir: &Path, name: &str, customer_pw_env: &str) -> PathBuf {
+    /// An external target profile for this Kamailio over `over`; the customer's password
+    /// comes from `customer_pw_env`. Over TLS it trusts Kamailio's CA.
+    pub fn profile(&self, dir: &Path, name: &str, over: Over, customer_pw_env: &str) -> PathBuf {
+        self.profile_trusting(dir, name, over, customer_pw_env, &self.pki.ca)
+    }
+
+    /// [`profile`](Self::profile) trusting `ca_file` over TLS (UDP and TCP check nothing).
+    pub fn profile_trusting(
+        &self,
+        dir: &Path,
+        name: &str,
+        over: Over,
+        customer_pw_env: &str,
+        ca_file: &Path,
+    ) -> PathBuf {
+        let tls = match over {
+            Over::Tls | Over::Sips => format!("tls: {{ ca_file: {} }}\n", ca_file.display()),
+            Over::Udp | Over::Tcp => String::new(),
+        };
         let path = dir.join(name);
         std::fs::write(
             &path,
@@ -205,8 +313,8 @@ impl Kamailio {
                 "kind: external\nname: kamailio\nregistrar: {}\n\
                  users: {{ alice: {{ username: alice, password_env: KAM_PW }} }}\n\
                  customer: {{ username: customer, password_env: {customer_pw_env} }}\n\
-                 flip: {{ feature_code: \"*11\" }}\n",
-                self.registrar()
+                 flip: {{ feature_code: \"*11\" }}\n{tls}",
+                self.registrar(over)
             ),
         )
         .expect("write the target profile");

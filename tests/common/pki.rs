@@ -12,6 +12,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, 
 pub const HOST: &str = "pbx.flipcheck.test";
 
 /// A CA and a server certificate it signed, for 127.0.0.2 and [`HOST`], as PEM files.
+#[derive(Clone)]
 pub struct Pki {
     pub ca: PathBuf,
     pub cert: PathBuf,
