@@ -213,8 +213,16 @@ fn probe_lists_the_accounts_and_names_a_wrong_password() {
 }
 
 /// A scenario of our own: the customer calls alice, the desk answers, they talk, the mobile
-/// dials `*11`. Every expectation is given, so a run that held them all exits 0.
-fn own_scenario(dir: &Path, file: &str, name: &str, customer: &str, talk: &str) -> PathBuf {
+/// dials `*11`, they talk again; then `ending`, the last step and every expectation, so a
+/// run that held them all exits 0.
+fn own_scenario(
+    dir: &Path,
+    file: &str,
+    name: &str,
+    customer: &str,
+    talk: &str,
+    ending: &str,
+) -> PathBuf {
     let path = dir.join(file);
     std::fs::write(
         &path,
@@ -224,13 +232,53 @@ fn own_scenario(dir: &Path, file: &str, name: &str, customer: &str, talk: &str) 
              customer: {customer}\n\
              steps:\n  - register: [desk, mobile]\n  \
              - call: {{ from: customer, answer: desk }}\n  - talk: {talk}\n  \
-             - flip: {{ to: mobile, method: feature_code }}\n  - talk: 1s\n  \
-             - hangup: customer\n\
-             expect:\n  flip: blocked\n  customer_dialog: same_dialog\n"
+             - flip: {{ to: mobile, method: feature_code }}\n  - talk: 1s\n{ending}"
         ),
     )
     .expect("write the scenario");
     path
+}
+
+/// The [`own_scenario`] ending of a flip Kamailio refuses: the call stays on the desk, in
+/// its dialog, and the customer hangs up.
+const BLOCKED: &str =
+    "  - hangup: customer\nexpect:\n  flip: blocked\n  customer_dialog: same_dialog\n";
+
+/// The [`own_scenario`] ending of a flip that moves the call: the mobile hangs up.
+const MOVED_THEN_THE_MOBILE_HANGS_UP: &str = "  - hangup: mobile\nexpect:\n  flip: moved\n  \
+     customer_dialog: new_dialog\n  old_device_released: true\n";
+
+/// After the flip the mobile hangs up, over TCP and over TLS (`;transport=tls`): its BYE,
+/// on the route set Kamailio recorded for the flip's dialog, reaches the customer over the
+/// connection the customer opened, and is answered. Every expectation holds (exit 0).
+#[test]
+fn the_mobile_hangs_up_after_the_flip_over_tcp_and_tls() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let scenario = own_scenario(
+        dir.path(),
+        "mobile-hangs-up.yaml",
+        "the mobile hangs up after the flip",
+        "{ codecs: [PCMU] }",
+        "1s",
+        MOVED_THEN_THE_MOBILE_HANGS_UP,
+    );
+    for over in [Over::Tcp, Over::Tls] {
+        let target = kamailio.profile(dir.path(), &format!("{over:?}.yaml"), over, "KAM_PW");
+        let out = dir.path().join(format!("{over:?}.json"));
+        let run = run(&scenario, &target, &out);
+        let context = format!("{over:?}: {}", run.context(&kamailio));
+        assert_eq!(run.code, 0, "{context}");
+        let flip = &report(&out)["scenarios"][0]["flips"][0];
+        assert_eq!(flip["outcome"], "moved", "{flip}\n{context}");
+        assert_eq!(flip["customer_dialog"], "new_dialog", "{flip}\n{context}");
+        // In the flip's dialog the customer is the URI the mobile dialled.
+        let bye = format!("bye: from alice to *11 answered 200 over {}", over.proto());
+        assert!(kamailio.log().contains(&bye), "{bye}: {context}");
+    }
 }
 
 /// Kamailio's refusal of a user with no call up (route[FLIP]: 403 with a Reason), seen by
@@ -256,6 +304,7 @@ fn a_flip_kamailio_finds_no_call_for_is_refused_and_blocked() {
         "a flip with no call to pull",
         "{ codecs: [PCMU] }",
         "3s",
+        BLOCKED,
     );
     let out = dir.path().join("out.json");
     let run = run(&scenario, &target, &out);
@@ -298,6 +347,7 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
         "the customer refuses Replaces",
         "{ codecs: [PCMU], replaces: reject }",
         "1s",
+        BLOCKED,
     );
     let out = dir.path().join("out.json");
     let run = run(&scenario, &target, &out);
