@@ -124,18 +124,15 @@ fn the_checklist_flip_moves_the_customer_to_a_new_dialog(over: Over) {
     );
     // Kamailio did the Replaces itself (route[FLIP]), nothing else moved the call, and the
     // mobile asked for it over `over`.
-    let log = kamailio.log();
     let proto = over.proto();
-    assert!(
-        log.contains("flip: alice pulls") && log.contains(&format!("asked over {proto}")),
-        "{context}"
-    );
+    assert!(kamailio.logged("flip: alice pulls"), "{context}");
+    assert!(kamailio.logged(&format!("asked over {proto}")), "{context}");
     // The customer's BYE to the desk on the replaced dialog, then to the mobile on the
     // flip's (where the customer is the URI the mobile dialled): Kamailio reached each
     // device over the connection it had opened, and each answered.
     for from in ["customer", "*11"] {
         let bye = format!("bye: from {from} to alice answered 200 over {proto}");
-        assert!(log.contains(&bye), "{bye}: {context}");
+        assert!(kamailio.logged(&bye), "{bye}: {context}");
     }
 }
 
@@ -277,7 +274,7 @@ fn the_mobile_hangs_up_after_the_flip_over_tcp_and_tls() {
         assert_eq!(flip["customer_dialog"], "new_dialog", "{flip}\n{context}");
         // In the flip's dialog the customer is the URI the mobile dialled.
         let bye = format!("bye: from alice to *11 answered 200 over {}", over.proto());
-        assert!(kamailio.log().contains(&bye), "{bye}: {context}");
+        assert!(kamailio.logged(&bye), "{bye}: {context}");
     }
 }
 
@@ -359,4 +356,40 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
     assert_eq!(flip["refusal"]["status"], 420, "{flip}");
     assert_eq!(flip["customer_dialog"], "same_dialog", "{flip}");
     assert!(kamailio.log().contains("flip: alice pulls"), "{context}");
+}
+
+/// flipcheck checks Kamailio's certificate: trusting another CA, the first registration
+/// fails at the TLS handshake with rustls's reason, and Kamailio logs the "unknown ca"
+/// alert flipcheck sent it (the handshake reached Kamailio and was refused by the client).
+#[test]
+fn a_kamailio_certificate_from_a_ca_the_profile_does_not_trust_is_refused() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let other = common::pki::pki(dir.path(), "other");
+    let target =
+        kamailio.profile_trusting(dir.path(), "other-ca.yaml", Over::Sips, "KAM_PW", &other.ca);
+    let out = dir.path().join("out.json");
+    let run = run(Path::new(CHECKLIST), &target, &out);
+    let context = run.context(&kamailio);
+    assert_eq!(run.code, 2, "{context}");
+    let report = report(&out);
+    let error = report["scenarios"][0]["error"].as_str().unwrap_or_default();
+    let tls = format!("127.0.0.2:{}", kamailio.tls_port);
+    // Whichever of alice's devices registers first is the one named.
+    let want = format!(
+        "could not register at kamailio (sips:{tls}): TLS handshake with {tls} failed: \
+         invalid peer certificate: UnknownIssuer"
+    );
+    assert!(
+        error.contains("alice on ") && error.contains(&want),
+        "{error}\n{context}"
+    );
+    assert!(
+        run.stdout.contains(&want),
+        "the console says why: {context}"
+    );
+    assert!(kamailio.logged("alert unknown ca"), "{context}");
 }

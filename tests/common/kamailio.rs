@@ -287,6 +287,21 @@ impl Kamailio {
         format!("--- kamailio log ---\n{log}")
     }
 
+    /// Whether Kamailio's log holds `line`, waiting up to [`WAIT`] for it: a worker
+    /// busy on this 2-core machine may write it a moment after flipcheck is done.
+    pub fn logged(&self, line: &str) -> bool {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains(line)) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// An external target profile for this Kamailio over `over`; the customer's password
     /// comes from `customer_pw_env`. Over TLS it trusts Kamailio's CA.
     pub fn profile(&self, dir: &Path, name: &str, over: Over, customer_pw_env: &str) -> PathBuf {
