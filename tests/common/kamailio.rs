@@ -147,7 +147,7 @@ impl Kamailio {
     /// OPTIONS. `None` when Kamailio is missing and the skip is allowed.
     pub fn start(dir: &Path, defines: &[&str]) -> Option<Kamailio> {
         if !kamailio_available() {
-            eprintln!("skipped: kamailio is not installed and {SKIP_ENV}=1");
+            eprintln!("skipped: kamailio or its tls.so is not installed and {SKIP_ENV}=1");
             return None;
         }
         let db = dir.join("db");
