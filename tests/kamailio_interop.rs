@@ -3,34 +3,21 @@
 //! digest auth against db_text, a record-routing proxy, and the feature-code flip done as
 //! proxy-based platforms do it: the pulling device's INVITE to `*11` becomes an INVITE with
 //! `Replaces` toward the customer, who moves to a new dialog). flipcheck drives it as an
-//! external target, as it would a production system.
-//!
-//! Kamailio listens on 127.0.0.2 and a port free a moment before, runs in the foreground with
-//! everything it writes (runtime dir, db_text tables, log) in the test's temp dir, and is
-//! stopped (its whole process group) when the test ends, however it ends.
-//!
-//! Kamailio is installed by `.ci/run`. Without it these tests fail, unless
-//! FLIPCHECK_SKIP_KAMAILIO=1 says on purpose that they may be skipped.
+//! external target, as it would a production system, over UDP, TCP and TLS (Kamailio
+//! serves all three; a run's parties all take the one its profile's registrar names). How
+//! Kamailio is started and stopped: `tests/common/kamailio.rs`.
 
 mod common;
 
-use std::fs::File;
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const PASSWORD: &str = "kamailio-interop-pw";
+use common::kamailio::{Kamailio, Over, PASSWORD};
+
 const CHECKLIST: &str = "scenarios/checklist/flip-feature-code.yaml";
-const SKIP_ENV: &str = "FLIPCHECK_SKIP_KAMAILIO";
-/// The bound on Kamailio answering its first OPTIONS, and on it stopping.
-const WAIT: Duration = Duration::from_secs(10);
-/// Kamailio is stopped after this (coreutils `timeout`), even if this test process dies
-/// without unwinding; every test here takes well under a minute.
-const KAMAILIO_LIFETIME_SECS: &str = "300";
 
 /// One live run at a time: two flipcheck runs and two Kamailios on two cores could make
 /// the harness report itself overloaded, which says nothing about Kamailio.
@@ -40,201 +27,24 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LIVE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// `kamailio` from PATH, else where Debian puts it (`/usr/sbin` is not on every PATH).
-fn kamailio_binary() -> String {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kamailio"))
-            .find(|p| p.is_file())
-    });
-    on_path
-        .unwrap_or_else(|| PathBuf::from("/usr/sbin/kamailio"))
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn kamailio_available() -> bool {
-    common::peer_available(&kamailio_binary(), "-v", "kamailio", SKIP_ENV)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/kamailio")
-        .join(name)
-}
-
-/// A UDP port on 127.0.0.2 that was free a moment ago.
-fn free_port() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.2:0").expect("bind an ephemeral port on 127.0.0.2");
-    socket.local_addr().expect("local address").port()
-}
-
-/// A Kamailio in the foreground under `timeout`, in its own process group. Dropped, the
-/// group gets SIGTERM (Kamailio stops its children and exits), then SIGKILL if it is not
-/// gone within [`WAIT`]; the group leader is reaped either way. (SIGKILL to Kamailio's main
-/// process alone would leave its children running.)
-struct Kamailio {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let signal = |sig: &str| {
-            let _ = Command::new("kill")
-                .args([sig, "--", &group])
-                .stderr(Stdio::null())
-                .status();
-        };
-        signal("-TERM");
-        let deadline = Instant::now() + WAIT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Whatever is left of the group (nothing, after a clean stop).
-        signal("-KILL");
-        let _ = self.child.wait();
-    }
-}
-
-impl Kamailio {
-    /// Starts Kamailio on 127.0.0.2 with `defines` (`-A NAME=VALUE`) and the accounts
-    /// alice, bob and customer, all with [`PASSWORD`]; waits until it answers OPTIONS.
-    /// `None` when Kamailio is missing and the skip is allowed.
-    fn start(dir: &Path, defines: &[&str]) -> Option<Kamailio> {
-        if !kamailio_available() {
-            eprintln!("skipped: kamailio is not installed and {SKIP_ENV}=1");
-            return None;
-        }
-        let db = dir.join("db");
-        std::fs::create_dir_all(&db).expect("db_text folder");
-        std::fs::copy(fixture("db/version"), db.join("version")).expect("version table");
-        let subscribers = std::fs::read_to_string(fixture("db/subscriber"))
-            .expect("subscriber table")
-            .replace("{password}", PASSWORD);
-        std::fs::write(db.join("subscriber"), subscribers).expect("write subscriber table");
-        // A port free a moment ago can be taken before Kamailio binds it: try a few.
-        let mut last_log = String::new();
-        for _attempt in 0..3 {
-            match Kamailio::spawn(dir, &db, free_port(), defines) {
-                Ok(k) => return Some(k),
-                Err(log) => last_log = log,
-            }
-        }
-        panic!("kamailio did not start:\n{last_log}");
-    }
-
-    fn spawn(dir: &Path, db: &Path, port: u16, defines: &[&str]) -> Result<Kamailio, String> {
-        use std::os::unix::process::CommandExt;
-        let log = dir.join(format!("kamailio-{port}.log"));
-        let out = File::create(&log).expect("kamailio log file");
-        let err = out.try_clone().expect("kamailio log file");
-        let mut cmd = Command::new("timeout");
-        cmd.current_dir(dir)
-            .args(["-s", "TERM", KAMAILIO_LIFETIME_SECS])
-            .arg(kamailio_binary())
-            .arg("-f")
-            .arg(fixture("kamailio.cfg"))
-            .args(["-DD", "-E", "-m", "16", "-M", "4", "-Y"])
-            .arg(dir)
-            .arg("-l")
-            .arg(format!("udp:127.0.0.2:{port}"))
-            .arg("-A")
-            .arg(format!("DBURL=\"text://{}\"", db.display()));
-        for define in defines {
-            cmd.args(["-A", define]);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .expect("start kamailio");
-        let mut kamailio = Kamailio { child, port, log };
-        match kamailio.wait_ready() {
-            Ok(()) => Ok(kamailio),
-            Err(why) => Err(format!("{why}\n{}", kamailio.log())),
-        }
-    }
-
-    /// OPTIONS until Kamailio answers, it exits, or [`WAIT`] passes.
-    fn wait_ready(&mut self) -> Result<(), String> {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind the readiness socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("read timeout");
-        let local = socket.local_addr().expect("local address");
-        let deadline = Instant::now() + WAIT;
-        let mut n = 0u32;
-        loop {
-            n += 1;
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("kamailio exited ({status}) before answering"));
-            }
-            if Instant::now() > deadline {
-                return Err(format!("kamailio did not answer OPTIONS within {WAIT:?}"));
-            }
-            let options = format!(
-                "OPTIONS sip:127.0.0.2:{port} SIP/2.0\r\n\
-                 Via: SIP/2.0/UDP {local};branch=z9hG4bK-ready-{n};rport\r\n\
-                 Max-Forwards: 70\r\n\
-                 From: <sip:ready@127.0.0.1>;tag=ready\r\n\
-                 To: <sip:127.0.0.2:{port}>\r\n\
-                 Call-ID: ready-{port}@127.0.0.1\r\n\
-                 CSeq: {n} OPTIONS\r\n\
-                 Content-Length: 0\r\n\r\n",
-                port = self.port,
-            );
-            let _ = socket.send_to(options.as_bytes(), ("127.0.0.2", self.port));
-            let mut buf = [0u8; 4096];
-            if let Ok((len, _)) = socket.recv_from(&mut buf)
-                && buf[..len].starts_with(b"SIP/2.0 200")
-            {
-                return Ok(());
-            }
-        }
-    }
-
-    fn registrar(&self) -> String {
-        format!("sip:127.0.0.2:{}", self.port)
-    }
-
-    /// Everything Kamailio logged so far.
-    fn log(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        format!("--- kamailio log ---\n{log}")
-    }
-
-    /// An external target profile for this Kamailio; the customer's password comes from
-    /// `customer_pw_env`.
-    fn profile(&self, dir: &Path, name: &str, customer_pw_env: &str) -> PathBuf {
-        let path = dir.join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "kind: external\nname: kamailio\nregistrar: {}\n\
-                 users: {{ alice: {{ username: alice, password_env: KAM_PW }} }}\n\
-                 customer: {{ username: customer, password_env: {customer_pw_env} }}\n\
-                 flip: {{ feature_code: \"*11\" }}\n",
-                self.registrar()
-            ),
-        )
-        .expect("write the target profile");
-        path
-    }
-}
-
 /// What `flipcheck run` said: exit code, stdout and stderr.
 struct Run {
     code: i32,
     stdout: String,
     stderr: String,
+}
+
+impl Run {
+    /// Everything to show when an assertion fails: the run's output and Kamailio's log.
+    fn context(&self, kamailio: &Kamailio) -> String {
+        format!(
+            "exit {}\n{}\n{}\n{}",
+            self.code,
+            self.stdout,
+            self.stderr,
+            kamailio.log()
+        )
+    }
 }
 
 /// `flipcheck run SCENARIO --target TARGET --json OUT`, retried (a few times) when the
@@ -272,25 +82,19 @@ fn report(out: &Path) -> Value {
     serde_json::from_str(&text).expect("the report is JSON")
 }
 
-/// The checklist's pull against Kamailio: the call moves to the mobile, but as a new
-/// dialog for the customer (INVITE with Replaces), which the checklist does not accept.
-#[test]
-fn the_checklist_flip_moves_the_customer_to_a_new_dialog() {
+/// The checklist's pull against Kamailio, every party over `over`: the call moves to the
+/// mobile, but as a new dialog for the customer (INVITE with Replaces), which the
+/// checklist does not accept.
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog(over: Over) {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
         return;
     };
-    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", over, "KAM_PW");
     let out = dir.path().join("out.json");
     let run = run(Path::new(CHECKLIST), &target, &out);
-    let context = format!(
-        "exit {}\n{}\n{}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr,
-        kamailio.log()
-    );
+    let context = run.context(&kamailio);
     // The checklist expects `same_dialog`: that one expectation fails, so the verdict does.
     assert_eq!(run.code, 1, "{context}");
     let report = report(&out);
@@ -318,8 +122,34 @@ fn the_checklist_flip_moves_the_customer_to_a_new_dialog() {
             .contains("customer_dialog expected == same_dialog, measured new_dialog"),
         "the console says why: {context}"
     );
-    // Kamailio did the Replaces itself (route[FLIP]), nothing else moved the call.
-    assert!(kamailio.log().contains("flip: alice pulls"), "{context}");
+    // Kamailio did the Replaces itself (route[FLIP]), nothing else moved the call, and the
+    // mobile asked for it over `over`.
+    let proto = over.proto();
+    assert!(kamailio.logged("flip: alice pulls"), "{context}");
+    assert!(kamailio.logged(&format!("asked over {proto}")), "{context}");
+    // The customer's BYE to the desk on the replaced dialog, then to the mobile on the
+    // flip's (where the customer is the URI the mobile dialled): Kamailio reached each
+    // device over the connection it had opened, and each answered.
+    for from in ["customer", "*11"] {
+        let bye = format!("bye: from {from} to alice answered 200 over {proto}");
+        assert!(kamailio.logged(&bye), "{bye}: {context}");
+    }
+}
+
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog_over_udp() {
+    the_checklist_flip_moves_the_customer_to_a_new_dialog(Over::Udp);
+}
+
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog_over_tcp() {
+    the_checklist_flip_moves_the_customer_to_a_new_dialog(Over::Tcp);
+}
+
+/// Over TLS with `sips:`: SIPS URIs in every request, Contact and Record-Route.
+#[test]
+fn the_checklist_flip_moves_the_customer_to_a_new_dialog_over_tls() {
+    the_checklist_flip_moves_the_customer_to_a_new_dialog(Over::Sips);
 }
 
 /// `flipcheck probe` registers and unregisters every account of the profile; a wrong
@@ -349,7 +179,7 @@ fn probe_lists_the_accounts_and_names_a_wrong_password() {
         (out.status.code().unwrap_or(-1), stdout, context)
     };
 
-    let right = kamailio.profile(dir.path(), "right.yaml", "KAM_PW");
+    let right = kamailio.profile(dir.path(), "right.yaml", Over::Udp, "KAM_PW");
     let (code, stdout, context) = probe(&right);
     assert_eq!(code, 0, "{context}");
     assert!(
@@ -365,7 +195,7 @@ fn probe_lists_the_accounts_and_names_a_wrong_password() {
         assert!(row.contains("registered and unregistered"), "{row}");
     }
 
-    let wrong = kamailio.profile(dir.path(), "wrong.yaml", "KAM_WRONG_PW");
+    let wrong = kamailio.profile(dir.path(), "wrong.yaml", Over::Udp, "KAM_WRONG_PW");
     let (code, stdout, context) = probe(&wrong);
     assert_eq!(code, 2, "{context}");
     assert!(stdout.contains("1 of 2 accounts registered"), "{context}");
@@ -380,8 +210,16 @@ fn probe_lists_the_accounts_and_names_a_wrong_password() {
 }
 
 /// A scenario of our own: the customer calls alice, the desk answers, they talk, the mobile
-/// dials `*11`. Every expectation is given, so a run that held them all exits 0.
-fn own_scenario(dir: &Path, file: &str, name: &str, customer: &str, talk: &str) -> PathBuf {
+/// dials `*11`, they talk again; then `ending`, the last step and every expectation, so a
+/// run that held them all exits 0.
+fn own_scenario(
+    dir: &Path,
+    file: &str,
+    name: &str,
+    customer: &str,
+    talk: &str,
+    ending: &str,
+) -> PathBuf {
     let path = dir.join(file);
     std::fs::write(
         &path,
@@ -391,13 +229,53 @@ fn own_scenario(dir: &Path, file: &str, name: &str, customer: &str, talk: &str) 
              customer: {customer}\n\
              steps:\n  - register: [desk, mobile]\n  \
              - call: {{ from: customer, answer: desk }}\n  - talk: {talk}\n  \
-             - flip: {{ to: mobile, method: feature_code }}\n  - talk: 1s\n  \
-             - hangup: customer\n\
-             expect:\n  flip: blocked\n  customer_dialog: same_dialog\n"
+             - flip: {{ to: mobile, method: feature_code }}\n  - talk: 1s\n{ending}"
         ),
     )
     .expect("write the scenario");
     path
+}
+
+/// The [`own_scenario`] ending of a flip Kamailio refuses: the call stays on the desk, in
+/// its dialog, and the customer hangs up.
+const BLOCKED: &str =
+    "  - hangup: customer\nexpect:\n  flip: blocked\n  customer_dialog: same_dialog\n";
+
+/// The [`own_scenario`] ending of a flip that moves the call: the mobile hangs up.
+const MOVED_THEN_THE_MOBILE_HANGS_UP: &str = "  - hangup: mobile\nexpect:\n  flip: moved\n  \
+     customer_dialog: new_dialog\n  old_device_released: true\n";
+
+/// After the flip the mobile hangs up, over TCP and over TLS (`;transport=tls`): its BYE,
+/// on the route set Kamailio recorded for the flip's dialog, reaches the customer over the
+/// connection the customer opened, and is answered. Every expectation holds (exit 0).
+#[test]
+fn the_mobile_hangs_up_after_the_flip_over_tcp_and_tls() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let scenario = own_scenario(
+        dir.path(),
+        "mobile-hangs-up.yaml",
+        "the mobile hangs up after the flip",
+        "{ codecs: [PCMU] }",
+        "1s",
+        MOVED_THEN_THE_MOBILE_HANGS_UP,
+    );
+    for over in [Over::Tcp, Over::Tls] {
+        let target = kamailio.profile(dir.path(), &format!("{over:?}.yaml"), over, "KAM_PW");
+        let out = dir.path().join(format!("{over:?}.json"));
+        let run = run(&scenario, &target, &out);
+        let context = format!("{over:?}: {}", run.context(&kamailio));
+        assert_eq!(run.code, 0, "{context}");
+        let flip = &report(&out)["scenarios"][0]["flips"][0];
+        assert_eq!(flip["outcome"], "moved", "{flip}\n{context}");
+        assert_eq!(flip["customer_dialog"], "new_dialog", "{flip}\n{context}");
+        // In the flip's dialog the customer is the URI the mobile dialled.
+        let bye = format!("bye: from alice to *11 answered 200 over {}", over.proto());
+        assert!(kamailio.logged(&bye), "{bye}: {context}");
+    }
 }
 
 /// Kamailio's refusal of a user with no call up (route[FLIP]: 403 with a Reason), seen by
@@ -416,23 +294,18 @@ fn a_flip_kamailio_finds_no_call_for_is_refused_and_blocked() {
     let Some(kamailio) = Kamailio::start(dir.path(), &["CALL_MAX_AGE=1"]) else {
         return;
     };
-    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", Over::Udp, "KAM_PW");
     let scenario = own_scenario(
         dir.path(),
         "no-call.yaml",
         "a flip with no call to pull",
         "{ codecs: [PCMU] }",
         "3s",
+        BLOCKED,
     );
     let out = dir.path().join("out.json");
     let run = run(&scenario, &target, &out);
-    let context = format!(
-        "exit {}\n{}\n{}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr,
-        kamailio.log()
-    );
+    let context = run.context(&kamailio);
     assert_eq!(run.code, 0, "blocked, as expected: {context}");
     let report = report(&out);
     let flip = &report["scenarios"][0]["flips"][0];
@@ -464,23 +337,18 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
     let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
         return;
     };
-    let target = kamailio.profile(dir.path(), "kamailio.yaml", "KAM_PW");
+    let target = kamailio.profile(dir.path(), "kamailio.yaml", Over::Udp, "KAM_PW");
     let scenario = own_scenario(
         dir.path(),
         "reject.yaml",
         "the customer refuses Replaces",
         "{ codecs: [PCMU], replaces: reject }",
         "1s",
+        BLOCKED,
     );
     let out = dir.path().join("out.json");
     let run = run(&scenario, &target, &out);
-    let context = format!(
-        "exit {}\n{}\n{}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr,
-        kamailio.log()
-    );
+    let context = run.context(&kamailio);
     assert_eq!(run.code, 0, "blocked, as expected: {context}");
     let report = report(&out);
     let flip = &report["scenarios"][0]["flips"][0];
@@ -488,4 +356,40 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
     assert_eq!(flip["refusal"]["status"], 420, "{flip}");
     assert_eq!(flip["customer_dialog"], "same_dialog", "{flip}");
     assert!(kamailio.log().contains("flip: alice pulls"), "{context}");
+}
+
+/// flipcheck checks Kamailio's certificate: trusting another CA, the first registration
+/// fails at the TLS handshake with rustls's reason, and Kamailio logs the "unknown ca"
+/// alert flipcheck sent it (the handshake reached Kamailio and was refused by the client).
+#[test]
+fn a_kamailio_certificate_from_a_ca_the_profile_does_not_trust_is_refused() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(kamailio) = Kamailio::start(dir.path(), &[]) else {
+        return;
+    };
+    let other = common::pki::pki(dir.path(), "other");
+    let target =
+        kamailio.profile_trusting(dir.path(), "other-ca.yaml", Over::Sips, "KAM_PW", &other.ca);
+    let out = dir.path().join("out.json");
+    let run = run(Path::new(CHECKLIST), &target, &out);
+    let context = run.context(&kamailio);
+    assert_eq!(run.code, 2, "{context}");
+    let report = report(&out);
+    let error = report["scenarios"][0]["error"].as_str().unwrap_or_default();
+    let tls = format!("127.0.0.2:{}", kamailio.tls_port);
+    // Whichever of alice's devices registers first is the one named.
+    let want = format!(
+        "could not register at kamailio (sips:{tls}): TLS handshake with {tls} failed: \
+         invalid peer certificate: UnknownIssuer"
+    );
+    assert!(
+        error.contains("alice on ") && error.contains(&want),
+        "{error}\n{context}"
+    );
+    assert!(
+        run.stdout.contains(&want),
+        "the console says why: {context}"
+    );
+    assert!(kamailio.logged("alert unknown ca"), "{context}");
 }

@@ -14,14 +14,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::Value;
 
 use common::BIN;
+use common::pki::{HOST, Pki, pki, self_signed};
 use flipcheck::driver::{self, LiveAddrs};
 use flipcheck::report::{DialogContinuity, Outcome, ScenarioReport};
 use flipcheck::roles::{Actor, TlsClientOptions, Transport};
@@ -30,53 +30,6 @@ use flipcheck::scenario::{load_scenario, parse_registrar};
 
 const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 const PASSWORD: &str = "transport-secret";
-const HOST: &str = "pbx.flipcheck.test";
-
-/// A CA and a server certificate it signed, for 127.0.0.2 and [`HOST`], as PEM files.
-struct Pki {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn pki(dir: &Path, name: &str) -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, format!("flipcheck test CA {name}"));
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params = CertificateParams::new(vec![HOST.to_string(), "127.0.0.2".to_string()]).unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let files = Pki {
-        ca: dir.join(format!("{name}-ca.pem")),
-        cert: dir.join(format!("{name}-cert.pem")),
-        key: dir.join(format!("{name}-key.pem")),
-    };
-    std::fs::write(&files.ca, ca.pem()).unwrap();
-    std::fs::write(&files.cert, cert.pem()).unwrap();
-    std::fs::write(&files.key, key.serialize_pem()).unwrap();
-    files
-}
-
-/// A lab's certificate: self-signed for 127.0.0.2 and [`HOST`] and marked CA:TRUE, as
-/// `openssl req -x509` makes one; the target's `ca_file` is the certificate itself.
-fn self_signed(dir: &Path) -> Pki {
-    let mut params =
-        CertificateParams::new(vec![HOST.to_string(), "127.0.0.2".to_string()]).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let key = KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let files = Pki {
-        ca: dir.join("lab-cert.pem"),
-        cert: dir.join("lab-cert.pem"),
-        key: dir.join("lab-key.pem"),
-    };
-    std::fs::write(&files.cert, cert.pem()).unwrap();
-    std::fs::write(&files.key, key.serialize_pem()).unwrap();
-    files
-}
 
 /// A PBX on 127.0.0.2 with UDP and TCP on one port and TLS on another; its addresses.
 fn start_pbx(pki: &Pki) -> (common::Server, SocketAddr, SocketAddr) {

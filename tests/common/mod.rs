@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod dns;
+pub mod kamailio;
+pub mod pki;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
