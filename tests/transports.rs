@@ -6,9 +6,10 @@
 //! PBX in process over TCP, on the listener it asks the driver for; and the stream itself:
 //! several messages in one write, pings, a framing error that closes only its connection.
 //!
-//! The TLS target is built at library level (`TargetSetup::External` with a CA file): the
-//! target-file syntax for TLS options is not in this build. Live runs assert outcomes, never
-//! timing; a run whose own harness was overloaded is repeated (bounded).
+//! The TLS target is built at library level (`TargetSetup::External` with a CA file), to
+//! reach the scene's TLS client directly; target files with `tls:` are run through the
+//! binary in `tests/kamailio_interop.rs`. Live runs assert outcomes, never timing; a run
+//! whose own harness was overloaded is repeated (bounded).
 
 mod common;
 
