@@ -247,6 +247,11 @@ struct RawCustomer {
 #[serde(deny_unknown_fields)]
 struct RawFlipCodes {
     feature_code: Option<Spanned<String>>,
+    // The codes of the other methods of DESIGN.md: known, so that each is refused by name.
+    park: Option<Spanned<String>>,
+    pickup: Option<Spanned<String>>,
+    directed_pickup: Option<Spanned<String>>,
+    dtmf_push: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -290,7 +295,11 @@ pub(super) fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget
         .map(|(name, user)| (name.value.clone(), user_accounts(c, name, user)))
         .collect();
     let customer = customer(c, &raw.customer);
-    let feature_code = match raw.flip.and_then(|f| f.feature_code) {
+    let mut flip = raw.flip;
+    if let Some(f) = flip.as_mut() {
+        refuse_other_codes(c, f);
+    }
+    let feature_code = match flip.and_then(|f| f.feature_code) {
         None => DEFAULT_FEATURE_CODE.to_string(),
         Some(code) => {
             // Dialled digits: RFC 3966 phonedigits plus `*` and `#` (RFC 4733 events).
@@ -392,6 +401,26 @@ pub(super) fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget
         customer,
         feature_code,
         cdr,
+    }
+}
+
+/// Codes of flip methods this version does not carry out (park and pickup, directed
+/// pickup, a DTMF push): refused where they stand rather than kept for nothing.
+fn refuse_other_codes(c: &mut Compiler<'_>, f: &mut RawFlipCodes) {
+    for (node, key) in [
+        (f.park.take(), "park"),
+        (f.pickup.take(), "pickup"),
+        (f.directed_pickup.take(), "directed_pickup"),
+        (f.dtmf_push.take(), "dtmf_push"),
+    ] {
+        if let Some(n) = node {
+            c.push(
+                c.at(&n, format!("flip code `{key}` is not supported in this version"))
+                    .with_hint(
+                        "only the `feature_code` flip is carried out; remove it (`flip: { feature_code: \"*11\" }`)",
+                    ),
+            );
+        }
     }
 }
 

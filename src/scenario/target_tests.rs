@@ -462,3 +462,20 @@ fn account_plan_values_are_checked_where_they_stand() {
         "{got:#?}"
     );
 }
+
+#[test]
+fn codes_of_methods_this_version_does_not_carry_out_are_refused_by_name() {
+    let text = EXTERNAL.replace(
+        "flip: { feature_code: \"*11\" }",
+        "flip: { feature_code: \"*11\", park: \"*70\", pickup: \"*71\" }",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "t/target.yaml:6:36: error: flip code `park` is not supported in this version \
+             (only the `feature_code` flip is carried out; remove it (`flip: { feature_code: \"*11\" }`))",
+            "t/target.yaml:6:51: error: flip code `pickup` is not supported in this version \
+             (only the `feature_code` flip is carried out; remove it (`flip: { feature_code: \"*11\" }`))",
+        ]
+    );
+}
