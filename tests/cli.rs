@@ -12,34 +12,11 @@ use serde_json::Value;
 use common::BIN;
 const SCENARIO: &str = "scenarios/checklist/flip-feature-code.yaml";
 
+/// A live run, repeated (bounded) when our own harness was too loaded to measure: that
+/// verdict is about us, not about what a test checks.
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    // A live run on a busy machine may find its own harness too late to measure (exit 2,
-    // "the harness was overloaded"): that verdict is about us, not about what a test
-    // checks, so the run is repeated, a bounded number of times.
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let got = run_once(args, env);
-        if attempts < common::OVERLOAD_ATTEMPTS && common::harness_overloaded(got.0, &got.1) {
-            continue;
-        }
-        return got;
-    }
-}
-
-fn run_once(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        // The developer's own PBX password must not change what these tests see.
-        .env_remove("FLIPCHECK_PBX_PASSWORD")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run flipcheck");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let ran = common::run_flipcheck(args, env);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 fn json(path: &Path) -> Value {

@@ -63,25 +63,8 @@ fn start_pbx(pki: &Pki) -> (common::Server, SocketAddr, SocketAddr) {
 }
 
 fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let out = Command::new(BIN)
-            .args(args)
-            .env_remove("FLIPCHECK_PBX_PASSWORD")
-            .env("TRANSPORT_PW", PASSWORD)
-            .output()
-            .expect("run flipcheck");
-        let got = (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        if attempts < common::OVERLOAD_ATTEMPTS && common::harness_overloaded(got.0, &got.1) {
-            continue;
-        }
-        return got;
-    }
+    let ran = common::run_flipcheck(args, &[("TRANSPORT_PW", PASSWORD)]);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 #[test]
