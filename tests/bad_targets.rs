@@ -177,8 +177,10 @@ struct Run {
     code: Option<i32>,
     stdout: String,
     stderr: String,
-    /// The JSON report's only scenario.
+    /// The JSON report's first scenario.
     scenario: serde_json::Value,
+    /// The JSON report's other scenarios, when the run had several.
+    rest: Vec<serde_json::Value>,
     elapsed: Duration,
 }
 
@@ -195,11 +197,12 @@ const SHORT: &str = "{ register: 2s, answer: 3s }";
 /// Runs the checklist flip against `registrar` (`sip:127.0.0.2:PORT[;transport=tcp]`)
 /// with short timeouts.
 fn run_against(registrar: &str) -> Run {
-    run_with(registrar, SHORT)
+    run_with(registrar, SHORT, SCENARIO)
 }
 
-/// [`run_against`] with the target's `timeouts:` (a flow mapping).
-fn run_with(registrar: &str, timeouts: &str) -> Run {
+/// [`run_against`] with the target's `timeouts:` (a flow mapping), running `scenarios`
+/// (a file or a folder).
+fn run_with(registrar: &str, timeouts: &str, scenarios: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("fake.yaml");
     std::fs::write(
@@ -215,7 +218,7 @@ fn run_with(registrar: &str, timeouts: &str) -> Run {
     let json: PathBuf = dir.path().join("report.json");
     let started = Instant::now();
     let out = Command::new(common::BIN)
-        .args(["run", SCENARIO, "--target"])
+        .args(["run", scenarios, "--target"])
         .arg(&target)
         .arg("--json")
         .arg(&json)
@@ -228,12 +231,15 @@ fn run_with(registrar: &str, timeouts: &str) -> Run {
     let text = std::fs::read_to_string(&json)
         .unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}{stderr}"));
     let report: serde_json::Value = serde_json::from_str(&text).expect("the report is JSON");
-    let scenario = report["scenarios"][0].clone();
+    let mut all = report["scenarios"].as_array().cloned().unwrap_or_default();
+    assert!(!all.is_empty(), "the report lists the scenario: {text}");
+    let scenario = all.remove(0);
     Run {
         code: out.status.code(),
         stdout,
         stderr,
         scenario,
+        rest: all,
         elapsed,
     }
 }
@@ -367,20 +373,20 @@ fn a_target_that_answers_garbage_is_named_as_not_sip() {
         register: Answer::Garbage,
         invite: Answer::Garbage,
     });
-    let run = run_against(&udp_registrar(&fake));
+    // Both scenarios of the checklist: the second is not run, for the first's reason.
+    let run = run_with(&udp_registrar(&fake), SHORT, "scenarios/checklist");
     let peer = fake.addr.to_string();
-    assert_clear_error(
-        &run,
-        &[&peer, "REGISTER of alice on desk", "not SIP"],
-        AFTER_TIMEOUT,
+    let want = format!(
+        "{peer} answered the REGISTER of alice on desk over UDP with something that is not \
+         SIP, and nothing that is SIP within 2 s"
     );
-    let findings = run.scenario["sip_findings"].as_array().expect("findings");
-    assert!(
-        findings
-            .iter()
-            .any(|f| f["rule"] == "unparseable" && f["peer"] == peer.as_str()),
-        "the garbage is a finding: {findings:?}"
-    );
+    assert_clear_error(&run, &[&want], AFTER_TIMEOUT);
+    assert_eq!(run.rest.len(), 1, "{:?}", run.rest);
+    // The first names its step (`step at line 18: `); the second has the same reason.
+    let (_, why) = run.error().split_once(": ").unwrap();
+    let skipped = format!("not run: an earlier scenario could not reach the target: {why}");
+    assert_eq!(run.rest[0]["error"].as_str(), Some(skipped.as_str()));
+    assert_eq!(run.rest[0]["verdict"], "error");
 }
 
 #[test]
@@ -389,7 +395,7 @@ fn a_tcp_connection_closed_under_the_register_ends_it_at_once() {
         let (addr, registers) = tcp_closing(closing);
         // A register timeout far beyond the bound: only ending at once can meet it.
         let registrar = format!("sip:{addr};transport=tcp");
-        let run = run_with(&registrar, "{ register: 60s, answer: 3s }");
+        let run = run_with(&registrar, "{ register: 60s, answer: 3s }", SCENARIO);
         let want = format!(
             "alice on desk could not register at fake ({registrar}): {addr} closed the TCP connection"
         );

@@ -221,7 +221,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             for plan in &plans[i + 1..] {
                 let mut skipped = not_run(plan);
                 skipped.verdict = Verdict::Error;
-                skipped.error = Some(format!("not run: the target did not answer: {why}"));
+                skipped.error = Some(format!(
+                    "not run: an earlier scenario could not reach the target: {why}"
+                ));
                 report.scenarios.push(skipped);
             }
             break;

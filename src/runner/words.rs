@@ -73,7 +73,7 @@ pub fn register_failed(
     }
 }
 
-/// Nothing (or nothing that is SIP) came back within `within`.
+/// Nothing (or nothing that is SIP: `garbage`) came back within `within`.
 pub fn no_response(
     ua: &UserAgent,
     what: &str,
@@ -82,16 +82,20 @@ pub fn no_response(
     garbage: bool,
 ) -> String {
     let cfg = ua.config();
+    let over = cfg.transport.as_str().to_uppercase();
     let within = within.map_or(String::new(), |d| format!(" within {}", secs(d)));
-    let garbage = if garbage {
-        "; what it sent back is not SIP"
-    } else {
-        ""
-    };
+    if garbage {
+        // It did answer: a web server or another protocol on the SIP port, a broken
+        // proxy. Saying "no response" would send people looking for a firewall.
+        return format!(
+            "{} answered the {what} of {who} over {over} with something that is not SIP, \
+             and nothing that is SIP{within}",
+            cfg.proxy
+        );
+    }
     format!(
-        "no response from {} over {}{within} ({what} of {who}){garbage}",
-        cfg.proxy,
-        cfg.transport.as_str().to_uppercase()
+        "no response from {} over {over}{within} ({what} of {who})",
+        cfg.proxy
     )
 }
 
