@@ -73,7 +73,8 @@ impl Fake {
         let (stop2, seen2) = (stop.clone(), seen.clone());
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 65536];
-            let unavailable = AtomicU32::new(0);
+            // How many 503s each method has had, for `Answer::Unavailable { times }`.
+            let (registers, invites) = (AtomicU32::new(0), AtomicU32::new(0));
             while !stop2.load(Ordering::Relaxed) {
                 let Ok((n, from)) = socket.recv_from(&mut buf) else {
                     continue;
@@ -85,14 +86,18 @@ impl Fake {
                     continue;
                 };
                 let call_id = req.call_id().unwrap_or("").to_string();
-                seen2.lock().unwrap().push((method.clone(), call_id));
-                let answer = match method.as_str() {
-                    "REGISTER" => behaviour.register,
-                    "INVITE" => behaviour.invite,
-                    "ACK" => continue,
-                    _ => Answer::Accept,
+                let label = match req.expires() {
+                    Some(0) => format!("{method} expires=0"),
+                    _ => method.clone(),
                 };
-                let out = reply(&req, answer, &unavailable);
+                seen2.lock().unwrap().push((label, call_id));
+                let (answer, unavailable) = match method.as_str() {
+                    "REGISTER" => (behaviour.register, &registers),
+                    "INVITE" => (behaviour.invite, &invites),
+                    "ACK" => continue,
+                    _ => (Answer::Accept, &invites),
+                };
+                let out = reply(&req, answer, unavailable);
                 let _ = socket.send_to(&out, from);
             }
         });
@@ -100,7 +105,8 @@ impl Fake {
     }
 
     /// How many `method` requests it received in each Call-ID (a device's registration,
-    /// a call), in the order the Call-IDs first came.
+    /// a call), in the order the Call-IDs first came. An unregistration counts as
+    /// `REGISTER expires=0`, not as `REGISTER`.
     fn count(&self, method: &str) -> Vec<usize> {
         let seen = self.seen.lock().unwrap();
         let mut counts: Vec<(&str, usize)> = Vec::new();
@@ -349,6 +355,57 @@ fn a_503_with_a_long_retry_after_is_reported_with_it() {
     assert_clear_error(&run, &[&want], AT_ONCE);
     // Longer than the 2 s the REGISTER may take: not retried, by either device.
     assert_eq!(fake.count("REGISTER"), [1, 1], "per device");
+}
+
+#[test]
+fn a_503_with_a_short_retry_after_is_retried_once() {
+    let fake = Fake::udp(Behaviour {
+        register: Answer::Unavailable {
+            retry_after: 1,
+            times: u32::MAX,
+        },
+        invite: Answer::Accept,
+    });
+    let run = run_against(&udp_registrar(&fake));
+    let want = format!(
+        "alice on desk could not register at fake (sip:{}): 503 Service Unavailable \
+         (Retry-After: 1 s), again when retried once 1 s later",
+        fake.addr
+    );
+    assert_clear_error(&run, &[&want], AT_ONCE);
+    assert_eq!(
+        fake.count("REGISTER"),
+        [2, 2],
+        "per device: once, and once again"
+    );
+}
+
+#[test]
+fn a_503_then_a_200_registers_after_the_retry() {
+    // Each device's first REGISTER gets the 503; their retries get 200 OK.
+    let fake = Fake::udp(Behaviour {
+        register: Answer::Unavailable {
+            retry_after: 1,
+            times: 2,
+        },
+        invite: Answer::Unavailable {
+            retry_after: 30,
+            times: u32::MAX,
+        },
+    });
+    let run = run_against(&udp_registrar(&fake));
+    // Registered: the run got as far as the customer's call.
+    assert_clear_error(&run, &["the customer's call to alice failed: 503"], AT_ONCE);
+    assert_eq!(
+        fake.count("REGISTER"),
+        [2, 2],
+        "per device: refused, then accepted"
+    );
+    assert_eq!(
+        fake.count("REGISTER expires=0"),
+        [1, 1],
+        "unregistered at the end"
+    );
 }
 
 #[test]

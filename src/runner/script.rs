@@ -310,7 +310,7 @@ impl Script {
         match step {
             StepPlan::Register { devices, .. } => {
                 for &d in &devices {
-                    scene.devices[d].register(now);
+                    scene.devices[d].register_within(now, self.timeouts.register);
                 }
                 self.deadline = now + self.timeouts.register;
                 self.wait = Some(Wait::Registered(devices));

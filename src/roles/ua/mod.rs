@@ -101,6 +101,8 @@ pub struct UserAgent {
     register_call_id: String,
     register_tag: String,
     register_auth: u32,
+    /// How long a REGISTER may wait, and whether a 503 has had its retry.
+    register_retry: register::RegisterRetry,
     out: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
     /// What this party saw and did, for the scenario's timeline (drained by the scene).
@@ -130,6 +132,7 @@ impl UserAgent {
             register_call_id,
             register_tag,
             register_auth: 0,
+            register_retry: Default::default(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             observations: VecDeque::new(),
