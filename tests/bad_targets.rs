@@ -417,7 +417,8 @@ fn a_redirected_register_is_reported_not_followed() {
     let run = run_against(&udp_registrar(&fake));
     let want = format!(
         "fake (sip:{}) redirected the REGISTER of alice on desk (302 Moved Temporarily to \
-         {ELSEWHERE}); flipcheck does not follow redirects",
+         {ELSEWHERE}); flipcheck does not follow redirects: point `registrar:` at \
+         sip:192.0.2.7:5060",
         fake.addr
     );
     assert_clear_error(&run, &[&want], AT_ONCE);

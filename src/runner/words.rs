@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::core::sip::SipUri;
 use crate::report::Keyword;
 use crate::roles::ua::{EndCause, RegisterFailure, UserAgent};
 
@@ -66,11 +67,26 @@ pub fn register_failed(
         } => format!(
             "{at} redirected the REGISTER of {who} ({failure}); flipcheck does not follow \
              redirects: point `registrar:` at {}",
-            redirect.as_deref().unwrap_or("the address it names")
+            redirect
+                .as_deref()
+                .map_or("the address it names".into(), as_registrar)
         ),
         RegisterFailure::NoResponse => no_response(ua, "REGISTER", &who, None, false),
         f => format!("{who} could not register at {at}: {f}"),
     }
+}
+
+/// Where a 3xx points, as `registrar:` is written: without the Contact's user part
+/// (`sip:alice@10.0.0.5:5070` → `sip:10.0.0.5:5070`), keeping its transport.
+fn as_registrar(uri: &str) -> String {
+    let Ok(u) = SipUri::parse(uri) else {
+        return uri.to_string();
+    };
+    let port = u.port.map_or(String::new(), |p| format!(":{p}"));
+    let transport = u
+        .param("transport")
+        .map_or(String::new(), |t| format!(";transport={t}"));
+    format!("{}:{}{port}{transport}", u.scheme, u.host)
 }
 
 /// Nothing (or nothing that is SIP: `garbage`) came back within `within`.
@@ -122,5 +138,24 @@ fn secs(d: Duration) -> String {
         format!("{s:.0} s")
     } else {
         format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_registrar;
+
+    #[test]
+    fn a_redirect_is_suggested_as_a_registrar_is_written() {
+        assert_eq!(
+            as_registrar("sip:alice@192.0.2.7:5060"),
+            "sip:192.0.2.7:5060"
+        );
+        assert_eq!(
+            as_registrar("sips:1001@[2001:db8::1];transport=tls;lr"),
+            "sips:[2001:db8::1];transport=tls"
+        );
+        assert_eq!(as_registrar("sip:pbx.acme.test"), "sip:pbx.acme.test");
+        assert_eq!(as_registrar("tel:+15551234"), "tel:+15551234");
     }
 }
