@@ -463,3 +463,41 @@ fn a_tcp_connection_closed_under_the_register_ends_it_at_once() {
         }
     }
 }
+
+/// A fake that registers every device and answers the customer's INVITE with `invite`.
+fn registers_then(invite: Answer) -> Fake {
+    Fake::udp(Behaviour {
+        register: Answer::Accept,
+        invite,
+    })
+}
+
+#[test]
+fn an_invite_refused_with_503_is_reported_with_its_retry_after() {
+    let fake = registers_then(Answer::Unavailable {
+        retry_after: 30,
+        times: u32::MAX,
+    });
+    let run = run_against(&udp_registrar(&fake));
+    let want = "the customer's call to alice failed: 503 Service Unavailable (Retry-After: 30 s)";
+    assert_clear_error(&run, &[want], AT_ONCE);
+    assert_eq!(fake.count("INVITE"), [1], "not retried");
+    assert_eq!(
+        fake.count("REGISTER expires=0"),
+        [1, 1],
+        "unregistered at the end"
+    );
+}
+
+#[test]
+fn a_redirected_invite_is_reported_not_followed() {
+    let fake = registers_then(Answer::Redirect);
+    let run = run_against(&udp_registrar(&fake));
+    let want = format!(
+        "the customer's call to alice failed: fake (sip:{}) redirected it to {ELSEWHERE} \
+         (302 Moved Temporarily); flipcheck does not follow redirects",
+        fake.addr
+    );
+    assert_clear_error(&run, &[&want], AT_ONCE);
+    assert_eq!(fake.count("INVITE"), [1], "not followed");
+}

@@ -293,7 +293,7 @@ impl Script {
             return Err(format!(
                 "the customer's call to {} failed: {}",
                 scene.plan.user,
-                words::call_ended(call.end_cause.as_ref())
+                words::call_failure(&scene.plan.user, call, &scene.labels)
             ));
         }
         Ok(())

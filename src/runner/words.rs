@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::core::sip::SipUri;
 use crate::report::Keyword;
-use crate::roles::ua::{EndCause, RegisterFailure, UserAgent};
+use crate::roles::ua::{Call, EndCause, RefusalDetail, RegisterFailure, UserAgent};
 
 /// How the scenario's target is named in messages, and where its passwords come from.
 #[derive(Debug, Clone)]
@@ -113,6 +113,32 @@ pub fn no_response(
         "no response from {} over {over}{within} ({what} of {who})",
         cfg.proxy
     )
+}
+
+/// Why the customer's call to `user` ended before it was answered, with what a refusal
+/// said beyond its status (a 503's Retry-After, a 3xx's Contact).
+pub fn call_failure(user: &str, call: &Call, labels: &TargetLabels) -> String {
+    let cause = call.end_cause.as_ref();
+    match (cause, &call.refusal) {
+        (
+            Some(EndCause::Rejected(status @ 300..=399, reason)),
+            RefusalDetail {
+                redirect: Some(to), ..
+            },
+        ) => format!(
+            "{} redirected it to {to} ({status} {reason}); flipcheck does not follow \
+             redirects, as the call under test must ring {user}'s own devices",
+            labels.target
+        ),
+        (
+            Some(EndCause::Rejected(..)),
+            RefusalDetail {
+                retry_after: Some(s),
+                ..
+            },
+        ) => format!("{} (Retry-After: {s} s)", call_ended(cause)),
+        _ => call_ended(cause),
+    }
 }
 
 /// Why a call ended before it was answered, as the customer saw it.

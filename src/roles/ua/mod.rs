@@ -7,11 +7,13 @@ mod flow;
 mod incoming;
 mod media;
 mod observe;
+mod refusal;
 mod register;
 
 pub use media::{RTCP_MUX, add_rtcp_mux, wants_rtcp_mux};
 
 pub use call::{Call, CallIdx, CallState, EndCause, SeenIdentity};
+pub use refusal::RefusalDetail;
 pub use register::RegisterFailure;
 
 use std::collections::VecDeque;
@@ -479,6 +481,7 @@ impl UserAgent {
             }
             _ => {
                 let reason = msg.reason().unwrap_or("").to_string();
+                self.calls[idx].refusal = RefusalDetail::of(&msg);
                 self.end_call(now, idx, EndCause::Rejected(status, reason));
                 self.events.push_back(UaEvent::Ended { call: idx });
             }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::refusal::retry_after;
 use super::{CTX_OPTIONS, CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
 use crate::core::Time;
 use crate::core::sip::Message;
@@ -63,12 +64,6 @@ impl RegisterFailure {
             retried_after: None,
         }
     }
-}
-
-/// The seconds of a `Retry-After` (RFC 3261 §20.33: `delta-seconds [comment] *(; param)`).
-fn retry_after(msg: &Message) -> Option<u32> {
-    let value = msg.header("Retry-After")?;
-    value.split([';', ' ', '(']).next()?.trim().parse().ok()
 }
 
 /// How long a REGISTER may take before its caller gives up, and whether the one retry a
