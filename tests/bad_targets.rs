@@ -38,6 +38,8 @@ enum Answer {
     Redirect,
     /// 200 OK (a REGISTER's with its Contact and expires).
     Accept,
+    /// Nothing at all.
+    Silence,
 }
 
 /// What the fake does with REGISTER and with INVITE; every other request gets 200 OK.
@@ -98,7 +100,9 @@ impl Fake {
                     _ => (Answer::Accept, &invites),
                 };
                 let out = reply(&req, answer, unavailable);
-                let _ = socket.send_to(&out, from);
+                if !out.is_empty() {
+                    let _ = socket.send_to(&out, from);
+                }
             }
         });
         Fake { addr, stop, seen }
@@ -125,6 +129,7 @@ fn reply(req: &Message, answer: Answer, unavailable: &AtomicU32) -> Vec<u8> {
     let tag = Some("fake1");
     let mut rsp = match answer {
         Answer::Garbage => return GARBAGE.to_vec(),
+        Answer::Silence => return Vec::new(),
         Answer::Unavailable { retry_after, times }
             if unavailable.fetch_add(1, Ordering::Relaxed) < times =>
         {
@@ -257,6 +262,8 @@ fn assert_clear_error(run: &Run, wants: &[&str], bound: Duration) {
     assert_eq!(run.code, Some(2), "{all}");
     assert_eq!(run.scenario["verdict"], "error", "{all}");
     let error = run.error();
+    // Shown with --nocapture: what each case says, and how long it took.
+    eprintln!("{:.2} s: {error}", run.elapsed.as_secs_f64());
     for want in wants {
         assert!(error.contains(want), "wanted {want:?} in: {error}");
     }
@@ -500,4 +507,30 @@ fn a_redirected_invite_is_reported_not_followed() {
     );
     assert_clear_error(&run, &[&want], AT_ONCE);
     assert_eq!(fake.count("INVITE"), [1], "not followed");
+}
+
+#[test]
+fn an_invite_answered_with_garbage_or_nothing_names_the_peer() {
+    for (invite, want) in [
+        (
+            Answer::Garbage,
+            "answered the INVITE of the customer over UDP with something that is not SIP, \
+             and nothing that is SIP within 3 s",
+        ),
+        (
+            Answer::Silence,
+            "over UDP within 3 s (INVITE of the customer)",
+        ),
+    ] {
+        let fake = registers_then(invite);
+        let run = run_against(&udp_registrar(&fake));
+        let peer = fake.addr.to_string();
+        assert_clear_error(&run, &[&peer, want], AFTER_TIMEOUT);
+        let unparseable = run.scenario["sip_findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "unparseable" && f["peer"] == peer.as_str());
+        assert_eq!(unparseable, matches!(invite, Answer::Garbage), "{invite:?}");
+    }
 }
