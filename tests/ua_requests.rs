@@ -1,8 +1,8 @@
 //! The simulated phone facing requests a real PBX sends: an INVITE without an offer, an
 //! offerless re-INVITE, a re-INVITE that moves the peer (target refresh), requests out of
-//! order, for a call already ended, and a CANCEL that names nothing; and a registrar's 503
-//! with Retry-After, retried once in virtual time. Handcrafted messages in, exact requests
-//! and responses out.
+//! order, for a call already ended, and a CANCEL that names nothing; a registrar's 503
+//! with Retry-After, retried once in virtual time; an INVITE refused with 503 or 302.
+//! Handcrafted messages in, exact requests and responses out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec};
-use flipcheck::core::sip::{Message, SessionDescription, response_to};
+use flipcheck::core::sip::{Message, SessionDescription, StartLine, response_to};
 use flipcheck::roles::Transport;
-use flipcheck::roles::ua::{CallState, ReplacesMode, UaConfig, UaEvent, UserAgent};
+use flipcheck::roles::ua::{
+    CallState, EndCause, RefusalDetail, ReplacesMode, UaConfig, UaEvent, UserAgent,
+};
 
 const PBX: &str = "127.0.0.1:5060";
 
@@ -348,4 +350,56 @@ fn a_retry_pending_at_shutdown_is_not_sent() {
         requests(&mut ua).is_empty(),
         "nothing after the end of the run"
     );
+}
+
+#[test]
+fn a_refused_invite_keeps_its_retry_after_and_where_a_3xx_points() {
+    for (status, reason, header, want) in [
+        (
+            302,
+            "Moved Temporarily",
+            ("Contact", "<sip:alice@192.0.2.7:5060>"),
+            RefusalDetail {
+                retry_after: None,
+                redirect: Some("sip:alice@192.0.2.7:5060".into()),
+            },
+        ),
+        (
+            503,
+            "Service Unavailable",
+            ("Retry-After", "30"),
+            RefusalDetail {
+                retry_after: Some(30),
+                redirect: None,
+            },
+        ),
+    ] {
+        let mut ua = phone();
+        let call = ua.call(Time::ZERO, "bob");
+        let invite = requests(&mut ua).into_iter().next().expect("the INVITE");
+        let mut rsp = response_to(&invite, status, Some("pbx"));
+        rsp.set_start_line(StartLine::Response {
+            version: "SIP/2.0".into(),
+            code: status,
+            reason: reason.into(),
+        });
+        rsp.push_header(header.0, header.1);
+        rsp.push_header("Content-Length", "0");
+        ua.handle_datagram(
+            Time::from_millis(5),
+            addr("127.0.0.1:7000"),
+            addr(PBX),
+            &rsp.to_bytes(),
+        );
+        let ended = &ua.calls[call];
+        assert_eq!(
+            ended.end_cause,
+            Some(EndCause::Rejected(status, reason.into()))
+        );
+        assert_eq!(ended.refusal, want);
+        // Not followed, not retried: the only request after it is the ACK (RFC 3261 §17.1.1.3).
+        let after = requests(&mut ua);
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_eq!(after[0].method(), Some("ACK"));
+    }
 }
