@@ -471,7 +471,8 @@ async fn run_live(
     let limit = runner::time_limit_with(plan, &timeouts);
     let stats = driver::run(&mut scene, addrs.sockets, limit).await?;
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!("did not finish within {:?}", limit));
+        let limit = humantime::format_duration(limit);
+        scene.script.error = Some(format!("did not finish within {limit}"));
     }
     Ok((scene, Some(stats)))
 }
