@@ -1,16 +1,20 @@
 //! The simulated phone facing requests a real PBX sends: an INVITE without an offer, an
 //! offerless re-INVITE, a re-INVITE that moves the peer (target refresh), requests out of
-//! order, for a call already ended, and a CANCEL that names nothing. Handcrafted messages
-//! in, exact responses out.
+//! order, for a call already ended, and a CANCEL that names nothing; a registrar's 503
+//! with Retry-After, retried once in virtual time; an INVITE refused with 503 or 302.
+//! Handcrafted messages in, exact requests and responses out.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use flipcheck::core::Time;
 use flipcheck::core::rtp::{Classifier, Codec};
-use flipcheck::core::sip::{Message, SessionDescription};
+use flipcheck::core::sip::{Message, SessionDescription, StartLine, response_to};
 use flipcheck::roles::Transport;
-use flipcheck::roles::ua::{CallState, ReplacesMode, UaConfig, UserAgent};
+use flipcheck::roles::ua::{
+    CallState, EndCause, RefusalDetail, ReplacesMode, UaConfig, UaEvent, UserAgent,
+};
 
 const PBX: &str = "127.0.0.1:5060";
 
@@ -236,4 +240,167 @@ fn out_of_order_ended_and_unknown_requests_are_refused() {
         Some(481),
         "names no INVITE we have"
     );
+}
+
+/// Every SIP request the phone sent since the last call.
+fn requests(ua: &mut UserAgent) -> Vec<Message> {
+    std::iter::from_fn(|| ua.poll_transmit())
+        .filter_map(|t| Message::parse(&t.data).ok())
+        .filter(Message::is_request)
+        .collect()
+}
+
+/// The registrar's 503 to `register`, with `Retry-After: secs`.
+fn unavailable(register: &Message, secs: u32) -> Vec<u8> {
+    let mut rsp = response_to(register, 503, Some("reg"));
+    rsp.push_header("Retry-After", &secs.to_string());
+    rsp.push_header("Content-Length", "0");
+    rsp.to_bytes()
+}
+
+fn only_register(ua: &mut UserAgent) -> Message {
+    let sent = requests(ua);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].method(), Some("REGISTER"));
+    sent.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_503_sooner_than_the_patience_is_retried_once_when_it_says() {
+    let mut ua = phone();
+    let t0 = Time::from_millis(1000);
+    ua.register_within(t0, Duration::from_secs(4));
+    let first = only_register(&mut ua);
+    feed(&mut ua, t0, &unavailable(&first, 2));
+    assert_eq!(ua.poll_event(), None, "not a failure yet");
+    assert_eq!(ua.register_error(), None);
+    // The retry is the next deadline, exactly the Retry-After later.
+    let at = t0 + Duration::from_secs(2);
+    assert_eq!(ua.poll_timeout(), at);
+    ua.handle_timeout(t0 + Duration::from_millis(1999));
+    assert!(requests(&mut ua).is_empty(), "not before it");
+    ua.handle_timeout(at);
+    let retry = only_register(&mut ua);
+    assert_eq!(retry.call_id(), first.call_id(), "the same registration");
+    assert_eq!(retry.cseq().unwrap().seq, first.cseq().unwrap().seq + 1);
+    // A second 503 is the answer, however short its Retry-After.
+    feed(&mut ua, at, &unavailable(&retry, 1));
+    assert_eq!(
+        ua.poll_event(),
+        Some(UaEvent::RegisterFailed { status: 503 })
+    );
+    let failure = ua.register_error().expect("failed").to_string();
+    assert_eq!(
+        failure,
+        "503 Service Unavailable (Retry-After: 1 s), again when retried once 2 s later"
+    );
+    ua.handle_timeout(at + Duration::from_secs(1));
+    assert!(requests(&mut ua).is_empty(), "only one retry");
+}
+
+#[test]
+fn a_retry_after_503_that_is_answered_registers() {
+    let mut ua = phone();
+    ua.register_within(Time::ZERO, Duration::from_secs(4));
+    let first = only_register(&mut ua);
+    feed(&mut ua, Time::ZERO, &unavailable(&first, 1));
+    let at = Time::ZERO + Duration::from_secs(1);
+    ua.handle_timeout(at);
+    let retry = only_register(&mut ua);
+    let mut ok = response_to(&retry, 200, Some("reg"));
+    ok.push_header("Contact", &format!("<{}>;expires=60", ua.contact()));
+    ok.push_header("Content-Length", "0");
+    feed(&mut ua, at, &ok.to_bytes());
+    assert_eq!(ua.poll_event(), Some(UaEvent::Registered));
+    assert!(ua.is_registered());
+}
+
+#[test]
+fn a_503_that_asks_for_longer_than_the_patience_is_the_answer_at_once() {
+    // The Retry-After ends when the patience does (4 s), or there is no patience at all
+    // (a plain `register`): reported at once, with its Retry-After.
+    for (patience, secs) in [(Some(4), 4), (Some(4), 30), (None, 1)] {
+        let mut ua = phone();
+        match patience {
+            Some(p) => ua.register_within(Time::ZERO, Duration::from_secs(p)),
+            None => ua.register(Time::ZERO),
+        }
+        let first = only_register(&mut ua);
+        feed(&mut ua, Time::ZERO, &unavailable(&first, secs));
+        assert_eq!(
+            ua.poll_event(),
+            Some(UaEvent::RegisterFailed { status: 503 })
+        );
+        let failure = ua.register_error().expect("failed").to_string();
+        assert_eq!(
+            failure,
+            format!("503 Service Unavailable (Retry-After: {secs} s)")
+        );
+    }
+}
+
+#[test]
+fn a_retry_pending_at_shutdown_is_not_sent() {
+    let mut ua = phone();
+    ua.register_within(Time::ZERO, Duration::from_secs(4));
+    let first = only_register(&mut ua);
+    feed(&mut ua, Time::ZERO, &unavailable(&first, 1));
+    ua.shutdown(Time::from_millis(500));
+    ua.handle_timeout(Time::ZERO + Duration::from_secs(2));
+    assert!(
+        requests(&mut ua).is_empty(),
+        "nothing after the end of the run"
+    );
+}
+
+#[test]
+fn a_refused_invite_keeps_its_retry_after_and_where_a_3xx_points() {
+    for (status, reason, header, want) in [
+        (
+            302,
+            "Moved Temporarily",
+            ("Contact", "<sip:alice@192.0.2.7:5060>"),
+            RefusalDetail {
+                retry_after: None,
+                redirect: Some("sip:alice@192.0.2.7:5060".into()),
+            },
+        ),
+        (
+            503,
+            "Service Unavailable",
+            ("Retry-After", "30"),
+            RefusalDetail {
+                retry_after: Some(30),
+                redirect: None,
+            },
+        ),
+    ] {
+        let mut ua = phone();
+        let call = ua.call(Time::ZERO, "bob");
+        let invite = requests(&mut ua).into_iter().next().expect("the INVITE");
+        let mut rsp = response_to(&invite, status, Some("pbx"));
+        rsp.set_start_line(StartLine::Response {
+            version: "SIP/2.0".into(),
+            code: status,
+            reason: reason.into(),
+        });
+        rsp.push_header(header.0, header.1);
+        rsp.push_header("Content-Length", "0");
+        ua.handle_datagram(
+            Time::from_millis(5),
+            addr("127.0.0.1:7000"),
+            addr(PBX),
+            &rsp.to_bytes(),
+        );
+        let ended = &ua.calls[call];
+        assert_eq!(
+            ended.end_cause,
+            Some(EndCause::Rejected(status, reason.into()))
+        );
+        assert_eq!(ended.refusal, want);
+        // Not followed, not retried: the only request after it is the ACK (RFC 3261 §17.1.1.3).
+        let after = requests(&mut ua);
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_eq!(after[0].method(), Some("ACK"));
+    }
 }

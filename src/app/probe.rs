@@ -266,13 +266,14 @@ impl Probes {
         if !self.started {
             self.started = true;
             let mut first = true;
+            let patience = self.deadline.saturating_since(now);
             for ua in self.uas() {
                 // One OPTIONS is enough to say whether the registrar answers at all.
                 if first {
                     ua.options(now);
                     first = false;
                 }
-                ua.register(now);
+                ua.register_within(now, patience);
             }
         }
         for p in self.probes.iter_mut().filter(|p| !p.done) {

@@ -221,7 +221,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
             for plan in &plans[i + 1..] {
                 let mut skipped = not_run(plan);
                 skipped.verdict = Verdict::Error;
-                skipped.error = Some(format!("not run: the target did not answer: {why}"));
+                skipped.error = Some(format!(
+                    "not run: an earlier scenario could not reach the target: {why}"
+                ));
                 report.scenarios.push(skipped);
             }
             break;
@@ -475,7 +477,8 @@ async fn run_live(
     let limit = runner::time_limit_with(plan, &timeouts);
     let stats = driver::run(&mut scene, addrs.sockets, limit).await?;
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!("did not finish within {:?}", limit));
+        let limit = humantime::format_duration(limit);
+        scene.script.error = Some(format!("did not finish within {limit}"));
     }
     Ok((scene, Some(stats)))
 }

@@ -210,6 +210,14 @@ impl Task {
         format!("{transport} connection to {peer}")
     }
 
+    /// `127.0.0.2:5060 closed the TCP connection`: the peer named first, as the one who
+    /// did it.
+    fn closed_by_peer(&self, how: &str) -> String {
+        let (transport, _, peer) = self.key;
+        let transport = transport.via_token();
+        format!("{peer} closed the {transport} connection{how}")
+    }
+
     /// Opens the connection, then serves it; always ends by telling the loop why.
     async fn connect(
         self,
@@ -316,11 +324,16 @@ impl Task {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             let n = match rd.read(&mut buf).await {
-                Ok(0) => return format!("{} closed by the peer", self.peer()),
+                Ok(0) => return self.closed_by_peer(""),
                 // TLS without close_notify: closed all the same, nothing was cut short
                 // that SIP's own framing would not notice.
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return format!("{} closed by the peer", self.peer());
+                    return self.closed_by_peer("");
+                }
+                // The peer closed with data of ours unread, or after we wrote to a socket
+                // it had closed: its doing too, whichever of the two its kernel saw first.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return self.closed_by_peer(" (reset)");
                 }
                 Ok(n) => n,
                 Err(e) => return format!("{}: {}", self.peer(), io_reason(&e)),

@@ -92,10 +92,8 @@ fn simulate_in(
     let limit = Time::ZERO + time_limit(plan);
     let stats = sim::run_with(&mut scene, limit, options);
     if stats.hit_limit && scene.script.error.is_none() {
-        scene.script.error = Some(format!(
-            "did not finish within {:?} of virtual time",
-            time_limit(plan)
-        ));
+        let limit = humantime::format_duration(time_limit(plan));
+        scene.script.error = Some(format!("did not finish within {limit} of virtual time"));
     }
     Ok(scene)
 }

@@ -221,7 +221,9 @@ impl Script {
                 }
                 self.call_failed(scene, customer_call)?;
                 if timed_out {
-                    Err("the device never rang".into())
+                    Err(self
+                        .unanswered(scene, customer_call)
+                        .unwrap_or_else(|| "the device never rang".into()))
                 } else {
                     Ok(false)
                 }
@@ -301,10 +303,40 @@ impl Script {
             return Err(format!(
                 "the customer's call to {}{dialled} failed: {}",
                 scene.plan.user,
-                words::call_ended(call.end_cause.as_ref())
+                words::call_failure(&scene.plan.user, call, &scene.labels)
             ));
         }
         Ok(())
+    }
+
+    /// Words for a customer's call that got nothing that is SIP back within the answer
+    /// timeout, naming the peer and what it did send, if anything; `None` once something
+    /// came back: then the target took the call and the device is what never rang.
+    fn unanswered(&self, scene: &Scene, customer_call: CallIdx) -> Option<String> {
+        let customer = &scene.customer;
+        let invite = customer.calls[customer_call].invite.as_ref()?;
+        let call_id = invite.call_id()?;
+        // The customer is party 0 of the timeline.
+        let heard = scene
+            .timeline
+            .sip_of(0, call_id)
+            .any(|(_, s)| s.dir == crate::timeline::SipDir::Received);
+        if heard {
+            return None;
+        }
+        let cfg = customer.config();
+        let garbage = customer
+            .findings()
+            .iter()
+            .any(|f| f.rule == "unparseable" && f.peer == cfg.proxy);
+        let who = match cfg.username.as_str() {
+            "customer" => "the customer".to_string(),
+            username => format!("the customer (username {username})"),
+        };
+        let within = Some(self.timeouts.answer);
+        Some(words::no_response(
+            customer, "INVITE", &who, within, garbage,
+        ))
     }
 
     fn next(&mut self) -> bool {
@@ -318,7 +350,7 @@ impl Script {
         match step {
             StepPlan::Register { devices, .. } => {
                 for &d in &devices {
-                    scene.devices[d].register(now);
+                    scene.devices[d].register_within(now, self.timeouts.register);
                 }
                 self.deadline = now + self.timeouts.register;
                 self.wait = Some(Wait::Registered(devices));

@@ -105,6 +105,8 @@ pub struct Call {
     /// 180 Ringing responses seen on an outgoing call.
     pub rings: u32,
     pub auth_attempts: u32,
+    /// What the final refusal of our INVITE said beyond its status (`EndCause::Rejected`).
+    pub refusal: super::RefusalDetail,
 }
 
 impl Call {
@@ -137,6 +139,7 @@ impl Call {
             replaces: None,
             rings: 0,
             auth_attempts: 0,
+            refusal: Default::default(),
         }
     }
 

@@ -8,12 +8,14 @@ mod flow;
 mod incoming;
 mod media;
 mod observe;
+mod refusal;
 mod register;
 
 pub use media::{RTCP_MUX, add_rtcp_mux, wants_rtcp_mux};
 
 pub use account::{DEFAULT_EXPIRES, UaOptions};
 pub use call::{Call, CallIdx, CallState, EndCause, SeenIdentity};
+pub use refusal::RefusalDetail;
 pub use register::RegisterFailure;
 
 use std::collections::VecDeque;
@@ -105,6 +107,8 @@ pub struct UserAgent {
     register_call_id: String,
     register_tag: String,
     register_auth: u32,
+    /// How long a REGISTER may wait, and whether a 503 has had its retry.
+    register_retry: register::RegisterRetry,
     out: VecDeque<Transmit>,
     events: VecDeque<UaEvent>,
     /// What this party saw and did, for the scenario's timeline (drained by the scene).
@@ -134,6 +138,7 @@ impl UserAgent {
             register_call_id,
             register_tag,
             register_auth: 0,
+            register_retry: Default::default(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             observations: VecDeque::new(),
@@ -459,6 +464,7 @@ impl UserAgent {
             }
             _ => {
                 let reason = msg.reason().unwrap_or("").to_string();
+                self.calls[idx].refusal = RefusalDetail::of(&msg);
                 self.end_call(now, idx, EndCause::Rejected(status, reason));
                 self.events.push_back(UaEvent::Ended { call: idx });
             }

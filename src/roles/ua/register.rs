@@ -1,6 +1,9 @@
 //! Registration (RFC 3261 §10): REGISTER with digest auth, refreshed at half the granted
 //! time, and removed at the end of a run.
 
+use std::time::Duration;
+
+use super::refusal::retry_after;
 use super::{CTX_OPTIONS, CTX_REGISTER, CTX_UNREGISTER, UaEvent, UserAgent};
 use crate::core::Time;
 use crate::core::sip::Message;
@@ -18,6 +21,9 @@ pub enum RegisterFailure {
         retry_after: Option<u32>,
         /// The first Contact of a 3xx: where the registrar sends us.
         redirect: Option<String>,
+        /// The seconds we waited, as an earlier 503's Retry-After asked, before the
+        /// REGISTER that got this answer: it was retried once already.
+        retried_after: Option<u32>,
     },
     /// The registrar challenged again after we answered its challenge: the credentials
     /// are wrong (or the registrar loops).
@@ -53,10 +59,29 @@ impl RegisterFailure {
         RegisterFailure::Refused {
             status: msg.status().unwrap_or(0),
             reason: msg.reason().unwrap_or("").to_string(),
-            retry_after: msg
-                .header("Retry-After")
-                .and_then(|v| v.split([';', ' ', '(']).next()?.trim().parse().ok()),
+            retry_after: retry_after(msg),
             redirect: msg.contact().map(|c| c.uri),
+            retried_after: None,
+        }
+    }
+}
+
+/// How long a REGISTER may take before its caller gives up, and whether the one retry a
+/// 503 may earn has been spent.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RegisterRetry {
+    /// The caller's patience ends here: a retry must be sent before it.
+    until: Time,
+    /// The Retry-After waited before the retry, once it was sent.
+    waited: Option<u32>,
+}
+
+impl Default for RegisterRetry {
+    /// No patience: a 503 is reported at once (a refresh, a plain [`UserAgent::register`]).
+    fn default() -> Self {
+        RegisterRetry {
+            until: Time::ZERO,
+            waited: None,
         }
     }
 }
@@ -70,10 +95,14 @@ impl std::fmt::Display for RegisterFailure {
                 reason,
                 retry_after,
                 redirect,
+                retried_after,
             } => {
                 write!(f, "{status} {reason}")?;
                 if let Some(s) = retry_after {
                     write!(f, " (Retry-After: {s} s)")?;
+                }
+                if let Some(s) = retried_after {
+                    write!(f, ", again when retried once {s} s later")?;
                 }
                 if let (300..=399, Some(to)) = (status, redirect) {
                     write!(f, " to {to}")?;
@@ -102,6 +131,41 @@ impl UserAgent {
         self.register_auth = 0;
         self.register_error = None;
         self.send_register(now, self.cfg.options.register_expires, None);
+    }
+
+    /// [`register`](Self::register), for a caller that waits `patience` for the answer: a
+    /// 503 whose Retry-After ends sooner is retried once, when it says (RFC 3261 §21.5.4;
+    /// a registrar that is one server has no other to fail over to, RFC 3263 §4.3). Any
+    /// later 503, or one that asks for longer, is the failure, with its Retry-After.
+    pub fn register_within(&mut self, now: Time, patience: Duration) {
+        self.register(now);
+        self.register_retry = RegisterRetry {
+            until: now + patience,
+            waited: None,
+        };
+    }
+
+    /// A 503 to our REGISTER: its one retry, when the Retry-After ends within the caller's
+    /// patience; else the failure, saying whether it followed a retry.
+    fn unavailable(&mut self, now: Time, msg: &Message) {
+        let retry = &mut self.register_retry;
+        if let Some(secs) = retry_after(msg)
+            && retry.waited.is_none()
+        {
+            let at = now + Duration::from_secs(u64::from(secs));
+            if at < retry.until {
+                retry.waited = Some(secs);
+                // The refresh timer re-registers from scratch (fresh challenge, same
+                // Call-ID): exactly the retry, and `unregister` cancels it like a refresh.
+                self.refresh_at = at;
+                return;
+            }
+        }
+        let mut failure = RegisterFailure::of(msg);
+        if let RegisterFailure::Refused { retried_after, .. } = &mut failure {
+            *retried_after = retry.waited;
+        }
+        self.register_failed(failure);
     }
 
     /// Asks the registrar what it supports (RFC 3261 §11): the cheapest "are you there".
@@ -205,6 +269,7 @@ impl UserAgent {
                     UaEvent::Unregistered
                 });
             }
+            503 if ctx == CTX_REGISTER => self.unavailable(now, &msg),
             // A fresh nonce is answered once more (RFC 7616 §3.3 `stale`), but a second
             // challenge after that is the credentials being refused.
             401 | 407 if self.register_auth < 2 => {
