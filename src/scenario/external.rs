@@ -346,7 +346,7 @@ pub(super) fn external(c: &mut Compiler<'_>, raw: RawExternal) -> ExternalTarget
         .tls
         .map(|t| t.value)
         .map_or_else(TlsSettings::default, |t| TlsSettings {
-            ca_file: t.ca_file.map(|f| dir.join(f.value)),
+            ca_file: t.ca_file.map(|f| ca_file(c, &dir, &f)),
             insecure: t.insecure.unwrap_or(false),
         });
     let register_expires = match raw.registration.and_then(|r| r.value.expires) {
@@ -425,6 +425,23 @@ fn refuse_other_codes(c: &mut Compiler<'_>, f: &mut RawFlipCodes) {
 }
 
 /// A `sip:`/`sips:` URI naming a server (registrar, outbound proxy).
+/// The CA file, relative to the profile; one that cannot be read is found by `validate`,
+/// not by the first TLS handshake of a run.
+fn ca_file(c: &mut Compiler<'_>, dir: &std::path::Path, node: &Spanned<String>) -> PathBuf {
+    let path = dir.join(&node.value);
+    if let Err(e) = std::fs::File::open(&path) {
+        c.push(c.at(
+            node,
+            format!(
+                "cannot read the CA file {}: {}",
+                path.display(),
+                super::io_reason(&e)
+            ),
+        ));
+    }
+    path
+}
+
 fn sip_uri(c: &mut Compiler<'_>, node: &Spanned<String>, key: &str) {
     let Err(e) = parse_registrar(&node.value) else {
         return;

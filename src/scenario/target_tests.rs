@@ -479,3 +479,22 @@ fn codes_of_methods_this_version_does_not_carry_out_are_refused_by_name() {
         ]
     );
 }
+
+#[test]
+fn a_ca_file_that_cannot_be_read_is_found_by_validate() {
+    let text = format!("{EXTERNAL}tls: {{ ca_file: no-such-ca.pem }}\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "t/target.yaml:7:17: error: cannot read the CA file t/no-such-ca.pem: no such file or directory"
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "").unwrap();
+    let text = format!("{EXTERNAL}tls: {{ ca_file: {} }}\n", ca.display());
+    let Target::External(t) = compile(&text).expect("a readable CA file") else {
+        panic!("external")
+    };
+    assert_eq!(t.tls.ca_file.as_deref(), Some(ca.as_path()));
+}
