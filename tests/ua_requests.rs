@@ -1,7 +1,8 @@
 //! The simulated phone facing requests a real PBX sends: an INVITE without an offer, an
 //! offerless re-INVITE, a re-INVITE that moves the peer (target refresh), requests out of
 //! order, for a call already ended, and a CANCEL that names nothing; a registrar's 503
-//! with Retry-After, retried once in virtual time; an INVITE refused with 503 or 302.
+//! with Retry-After, retried once in virtual time; an INVITE refused with 503 or 302; a
+//! request requiring an extension the phone lacks.
 //! Handcrafted messages in, exact requests and responses out.
 
 use std::net::SocketAddr;
@@ -403,4 +404,51 @@ fn a_refused_invite_keeps_its_retry_after_and_where_a_3xx_points() {
         assert_eq!(after.len(), 1, "{after:?}");
         assert_eq!(after[0].method(), Some("ACK"));
     }
+}
+
+/// `request` with a `Require:` header.
+fn requiring(ext: &str, req: Vec<u8>) -> Vec<u8> {
+    String::from_utf8(req)
+        .unwrap()
+        .replacen(
+            "Max-Forwards: 70\r\n",
+            &format!("Max-Forwards: 70\r\nRequire: {ext}\r\n"),
+            1,
+        )
+        .into_bytes()
+}
+
+#[test]
+fn a_request_requiring_an_extension_the_phone_lacks_gets_420_naming_it() {
+    let mut ua = phone();
+    let t = Time::ZERO;
+    let invite = request(
+        "INVITE",
+        1,
+        "z9hG4bKrel",
+        None,
+        "sip:pbx@127.0.0.1:5060",
+        Some(OFFER),
+    );
+    let rs = feed(&mut ua, t, &requiring("100rel, replaces", invite));
+    assert_eq!(rs.len(), 1, "{rs:?}");
+    assert_eq!(rs[0].status(), Some(420));
+    assert_eq!(rs[0].header_values("Unsupported"), ["100rel"]);
+    assert!(rs[0].to_addr().unwrap().tag().is_some(), "a tag of its own");
+    assert!(ua.ringing_call().is_none(), "the phone does not ring");
+
+    // In a dialog the call goes on: only the request is refused.
+    let (mut ua, tag) = late_offer_call();
+    let update = request(
+        "UPDATE",
+        2,
+        "z9hG4bKtimer",
+        Some(&tag),
+        "sip:pbx@127.0.0.1:5060",
+        None,
+    );
+    let rs = feed(&mut ua, t, &requiring("timer", update));
+    assert_eq!(rs[0].status(), Some(420));
+    assert_eq!(rs[0].header_values("Unsupported"), ["timer"]);
+    assert_eq!(ua.calls[0].state, CallState::Confirmed);
 }

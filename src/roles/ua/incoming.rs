@@ -17,6 +17,11 @@ pub(super) fn handle_request(
 ) {
     let method = msg.method().unwrap_or("").to_string();
     let to_tag = msg.to_addr().and_then(|t| t.tag().map(str::to_string));
+    if !matches!(method.as_str(), "ACK" | "CANCEL")
+        && refuse_unsupported(ua, now, &msg, &key, to_tag.is_none())
+    {
+        return;
+    }
     match (method.as_str(), to_tag) {
         ("ACK", _) => {
             // ACK for our 2xx: the call is confirmed on both sides.
@@ -34,6 +39,37 @@ pub(super) fn handle_request(
         (_, None) => ua.stack.respond(now, &key, &msg, 405, None),
         (_, Some(_)) => handle_in_dialog(ua, now, msg, key, source),
     }
+}
+
+/// The extensions a phone of ours understands when a request requires them; `replaces` is
+/// judged by the INVITE handling itself, per [`ReplacesMode`].
+const SUPPORTED: &[&str] = &["replaces"];
+
+/// RFC 3261 §8.2.2.3: a request that requires an extension we do not carry out (`100rel`,
+/// `timer`, …) is answered `420 Bad Extension` naming them in `Unsupported`, as a phone
+/// without them does, rather than answered as if they had been honoured. True when refused.
+fn refuse_unsupported(
+    ua: &mut UserAgent,
+    now: Time,
+    msg: &Message,
+    key: &ServerKey,
+    new_dialog: bool,
+) -> bool {
+    let unsupported: Vec<String> = msg
+        .values("Require")
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && !SUPPORTED.iter().any(|s| s.eq_ignore_ascii_case(r)))
+        .map(str::to_string)
+        .collect();
+    if unsupported.is_empty() {
+        return false;
+    }
+    let tag = new_dialog.then(|| ua.stack.new_tag());
+    let mut rsp = response_to(msg, 420, tag.as_deref());
+    rsp.push_header("Unsupported", &unsupported.join(", "));
+    rsp.push_header("Content-Length", "0");
+    ua.stack.send_response(now, key, rsp);
+    true
 }
 
 fn find_dialog(ua: &UserAgent, msg: &Message) -> Option<CallIdx> {
