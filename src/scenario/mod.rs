@@ -4,9 +4,11 @@
 //!
 //! Files: `yaml` (the only user of the YAML library), `raw` (the file as written),
 //! `compile` (raw → [`Plan`], with `flip` and `expect` for those parts), `plan` (the plan
-//! types), `target` (target profiles) with `quirk` (their quirk lists), `registrar` (SIP
+//! types), `target` (target profiles) with `quirk` (their quirk lists), `external` and
+//! `accounts` (a real system's profile), `registrar` (SIP
 //! URI of an external target), `diagnostic`, `files` (finding and reading files).
 
+mod accounts;
 mod compile;
 mod diagnostic;
 mod expect;
