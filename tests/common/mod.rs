@@ -6,6 +6,7 @@
 pub mod dns;
 pub mod kamailio;
 pub mod pki;
+pub mod sipp;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
