@@ -73,7 +73,7 @@ fn sipp_customer_calls_sipp_alice_through_the_pbx() {
     sipp::expect_success("SIPp customer", &customer);
 
     // alice's SIPp ends by itself after answering the BYE; bounded wait, never a hang.
-    let status = sipp::wait(&mut alice, "SIPp alice", Duration::from_secs(20));
+    let status = alice.wait_bounded("SIPp alice", Duration::from_secs(20));
     assert!(status.success(), "SIPp alice exit {status:?}");
 
     let session = &server.stop_and_read_single_cdr(&cdr);

@@ -1,6 +1,6 @@
 //! SIPp (Debian's sip-tester) for the interop tests: one scenario of `fixtures/sipp/` run
 //! from 127.0.0.1 against a server, one call each (`-m 1`), every wait bounded (SIPp's own
-//! `-timeout`, and [`wait`] for one running in the background).
+//! `-timeout`, and `Server::wait_bounded` for one running in the background).
 //!
 //! SIPp is installed by `.ci/run`. Without it the tests fail, unless FLIPCHECK_SKIP_SIPP=1
 //! says on purpose that they may be skipped.
@@ -8,10 +8,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::Path;
-use std::process::{Command, ExitStatus, Output};
-use std::time::{Duration, Instant};
-
-use super::Server;
+use std::process::{Command, Output};
 
 pub const SKIP_ENV: &str = "FLIPCHECK_SKIP_SIPP";
 /// PCMA audio SIPp ships, played by the customer.
@@ -70,20 +67,4 @@ pub fn register(dir: &Path, server: &str, user: &str, password: &str, contact_po
         .output()
         .expect("run sipp");
     expect_success(&format!("register {user}"), &out);
-}
-
-/// Waits up to `limit` for a SIPp started in the background to end by itself; panics
-/// (the process is then killed when `sipp` drops) if it does not.
-pub fn wait(sipp: &mut Server, what: &str, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = sipp.0.try_wait().expect("poll sipp") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not finish within {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
