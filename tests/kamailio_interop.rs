@@ -282,11 +282,12 @@ fn the_mobile_hangs_up_after_the_flip_over_tcp_and_tls() {
 /// flipcheck as `blocked` with that status, the call staying on the desk.
 ///
 /// A flipcheck scenario can only flip a call its user has (a flip step needs a call up, and
-/// every device of a scenario is its one user's), so neither "bob's device dials `*11`
-/// while alice has the call" nor "alice dials it with no call" can be written. Instead this
-/// Kamailio gives up on answered calls after one second (`CALL_MAX_AGE=1`) and the parties
-/// talk for three before the flip: Kamailio drops alice's call from its table, so alice has
-/// no call up (the path bob's device takes) while the customer still hears the desk.
+/// every device of a scenario is its one user's), so "alice dials it with no call" cannot
+/// be written. Instead this Kamailio gives up on answered calls after one second
+/// (`CALL_MAX_AGE=1`) and the parties talk for three before the flip: Kamailio drops
+/// alice's call from its table, so alice has no call up while the customer still hears the
+/// desk. (bob's device dialling `*11` while alice has the call is SIPp's, in
+/// `tests/sipp_foreign.rs`.)
 #[test]
 fn a_flip_kamailio_finds_no_call_for_is_refused_and_blocked() {
     let _serial = serial();

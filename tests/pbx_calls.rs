@@ -285,3 +285,70 @@ fn pbx_offers_in_the_200_to_an_offerless_reinvite() {
     });
     w.run(2500);
 }
+
+/// The flip is keyed on the authenticated user: bob's phone dialling `*11` while alice's
+/// call is up gets 481 and leaves the call on alice's desk; alice's mobile then pulls it.
+/// The operator's events say so, in order, one per event.
+#[test]
+fn a_flip_code_dialled_by_another_users_phone_is_refused_and_the_call_stays() {
+    let mut w = World::new();
+    let desk = w.phone("alice", true);
+    let mobile = w.phone("alice", false);
+    let bob = w.phone("bob", false);
+    let customer = w.phone("customer", false);
+    w.at(0, move |w, now| {
+        for ua in [desk, mobile, bob] {
+            w.uas[ua].register(now);
+        }
+    });
+    w.at(1000, move |w, now| {
+        w.uas[customer].call(now, "alice");
+    });
+    w.at(2000, move |w, now| {
+        w.uas[bob].call(now, "*11");
+    });
+    w.run(3000);
+    let refused = EndCause::Rejected(481, "Call/Transaction Does Not Exist".into());
+    assert_eq!(w.uas[bob].calls[0].end_cause, Some(refused));
+    assert_eq!(w.uas[desk].calls[0].state, CallState::Confirmed);
+    assert_eq!(w.pbx.sessions[0].flips, 0);
+    assert!(
+        w.heard(customer, desk as u8, 2500, 3000),
+        "still on the desk"
+    );
+    let desk_contact = w.pbx.sessions[0].segments[0].device.clone();
+
+    w.at(3000, move |w, now| {
+        w.uas[mobile].call(now, "*11");
+    });
+    w.run(4000);
+    assert_eq!(w.pbx.sessions[0].flips, 1);
+    assert!(
+        w.heard(customer, mobile as u8, 3500, 4000),
+        "pulled by alice"
+    );
+    let mobile_contact = w.pbx.sessions[0].segments[1].device.clone();
+    let sid = w.pbx.sessions[0].uuid.clone();
+    let bob_contact = w.uas[bob].calls[0]
+        .invite
+        .as_ref()
+        .unwrap()
+        .contact()
+        .unwrap()
+        .uri;
+    let events: Vec<String> = w.pbx.drain_events().map(|e| e.to_string()).collect();
+    assert_eq!(
+        events,
+        [
+            format!("call answered: customer → alice on {desk_contact} (session {sid})"),
+            format!(
+                "flip refused: bob dialled the flip code from {bob_contact}: 481 no call to pull"
+            ),
+            format!(
+                "call flipped: alice's call moved from {desk_contact} to {mobile_contact} \
+                 (session {sid})"
+            ),
+        ]
+    );
+    assert_eq!(w.pbx.drain_events().count(), 0, "drained");
+}

@@ -185,6 +185,9 @@ impl PbxServer {
     }
 
     fn after_input(&mut self) {
+        for event in self.pbx.drain_events() {
+            eprintln!("{event}");
+        }
         if self.pbx.cdrs.len() > self.written {
             self.flush();
         }

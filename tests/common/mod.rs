@@ -6,9 +6,13 @@
 pub mod dns;
 pub mod kamailio;
 pub mod pki;
+pub mod sipp;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_flipcheck");
 
@@ -39,6 +43,22 @@ impl Server {
         lines.remove(0)
     }
 
+    /// Waits up to `limit` for the process to end by itself; panics (and the process is
+    /// killed when dropped) if it does not.
+    pub fn wait_bounded(&mut self, what: &str, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("poll a child process") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not end within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Asks the server to stop as Ctrl-C would, and waits for it.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -67,6 +87,34 @@ pub fn start_pbx_on(ip: &str, password: &str, extra: &[&str]) -> (Server, String
 /// Starts `flipcheck pbx ARGS` and returns it with the first line of its banner, which
 /// names every listener (see [`banner_addr`]).
 pub fn start_pbx_with(password: &str, args: &[&str]) -> (Server, String) {
+    let (server, banner, _log) = start_pbx_logged(password, args);
+    (server, banner)
+}
+
+/// What a `flipcheck pbx` wrote on stderr after its banner, line by line as it comes (its
+/// event lines: `call answered: …`, `flip refused: …`; README, PBX).
+#[derive(Clone, Default)]
+pub struct PbxLog(Arc<Mutex<Vec<String>>>);
+
+impl PbxLog {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The index of the first line from `from` on that contains `needle`, if any yet.
+    pub fn find_from(&self, from: usize, needle: &str) -> Option<usize> {
+        let lines = self.lines();
+        (from..lines.len()).find(|&i| lines[i].contains(needle))
+    }
+
+    /// Everything so far, for an assertion's message.
+    pub fn text(&self) -> String {
+        format!("--- flipcheck pbx stderr ---\n{}", self.lines().join("\n"))
+    }
+}
+
+/// [`start_pbx_with`], keeping what the PBX writes on stderr after its banner.
+pub fn start_pbx_logged(password: &str, args: &[&str]) -> (Server, String, PbxLog) {
     let mut child = Command::new(BIN)
         .arg("pbx")
         .args(args)
@@ -81,8 +129,14 @@ pub fn start_pbx_with(password: &str, args: &[&str]) -> (Server, String) {
         .expect("the pbx prints its address")
         .expect("utf-8 banner");
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (Server(child), banner)
+    let log = PbxLog::default();
+    let keep = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            keep.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+        }
+    });
+    (Server(child), banner, log)
 }
 
 /// The address after `transport ` in the PBX's banner (`listening on udp A, tcp A, tls B`).
@@ -153,5 +207,49 @@ pub fn run_flipcheck(args: &[&str], env: &[(&str, &str)]) -> Ran {
             continue;
         }
         return ran;
+    }
+}
+
+/// `flipcheck ARGS` in the background (killed if dropped), its stdout and stderr going to
+/// files in a folder, for a test that acts while the run goes on.
+pub struct Running {
+    pub child: Server,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+/// Starts `flipcheck ARGS` with `env` set (and the PBX password variable removed), its
+/// output into `dir/NAME.out` and `dir/NAME.err`.
+pub fn spawn_flipcheck(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+    let (stdout, stderr) = (
+        dir.join(format!("{name}.out")),
+        dir.join(format!("{name}.err")),
+    );
+    let child = Command::new(BIN)
+        .args(args)
+        .env_remove("FLIPCHECK_PBX_PASSWORD")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("a stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("a stderr file"))
+        .spawn()
+        .expect("start flipcheck");
+    Running {
+        child: Server(child),
+        stdout,
+        stderr,
+    }
+}
+
+impl Running {
+    /// Waits up to `limit` for the run to end: its exit code and output.
+    pub fn finish(mut self, limit: Duration) -> Ran {
+        let status = self.child.wait_bounded("flipcheck", limit);
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: read(&self.stdout),
+            stderr: read(&self.stderr),
+        }
     }
 }

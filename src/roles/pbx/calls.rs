@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use super::registrar::Binding;
 use super::session::{Flow, Leg, LegState, Segment, Session};
-use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx, push_session_id};
+use super::{CTX_IN_DIALOG, CTX_REINVITE, CTX_REPLACE, Pbx, PbxEvent, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::Codec;
 use crate::core::sip::{
@@ -303,7 +303,14 @@ impl Pbx {
         s.device = Some(leg);
         s.answered_at = Some(now);
         let device = self.legs[leg].contact.clone();
-        s.segments.push(Segment::new(device, now, s.uuid.clone()));
+        s.segments
+            .push(Segment::new(device.clone(), now, s.uuid.clone()));
+        self.events.push(PbxEvent::Answered {
+            session_id: s.uuid.clone(),
+            caller: s.caller_user.clone(),
+            callee: s.callee_user.clone(),
+            device,
+        });
         let forks: Vec<usize> = s.forks.drain(..).filter(|&f| f != leg).collect();
         for fork in forks {
             self.cancel_leg(now, fork);

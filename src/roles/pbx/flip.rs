@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::session::{LegState, Segment};
-use super::{CTX_REPLACE, Flow, Pbx, push_session_id};
+use super::{CTX_REPLACE, Flow, Pbx, PbxEvent, push_session_id};
 use crate::core::Time;
 use crate::core::rtp::{MediaSender, Source};
 use crate::core::sip::{
@@ -33,6 +33,9 @@ impl Pbx {
                 && s.device.is_some_and(|d| self.legs[d].contact != contact)
         });
         let Some(session) = found else {
+            // Only the account's own calls are looked at: a device of another user (or one
+            // whose From claims another user) finds none of theirs.
+            self.note_flip_refused(&msg, &account, 481, "no call to pull");
             let mut rsp = response_to(&msg, 481, Some("flip"));
             rsp.push_header("Reason", "SIP;cause=481;text=\"no call to pull\"");
             rsp.push_header("Content-Length", "0");
@@ -43,12 +46,14 @@ impl Pbx {
         }
         let Some(new_leg) = self.new_leg(session, true, &account, &msg, source, Some(key.clone()))
         else {
+            self.note_flip_refused(&msg, &account, 503, "no relay port free");
             return self.respond_in_session(now, &key, &msg, 503, None);
         };
         let offer = SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok();
         let Some((sdp, codec)) = offer.as_ref().and_then(|o| self.answer_for(new_leg, o)) else {
             self.legs[new_leg].state = LegState::Ended;
             self.relay.release(self.legs[new_leg].relay, new_leg);
+            self.note_flip_refused(&msg, &account, 488, "no G.711 in the offer");
             return self.respond_in_session(now, &key, &msg, 488, Some(new_leg));
         };
         let caller = self.sessions[session].caller;
@@ -82,6 +87,14 @@ impl Pbx {
         }
         s.segments
             .push(Segment::new(contact.clone(), now, s.uuid.clone()));
+        self.events.push(PbxEvent::Flipped {
+            session_id: s.uuid.clone(),
+            user: account,
+            from_device: old
+                .map(|o| self.legs[o].contact.clone())
+                .unwrap_or_default(),
+            to_device: contact,
+        });
         if let Some(old) = old {
             self.release_old_device(now, old);
         }

@@ -5,12 +5,14 @@
 
 mod calls;
 mod cdr;
+mod events;
 mod flip;
 mod quirks;
 mod registrar;
 mod relay;
 mod session;
 
+pub use events::PbxEvent;
 pub use registrar::Binding;
 pub use session::{Flow, Leg, LegState, Segment, Session};
 
@@ -171,6 +173,9 @@ pub struct Pbx {
     /// The CDR (DESIGN.md): JSON lines of the ended call sessions, oldest first; one per
     /// session unless a quirk splits it (see `cdr.rs`).
     pub cdrs: Vec<String>,
+    /// What happened since the operator last looked (`drain_events`): calls answered,
+    /// flips done and refused.
+    events: Vec<PbxEvent>,
     /// Set by `shutdown`: every session was ended and the PBX stops once BYEs are out.
     stopping: bool,
     quirk_state: QuirkState,
@@ -196,6 +201,7 @@ impl Pbx {
             call_ids: HashMap::new(),
             out: VecDeque::new(),
             cdrs: Vec::new(),
+            events: Vec::new(),
             stopping: false,
             quirk_state: QuirkState::default(),
         }

@@ -73,6 +73,12 @@ impl Pbx {
             return true;
         }
         if quirks.refuse_flip {
+            self.note_flip_refused(
+                msg,
+                account,
+                403,
+                "call flip not permitted (quirk refuse_flip)",
+            );
             // RFC 3326: the Reason header tells the phone (and its user) why.
             let mut rsp = response_to(msg, 403, Some("flip"));
             rsp.push_header("Reason", "SIP;cause=403;text=\"call flip not permitted\"");
