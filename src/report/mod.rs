@@ -8,6 +8,7 @@ mod check;
 pub mod console;
 pub mod json;
 mod model;
+mod text;
 
 #[cfg(test)]
 pub(crate) mod test_fixtures;
