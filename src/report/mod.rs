@@ -7,6 +7,7 @@
 mod check;
 pub mod console;
 pub mod json;
+pub mod junit;
 mod model;
 mod text;
 
