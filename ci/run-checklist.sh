@@ -4,7 +4,8 @@
 # Environment:
 #   FLIPCHECK_TARGET   target profile file (default: the embedded PBX on loopback)
 #   FLIPCHECK_BIN      the flipcheck binary (default: build it with cargo)
-#   FLIPCHECK_REPORTS  where reports go (default: reports/out)
+#   FLIPCHECK_REPORTS  where reports go (default: reports/out): flipcheck.json,
+#                      flipcheck.xml (JUnit), flipcheck.md (Markdown) and pcap/
 # The exit code is flipcheck's: 0 pass, 1 an expectation failed, 2 error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,8 @@ if [ -z "$bin" ]; then
 fi
 out=${FLIPCHECK_REPORTS:-reports/out}
 mkdir -p "$out"
-args=(run "$@" --json "$out/flipcheck.json" --pcap "$out/pcap")
+# Every report is rewritten after each scenario, so a run that is stopped keeps them.
+args=(run "$@" --json "$out/flipcheck.json" --junit "$out/flipcheck.xml"
+  --markdown "$out/flipcheck.md" --pcap "$out/pcap")
 [ -n "${FLIPCHECK_TARGET:-}" ] && args+=(--target "$FLIPCHECK_TARGET")
 "$bin" "${args[@]}"

@@ -77,16 +77,19 @@ pub struct RunArgs {
     /// Target profile (targets/*.yaml); without it the embedded PBX starts on loopback
     #[arg(long, value_name = "FILE")]
     pub target: Option<PathBuf>,
-    /// Write the JSON report here, `-` for standard output (schema: reports/schema.json)
+    /// Write the JSON report here, `-` for standard output (schema: reports/schema.json);
+    /// at most one report goes to standard output
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Write a JUnit report here (not implemented yet)
+    /// Write a JUnit XML report here (a testcase per expectation per flip), `-` for
+    /// standard output
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Write an HTML report here (not implemented yet)
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Write a Markdown report here (not implemented yet)
+    /// Write a Markdown summary here (for a pull-request comment or a CI job summary), `-`
+    /// for standard output
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
     /// One pcap of SIP+RTP per scenario in this folder (created if missing)

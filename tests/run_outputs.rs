@@ -1,6 +1,6 @@
 //! What a run leaves behind when it is interrupted or writes to a pipe: after Ctrl-C the
-//! measured scenarios and those never started (`not_run`), exit 2; with `--json -` the
-//! report alone on standard output.
+//! measured scenarios and those never started (`not_run`), exit 2, in the JSON, JUnit and
+//! Markdown reports alike; with `--json -` the report alone on standard output.
 
 mod common;
 
@@ -21,6 +21,10 @@ fn json(path: &Path) -> Value {
 fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("partial.json");
+    let (junit, markdown) = (
+        dir.path().join("partial.xml"),
+        dir.path().join("partial.md"),
+    );
     let mut child = Command::new(BIN)
         .args([
             "run",
@@ -28,6 +32,10 @@ fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
             "scenarios/checklist/flip-back-and-forth.yaml",
             "--json",
             out.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+            "--markdown",
+            markdown.to_str().unwrap(),
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -71,6 +79,39 @@ fn ctrl_c_mid_run_stops_cleanly_and_keeps_the_report() {
     );
     assert_eq!(report["summary"]["not_run"], 1);
     assert_eq!(report["summary"]["scenarios"], 2);
+    // The JUnit and Markdown reports say the same: the interrupted scenario's checks are
+    // errors (not failures), the one never started is skipped.
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written after Ctrl-C");
+    let doc = roxmltree::Document::parse(&xml).expect("whole XML");
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 2);
+    let outcomes = |suite: &roxmltree::Node| -> Vec<(String, Option<String>)> {
+        suite
+            .descendants()
+            .filter(|n| ["failure", "error", "skipped"].contains(&n.tag_name().name()))
+            .map(|n| {
+                let message = n.attribute("message").map(str::to_string);
+                (n.tag_name().name().to_string(), message)
+            })
+            .collect()
+    };
+    let first = outcomes(&suites[0]);
+    assert!(!first.is_empty());
+    assert!(
+        first
+            .iter()
+            .all(|o| o == &("error".to_string(), Some("interrupted".to_string()))),
+        "{first:?}"
+    );
+    let second = outcomes(&suites[1]);
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].0, "skipped");
+    let md = std::fs::read_to_string(&markdown).expect("Markdown written after Ctrl-C");
+    assert!(md.contains("| ERROR | 1/1 |"), "{md}");
+    assert!(md.contains("| NOT RUN | - | - | not started"), "{md}");
 }
 
 #[test]

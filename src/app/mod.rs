@@ -3,6 +3,7 @@
 //! errors become exit codes.
 
 mod cdr;
+mod outputs;
 mod pbx;
 mod probe;
 mod reach;

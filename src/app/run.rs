@@ -7,12 +7,13 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, bail};
 
+use super::outputs::Outputs;
 use super::{EXIT_ERROR, target};
 use crate::cli::RunArgs;
 use crate::core::Time;
 use crate::driver::{self, DriverStats, LiveAddrs};
 use crate::report::Keyword;
-use crate::report::{self, Report, ScenarioReport, Summary, TargetInfo, Verdict};
+use crate::report::{Report, ScenarioReport, Summary, TargetInfo, Verdict};
 use crate::runner::{self, Scene, TargetLabels, TargetSetup};
 use crate::scenario::{
     EmbeddedTarget, Plan, Target, collect_scenarios, load_scenario, load_target,
@@ -70,15 +71,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     if args.sim && matches!(target, Target::External(_)) {
         bail!("--sim runs against the embedded PBX only; drop --sim to test an external target");
     }
-    for unsupported in [
-        ("--junit", &args.junit),
-        ("--html", &args.html),
-        ("--markdown", &args.markdown),
-    ] {
-        if unsupported.1.is_some() {
-            bail!("{} is not implemented yet in this build", unsupported.0);
-        }
+    if args.html.is_some() {
+        bail!("--html is not implemented yet in this build");
     }
+    let outputs = Outputs::new(&args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -115,7 +111,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         eprintln!("{warning}");
     }
     // Before the first call is placed: a typo in an output path must not cost a whole run.
-    check_outputs(&args)?;
+    outputs.check()?;
+    check_pcap(&args)?;
     let seed = args.seed.unwrap_or_else(random_seed);
     let (kind, name) = match &target {
         Target::Embedded(_) => ("embedded", "flipcheck embedded PBX".to_string()),
@@ -211,7 +208,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         report.scenarios.push(scenario);
         // After every scenario, so a run killed later still leaves what it measured.
         report.recompute_summary();
-        write_json(args.json.as_deref(), &report)?;
+        outputs.write_files(&report)?;
         if let (Some(dir), Some(cap)) = (&args.pcap, &scene.capture) {
             write_pcap(&dir.join(&pcap_names[i]), cap, epoch)?;
         }
@@ -238,15 +235,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     }
     report.finished_at = rfc3339_now();
     report.recompute_summary();
-    let to_stdout = args.json.as_deref() == Some(Path::new("-"));
-    if to_stdout {
-        // The JSON owns standard output; the console report moves to standard error.
-        report::json::render(&report, &mut std::io::stdout().lock())?;
-        report::console::render(&report, &mut std::io::stderr().lock())?;
-    } else {
-        write_json(args.json.as_deref(), &report)?;
-        report::console::render(&report, &mut std::io::stdout().lock())?;
-    }
+    // Also after Ctrl-C: the reports hold what was measured, and the scenarios never
+    // started as `not_run`.
+    outputs.finish(&report)?;
     if interrupted {
         eprintln!("interrupted: the report holds what was measured so far");
         return Ok(EXIT_ERROR);
@@ -336,63 +327,14 @@ fn write_pcap(
     Ok(())
 }
 
-/// Checks that the reports and captures can be written where the command line says, and
-/// creates the `--pcap` folder, so a wrong path fails before anything runs. Leaves no file.
-fn check_outputs(args: &RunArgs) -> anyhow::Result<()> {
-    if let Some(path) = args.json.as_ref().filter(|p| p.as_os_str() != "-") {
-        if path.is_dir() {
-            bail!("--json {}: is a folder; give a file name", path.display());
-        }
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            let why = if parent.exists() {
-                "is not a folder"
-            } else {
-                "does not exist"
-            };
-            bail!("--json {}: {} {why}", path.display(), parent.display());
-        }
-        let tmp = partial_path(path);
-        std::fs::File::create(&tmp)
-            .with_context(|| format!("--json {}: cannot write", path.display()))?;
-        let _ = std::fs::remove_file(&tmp);
-    }
+/// Creates the `--pcap` folder before anything runs, so a wrong path fails first.
+fn check_pcap(args: &RunArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.pcap {
         if dir.exists() && !dir.is_dir() {
             bail!("--pcap {}: is a file; give a folder", dir.display());
         }
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--pcap {}: cannot create the folder", dir.display()))?;
-    }
-    Ok(())
-}
-
-/// `out.json` → `out.json.partial`: the report being written, beside its final name so the
-/// rename stays on one file system.
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
-}
-
-/// Writes the JSON report whole: to a temporary file first, then renamed over the old one,
-/// so a reader never sees half a report. On failure the temporary file is removed.
-fn write_json(path: Option<&Path>, report: &Report) -> anyhow::Result<()> {
-    // Standard output is written once, at the end.
-    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
-        return Ok(());
-    };
-    let tmp = partial_path(path);
-    let written = std::fs::File::create(&tmp)
-        .map_err(anyhow::Error::from)
-        .and_then(|mut file| report::json::render(report, &mut file).map_err(Into::into))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(Into::into));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e.context(format!("cannot write {}", path.display())));
     }
     Ok(())
 }

@@ -5,12 +5,11 @@
 
 use std::io::{self, Write};
 
-use serde_json::Value;
 use tabled::builder::Builder;
 use tabled::settings::Style;
 
-use super::check::number;
 use super::model::{FlipReport, Keyword, Report, ScenarioReport, Verdict};
+use super::text::{measured, ms, opt_ms, verdict_word};
 
 /// Writes the human-readable summary of `report`.
 pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
@@ -200,33 +199,6 @@ fn problem_lines(s: &ScenarioReport) -> Vec<String> {
     lines
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-        Verdict::Error => "ERROR",
-        Verdict::NotRun => "NOT RUN",
-    }
-}
-
-fn measured(v: &Value) -> String {
-    match v {
-        Value::Null => "nothing".to_string(),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), number),
-        other => other.to_string(),
-    }
-}
-
-/// Milliseconds to one decimal, without a trailing `.0`: enough for audio frames of 20 ms.
-fn ms(v: f64) -> String {
-    number((v * 10.0).round() / 10.0)
-}
-
-fn opt_ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_string(), ms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,15 +209,5 @@ mod tests {
         let mut out = Vec::new();
         render(&sample_report(), &mut out).unwrap();
         insta::assert_snapshot!(String::from_utf8(out).unwrap());
-    }
-
-    #[test]
-    fn measured_values_read_naturally() {
-        assert_eq!(measured(&Value::Null), "nothing");
-        assert_eq!(measured(&serde_json::json!(41.0)), "41");
-        assert_eq!(measured(&serde_json::json!("moved")), "moved");
-        assert_eq!(measured(&serde_json::json!(true)), "true");
-        assert_eq!(ms(41.349), "41.3");
-        assert_eq!(opt_ms(None), "-");
     }
 }

@@ -166,3 +166,45 @@ pub fn sample_report() -> Report {
     r.recompute_summary();
     r
 }
+
+/// [`sample_report`] and the two verdicts it lacks: a scenario whose harness was overloaded
+/// around its flip (`error`, with a flip measured that it disowns) and one never started
+/// (`not_run`).
+pub fn full_report() -> Report {
+    let mut r = sample_report();
+    let mut stalled = moved_flip();
+    stalled.customer_gap_ms = Some(260.0);
+    stalled.harness = HarnessReport {
+        wakeups: 5200,
+        lateness_p50_ms: 1.2,
+        lateness_p99_ms: 14.8,
+        lateness_max_ms: 310.0,
+        skipped_slots: 12,
+        overloaded: true,
+        ..HarnessReport::default()
+    };
+    let mut overloaded = scenario(
+        "flip on a loaded runner",
+        "scenarios/load/overloaded.yaml",
+        vec![stalled],
+        Some(
+            "the harness was overloaded around flip 1 (line 22): 12 skipped media slots, \
+             timer lateness p99 14.8 ms; its figures say nothing about the target",
+        ),
+    );
+    overloaded.duration_ms = 5120.0;
+    r.scenarios.push(overloaded);
+    r.scenarios.push(ScenarioReport {
+        name: "flip back | forth".into(),
+        file: "scenarios/checklist/flip-back-and-forth.yaml".into(),
+        verdict: Verdict::NotRun,
+        error: Some("not started: the run was interrupted before it".into()),
+        duration_ms: 0.0,
+        expectations: Vec::new(),
+        flips: Vec::new(),
+        harness: None,
+        sip_findings: Vec::new(),
+    });
+    r.recompute_summary();
+    r
+}
