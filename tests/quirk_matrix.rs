@@ -362,3 +362,29 @@ fn injected_gaps_are_measured_exactly() {
         );
     }
 }
+
+/// Quirks combine: a caller ID changed on the replacing INVITE is still seen as changed
+/// (the ACK that follows it, which only copies the INVITE's From, does not undo it), and
+/// the checked-in quirky target fails every continuity field it is about.
+#[test]
+fn a_changed_caller_id_on_a_new_dialog_is_seen() {
+    let f = flip_json(PbxQuirks {
+        new_dialog_on_flip: true,
+        change_caller_id_on_flip: true,
+        ..Default::default()
+    });
+    assert_eq!(
+        (f["customer_dialog"].clone(), f["caller_id"].clone()),
+        (json!("new_dialog"), json!("changed"))
+    );
+    let f = flip_json(PbxQuirks {
+        new_dialog_on_flip: true,
+        hold_music_during_flip: true,
+        change_caller_id_on_flip: true,
+        new_session_id_on_flip: true,
+        ..Default::default()
+    });
+    assert_eq!(f["caller_id"], "changed");
+    assert_eq!(f["session_id"], "changed");
+    assert_eq!(f["customer_dialog"], "new_dialog");
+}

@@ -60,16 +60,17 @@ impl SipRecord {
         let call_id = msg.call_id()?.to_string();
         let cseq = msg.cseq()?;
         let status = msg.status();
-        let identity = msg
-            .p_asserted_identity()
-            .or_else(|| {
-                if status.is_some() {
-                    msg.to_addr()
-                } else {
-                    msg.from_addr()
-                }
-            })
-            .map(untagged);
+        // The identity a message presents: its P-Asserted-Identity (RFC 3325), else its From
+        // (a request) or To (a response). An ACK or CANCEL copies the From of its INVITE
+        // without the assertion, and presents nothing of its own: counting it would undo
+        // the identity a replacing INVITE asserted.
+        let presents = !matches!(msg.method(), Some("ACK" | "CANCEL"));
+        let identity = match (presents, status) {
+            (false, _) => None,
+            (true, Some(_)) => msg.p_asserted_identity().or_else(|| msg.to_addr()),
+            (true, None) => msg.p_asserted_identity().or_else(|| msg.from_addr()),
+        }
+        .map(untagged);
         let sdp = (!msg.body().is_empty())
             .then(|| SessionDescription::parse(&String::from_utf8_lossy(msg.body())).ok())
             .flatten()
@@ -180,6 +181,9 @@ mod tests {
         assert_eq!(r.identity.as_deref(), Some("\"Pbx\" <sip:pbx@x>"));
         assert_eq!(r.reason_header.as_deref(), Some("SIP;cause=200"));
         assert!(r.is_request() && !r.is_offer() && r.sdp.is_none());
+        let ack = Message::parse(text.replace("BYE", "ACK").as_bytes()).unwrap();
+        let r = SipRecord::of(&ack, SipDir::Received, peer()).unwrap();
+        assert_eq!(r.identity, None, "an ACK presents no identity of its own");
         let no_call_id =
             Message::parse(b"OPTIONS sip:x SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n").unwrap();
         assert_eq!(SipRecord::of(&no_call_id, SipDir::Received, peer()), None);
