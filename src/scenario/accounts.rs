@@ -3,6 +3,7 @@
 //! customer's side (an account, or a trunk calling as a number). Raw structs mirror the
 //! YAML; [`user_accounts`] and [`customer`] check every value.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::compile::Compiler;
@@ -34,7 +35,7 @@ pub struct Customer {
     pub from: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUser {
     username: Option<Spanned<String>>,
@@ -45,7 +46,7 @@ pub(super) struct RawUser {
     pool: Option<Spanned<Vec<Spanned<RawAccount>>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawAccount {
     username: Spanned<String>,
@@ -55,8 +56,9 @@ struct RawAccount {
     dial: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "TargetCustomer")]
 pub(super) struct RawCustomer {
     username: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,

@@ -43,8 +43,10 @@ pub fn compile_scenario(file: &Path, text: &str) -> Result<Plan, Vec<Diagnostic>
     }
 }
 
+/// The network profiles this build carries out.
+pub(super) const SUPPORTED_NETWORKS: &[NetworkProfile] = &[NetworkProfile::Lan];
 /// The codecs the parties of this version encode and decode (G.711, RFC 3551 §4.5.14).
-const SUPPORTED_CODECS: &[CodecName] = &[CodecName::Pcmu, CodecName::Pcma];
+pub(super) const SUPPORTED_CODECS: &[CodecName] = &[CodecName::Pcmu, CodecName::Pcma];
 
 /// Collects diagnostics while building a plan. Methods return `None` (or a placeholder) for
 /// a bad node and keep going, so one run reports every mistake.
@@ -277,7 +279,7 @@ impl Compiler<'_> {
     /// would be tested as if it were wired.
     fn network(&mut self, raw: Option<&Spanned<String>>) -> NetworkProfile {
         raw.and_then(|n| {
-            self.supported_keyword(n, "network profile", &[NetworkProfile::Lan], |d| {
+            self.supported_keyword(n, "network profile", SUPPORTED_NETWORKS, |d| {
                 d.amend(": every link is a LAN")
                     .with_hint("use `lan` or leave `network` out")
             })

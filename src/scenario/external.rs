@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use super::accounts::{Account, Customer};
@@ -144,8 +145,9 @@ impl Default for CdrFields {
 /// The feature code used when a target names none (DESIGN.md "Target files").
 pub const DEFAULT_FEATURE_CODE: &str = "*11";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ExternalTarget")]
 pub(super) struct RawExternal {
     #[allow(dead_code)] // read by the first pass
     kind: Spanned<String>,
@@ -165,20 +167,20 @@ pub(super) struct RawExternal {
     cdr: Option<Spanned<RawCdr>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTls {
     ca_file: Option<Spanned<String>>,
     insecure: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRegistration {
     expires: Option<Spanned<u32>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTimeouts {
     register: Option<Spanned<String>>,
@@ -188,18 +190,22 @@ struct RawTimeouts {
 
 /// One account, or `pool:` a list of them (then without the account keys). Written out
 /// rather than flattened: serde's `flatten` drops the positions errors point at.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFlipCodes {
     feature_code: Option<Spanned<String>>,
     // The codes of the other methods of DESIGN.md: known, so that each is refused by name.
+    #[schemars(skip)]
     park: Option<Spanned<String>>,
+    #[schemars(skip)]
     pickup: Option<Spanned<String>>,
+    #[schemars(skip)]
     directed_pickup: Option<Spanned<String>>,
+    #[schemars(skip)]
     dtmf_push: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCdr {
     file: Spanned<String>,
@@ -207,7 +213,7 @@ struct RawCdr {
     fields: Option<RawCdrFields>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCdrFields {
     call_id: Option<Spanned<String>>,

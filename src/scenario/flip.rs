@@ -13,6 +13,9 @@ use super::raw::{RawFlip, RawStep};
 use super::yaml::Spanned;
 use crate::report::Outcome;
 
+/// The flip methods this build carries out.
+pub(super) const SUPPORTED_METHODS: &[FlipMethod] = &[FlipMethod::FeatureCode];
+
 impl Compiler<'_> {
     /// `registered` says which devices have registered by this step; `state` is where the
     /// call is before it and is updated to where the file says it is after it.
@@ -27,15 +30,10 @@ impl Compiler<'_> {
     ) -> Option<StepPlan> {
         let to = self.device(&flip.to, devices);
         let from = flip.from.as_ref().map(|f| (f, self.device(f, devices)));
-        let method = self.supported_keyword(
-            &flip.method,
-            "flip method",
-            &[FlipMethod::FeatureCode],
-            |d| {
-                d.amend(": only `feature_code` is carried out")
-                    .with_hint("the new device dials the flip code: `method: feature_code`")
-            },
-        );
+        let method = self.supported_keyword(&flip.method, "flip method", SUPPORTED_METHODS, |d| {
+            d.amend(": only `feature_code` is carried out")
+                .with_hint("the new device dials the flip code: `method: feature_code`")
+        });
         // Expectations always apply: a flip with none of its own is checked against the
         // scenario's, and against `flip: moved` when neither names an outcome.
         let own = flip

@@ -19,6 +19,7 @@ mod plan;
 mod quirk;
 mod raw;
 mod registrar;
+mod schema;
 mod target;
 mod yaml;
 
@@ -42,6 +43,7 @@ pub use plan::{
 };
 pub use raw::STEP_NAMES;
 pub use registrar::{Registrar, RegistrarError, SipScheme, Transport, parse_registrar};
+pub use schema::{scenario_schema, target_schema};
 pub use target::{
     Account, CdrFields, CdrFile, CdrFormat, Customer, DEFAULT_FEATURE_CODE, DEFAULT_TIMEOUTS,
     EmbeddedTarget, ExternalTarget, Quirk, Target, Timeouts, TlsSettings, compile_target,

@@ -123,6 +123,11 @@ const VALUED: &[Valued] = &[
     },
 ];
 
+/// The names of the quirks written with a value.
+pub(super) fn valued_names() -> impl Iterator<Item = &'static str> {
+    VALUED.iter().map(|v| v.name)
+}
+
 /// Quirk names this version knows but does not carry out, each with why and what to do
 /// instead: refused where written rather than accepted and ignored.
 const REFUSED: &[(&str, &str, &str)] = &[

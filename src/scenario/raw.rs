@@ -10,6 +10,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 
@@ -20,7 +21,7 @@ use super::yaml::{self, Spanned, YamlErrorKind};
 pub const STEP_NAMES: &[&str] = &["register", "call", "talk", "flip", "hangup"];
 
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     pub name: Spanned<String>,
@@ -32,7 +33,7 @@ pub struct RawScenario {
 }
 
 /// `devices: { desk: { codecs: [PCMU], network: lan } }`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDevice {
     pub codecs: Option<Spanned<Vec<Spanned<String>>>>,
@@ -40,7 +41,7 @@ pub struct RawDevice {
 }
 
 /// `customer: { codecs: [PCMU], network: lan, replaces: accept }`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCustomer {
     pub codecs: Option<Spanned<Vec<Spanned<String>>>>,
@@ -49,7 +50,7 @@ pub struct RawCustomer {
 }
 
 /// One `- step: …` item. Externally tagged: the key is the step name.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawStep {
     /// `register: [desk, mobile]`
@@ -64,22 +65,24 @@ pub enum RawStep {
     Hangup(Spanned<String>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCall {
     pub from: Spanned<String>,
     pub answer: Spanned<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFlip {
     pub from: Option<Spanned<String>>,
     pub to: Spanned<String>,
     pub method: Spanned<String>,
     /// Parsed only to be refused: no flip of this version rings the new device.
+    #[schemars(skip)]
     pub answer_after_rings: Option<Spanned<u32>>,
     /// Parsed only to be refused, as `answer_after_rings`.
+    #[schemars(skip)]
     pub no_answer: Option<Spanned<bool>>,
     /// `settle: 500ms`: see [`super::StepPlan::Flip`]'s `settle`.
     pub settle: Option<Spanned<String>>,

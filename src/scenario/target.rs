@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::compile::Compiler;
@@ -133,13 +134,15 @@ struct RawKind {
     steps: Option<Spanned<serde::de::IgnoredAny>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawEmbedded {
+#[schemars(rename = "EmbeddedTarget")]
+pub(super) struct RawEmbedded {
     #[allow(dead_code)] // read by the first pass
     kind: Spanned<String>,
     /// Parsed, whatever it holds, only to be refused at its key: see [`embedded`].
     #[allow(dead_code)]
+    #[schemars(skip)]
     policy: Option<serde::de::IgnoredAny>,
     quirks: Option<Vec<Spanned<RawQuirk>>>,
 }
