@@ -4,7 +4,7 @@
 //! serves them: one loop sleeping to the earliest deadline ([`Pacer`]) and sending every
 //! stream that is due. Throughput is packets per second of CPU; the cost per packet must
 //! stay flat as N grows (the reason for one pacer per core instead of a timer task per
-//! stream, DEPENDENCIES.md).
+//! stream).
 //!
 //! This is the deadline queue load mode is built on (`core/pacer.rs`); `flipcheck run`
 //! does not use it: a scenario's few parties are polled directly. What `run` itself costs

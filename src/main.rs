@@ -24,7 +24,7 @@ fn main() {
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            // One line on stderr, with its causes (DESIGN.md: exit 2 with a one-line reason).
+            // One line on stderr, with its causes (README "Exit codes": exit 2 with a one-line reason).
             // I/O causes without Rust's `(os error N)` suffix: the errno adds nothing.
             let causes: Vec<String> = e
                 .chain()

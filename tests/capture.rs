@@ -135,7 +135,7 @@ fn live_capture_has_real_sip_and_rtp() {
     );
 }
 
-/// The gap at the switch computed from the capture alone, by the definition of DESIGN.md
+/// The gap at the switch computed from the capture alone, by the README's definition
 /// but on packets instead of classified audio: the customer's incoming RTP, told apart by
 /// SSRC (the relay passes each device's SSRC through; hold music has its own). From the
 /// end of the old device's last packet (20 ms, cut short by any packet after it) to the

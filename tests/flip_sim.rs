@@ -191,7 +191,7 @@ fn flip_back_and_forth_keeps_one_session_and_one_cdr() {
     assert_eq!(cdr["segments"].as_array().unwrap().len(), 3);
 }
 
-/// Far ends differ (DESIGN.md "customer"): with a proxy-style flip (INVITE with Replaces),
+/// Far ends differ (README "Scenarios", `replaces:`): with a proxy-style flip (INVITE with Replaces),
 /// a phone that refuses Replaces keeps its old dialog, and one that ignores it is left with
 /// two calls: both are reported as what they are.
 #[test]

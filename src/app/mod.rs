@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use crate::scenario::{collect_scenarios, load_any};
 
-/// Exit codes (DESIGN.md): every expectation held / one failed / bad input or error.
+/// Exit codes (README "Exit codes"): every expectation held / one failed / bad input or error.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;

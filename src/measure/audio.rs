@@ -1,5 +1,5 @@
-//! Arithmetic over the frames one party heard, in arrival order (DESIGN.md "What a flip
-//! measurement contains"; FIELD-NOTES "audible gap").
+//! Arithmetic over the frames one party heard, in arrival order (README "How a flip is
+//! measured").
 //!
 //! A frame heard at `t` is 20 ms of audio, so it covers `[t, t + 20 ms)` — unless a newer
 //! frame (another party, music, silence) arrives before that, which cuts it short: what the
@@ -52,7 +52,7 @@ pub fn last_before(frames: &[HeardFrame], sig: u8, before: usize) -> Option<usiz
         .rposition(|f| f.class == FrameClass::Party(sig))
 }
 
-/// The gap at the switch from `old` to `new` (DESIGN.md `customer_gap_ms`): from the end of
+/// The gap at the switch from `old` to `new` (README "How a flip is measured", `customer_gap_ms`): from the end of
 /// the old party's last frame before the new party's first frame in `[from, to]`, to that
 /// first frame. `None` when the new party was not heard in the window. When the old party
 /// was never heard, the gap runs from `from`.

@@ -314,7 +314,7 @@ fn call_state(tl: &Timeline, call: &CallView, at: Time) -> String {
     }
 }
 
-/// Mouth-to-ear delay at the customer before and after the flip (DESIGN.md `m2e_*`): the
+/// Mouth-to-ear delay at the customer before and after the flip (`m2e_*` in reports/schema.json): the
 /// median one-way delay of the old device's packets in the two seconds before the request
 /// and of the new device's in the flip's window (capture instant from the sender's RTCP
 /// clock, arrival at the customer), plus one 20 ms frame of packetisation. No jitter buffer

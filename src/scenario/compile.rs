@@ -1,4 +1,4 @@
-//! The one place where a raw scenario becomes a [`Plan`] (STYLE.md point 6): names are
+//! The one place where a raw scenario becomes a [`Plan`] (parse, then compile once): names are
 //! resolved, defaults filled in, references checked, and every problem in the file is
 //! collected with its line, column and a suggestion.
 
@@ -20,7 +20,7 @@ use crate::core::rtp::MAX_PARTIES;
 use crate::report::Keyword;
 
 /// The user under test when a scenario names none: the first user of the embedded PBX's
-/// default directory (DESIGN.md "The embedded reference PBX").
+/// default directory (README "The embedded PBX as a server").
 pub const DEFAULT_USER: &str = "alice";
 
 /// Parses and compiles a scenario held in memory; `file` is used in diagnostics and

@@ -1,5 +1,5 @@
 //! `kind: external` target profiles: a real phone system, described as its administrator
-//! knows it (DESIGN.md "Target files", "Real systems"). Where it is (registrar, outbound
+//! knows it (docs/targets.md). Where it is (registrar, outbound
 //! proxy, DNS server), which addresses to use toward it, how long to wait for it, the
 //! accounts of each user under test (auth username, AOR, realm, the number the customer
 //! dials) — one account or a pool — the customer's side, the flip codes and where the
@@ -142,7 +142,7 @@ impl Default for CdrFields {
     }
 }
 
-/// The feature code used when a target names none (DESIGN.md "Target files").
+/// The feature code used when a target names none (docs/targets.md).
 pub const DEFAULT_FEATURE_CODE: &str = "*11";
 
 #[derive(Deserialize, JsonSchema)]
@@ -194,7 +194,7 @@ struct RawTimeouts {
 #[serde(deny_unknown_fields)]
 struct RawFlipCodes {
     feature_code: Option<Spanned<String>>,
-    // The codes of the other methods of DESIGN.md: known, so that each is refused by name.
+    // The codes of the other flip methods: known, so that each is refused by name.
     #[schemars(skip)]
     park: Option<Spanned<String>>,
     #[schemars(skip)]

@@ -1,5 +1,5 @@
 //! Scenario and target files: YAML → raw structs → one compile step → a validated plan
-//! (STYLE.md point 6). Every error is a [`Diagnostic`] with file, line, column and, for a
+//! (parse, then compile once). Every error is a [`Diagnostic`] with file, line, column and, for a
 //! misspelt name, the nearest valid one.
 //!
 //! Files: `yaml` (the only user of the YAML library), `raw` (the file as written),

@@ -124,7 +124,7 @@ impl Keyword for CodecName {
     }
 }
 
-/// Network impairment presets (DESIGN.md "Words"). The compiler refuses all but `lan`: no
+/// Network impairment presets (README "Scenarios"). The compiler refuses all but `lan`: no
 /// impairment is simulated in this version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkProfile {
@@ -159,7 +159,7 @@ impl Keyword for NetworkProfile {
     }
 }
 
-/// How the customer's phone treats `Replaces` (DESIGN.md "Words", customer): real phones
+/// How the customer's phone treats `Replaces` (README "Scenarios", customer): real phones
 /// in the field do all three, which is why a proxy-based flip can fail or leave two calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum ReplacesSupport {
@@ -187,7 +187,7 @@ impl Keyword for ReplacesSupport {
     }
 }
 
-/// How a flip is asked for (DESIGN.md "Words", flip method). The compiler refuses all but
+/// How a flip is asked for (README "Scenarios", flip method). The compiler refuses all but
 /// `feature_code` in this version; the other words are known so that the refusal can say so.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FlipMethod {

@@ -14,7 +14,7 @@ use super::raw::with_nearest_or_list;
 use super::yaml::Spanned;
 
 /// Quirk switches that make the embedded PBX behave like the variety of real systems
-/// (DESIGN.md "The embedded reference PBX"), one behaviour each, to prove that the harness
+/// (README "Targets"), one behaviour each, to prove that the harness
 /// reports exactly that behaviour. Each maps to one field of
 /// [`crate::roles::pbx::PbxQuirks`], where the behaviours are documented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

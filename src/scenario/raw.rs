@@ -1,4 +1,4 @@
-//! Scenario files exactly as written (STYLE.md point 6): one struct per YAML mapping,
+//! Scenario files exactly as written (the parse before the one compile step): one struct per YAML mapping,
 //! `deny_unknown_fields` everywhere, names kept as spanned strings. Nothing here is
 //! validated; [`super::compile`] turns it into a [`super::Plan`].
 //!
@@ -297,7 +297,7 @@ pub fn parse_yaml_hiding<T: DeserializeOwned>(
             YamlErrorKind::UnknownField { field, expected } => {
                 let d = at(format!("unknown field `{field}`"));
                 if field == "password" {
-                    // Secrets never live in files (DESIGN.md "Target files").
+                    // Secrets never live in files (docs/targets.md).
                     d.with_hint(
                         "passwords are never written in files; name an environment \
                          variable with `password_env`",

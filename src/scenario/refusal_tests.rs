@@ -8,7 +8,7 @@ use super::compile_tests::{UP, compile, errors, with_steps};
 use super::*;
 use crate::report::Keyword;
 
-/// The DESIGN.md example asks for more than this version runs; each such part is refused
+/// The full scenario format asks for more than this version runs; each such part is refused
 /// where it is written, and the example without them compiles.
 const DESIGN_MD_EXAMPLE: &str = "\
 name: flip desk to mobile with a feature code

@@ -1,4 +1,4 @@
-//! Target profiles (DESIGN.md "Target files"): the embedded reference PBX with its quirk
+//! Target profiles (docs/targets.md): the embedded reference PBX with its quirk
 //! switches, or an external system reached through a registrar.
 //!
 //! Raw structs first (one per YAML mapping, `deny_unknown_fields`), then one compile step,

@@ -1,4 +1,4 @@
-//! Target profiles: the DESIGN.md examples, defaults, and every error with its position.
+//! Target profiles: the documented examples, defaults, and every error with its position.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The only file that talks to the YAML library (serde-saphyr 2.2), so that it can be
-//! swapped (DEPENDENCIES.md "YAML"). Everything else sees [`Spanned`], [`from_str`] and
+//! swapped. Everything else sees [`Spanned`], [`from_str`] and
 //! [`YamlError`].
 
 use std::borrow::Cow;

@@ -2,7 +2,7 @@
 //!
 //! Flips break the RFC's assumption of one sequence space per SSRC. rtpengine keeps the SSRC
 //! but lets the sequence number jump back (61 → 0) when the source changes, and a B2BUA that
-//! passes RTP through jumps both sequence number and timestamp (FIELD-NOTES.md). RFC 3550
+//! passes RTP through jumps both sequence number and timestamp (as rtpengine does). RFC 3550
 //! A.1 would count the first as a run of late packets and `tshark` reports it as negative
 //! loss. So each SSRC's packets are split into **epochs**: a new epoch starts on
 //! - a jump of more than [`MAX_DROPOUT`] forward or [`MAX_MISORDER`] back (A.1 would wait
@@ -333,7 +333,7 @@ pub(super) mod tests {
 
     #[test]
     fn rtpengine_seq_reset_is_a_new_epoch_not_negative_loss() {
-        // FIELD-NOTES: same SSRC, sequence jumps back 61 -> 0 at the flip; the new device's
+        // As seen through rtpengine: same SSRC, sequence jumps back 61 -> 0 at the flip; the new device's
         // timestamps are its own.
         for new_ts0 in [7_777_777u32, 61 * 160 + 160, 0, u32::MAX - 100] {
             let mut s = ReceiveStats::new(8000);

@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn rtpengine_style_flip_keeps_ssrc_and_resets_seq() {
-        // FIELD-NOTES: through rtpengine the customer sees one SSRC, and the sequence number
+        // Through rtpengine the customer sees one SSRC, and the sequence number
         // jumps back 61 -> 0 at the flip. The relay is modelled by rewriting the SSRC only.
         let mut desk = MediaSender::new(11, 0, 1000, Codec::Pcmu, Source::Signature(1), ms(0));
         let mut mobile = MediaSender::new(22, 0, 777, Codec::Pcmu, Source::Signature(2), ms(1240));

@@ -1,5 +1,5 @@
 //! Audio signatures: the tone pair each simulated party sends, so a receiver can tell from
-//! decoded audio alone who it is hearing (DESIGN.md, "What a flip measurement contains").
+//! decoded audio alone who it is hearing (README "How a flip is measured").
 //! Also the other sounds a party can send: hold music and silence.
 //!
 //! Every signature tone is a multiple of 50 Hz, so it completes whole cycles in one 20 ms

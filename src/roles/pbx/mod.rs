@@ -32,7 +32,7 @@ use quirks::QuirkState;
 use registrar::{AuthOutcome, Registrar};
 use relay::Relay;
 
-/// Misbehaviours the PBX can be switched into (DESIGN.md "quirk switches").
+/// Misbehaviours the PBX can be switched into (README "Targets", quirks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PbxQuirks {
     /// Hang up on the customer when a flip happens.
@@ -103,7 +103,7 @@ pub struct PbxConfig {
 }
 
 impl PbxConfig {
-    /// The reference PBX as DESIGN.md describes it: the default directory with one
+    /// The reference PBX as the README describes it: the default directory with one
     /// password, the domain being the listening address, and `*11` as the flip code.
     pub fn reference(
         sip_addr: SocketAddr,
@@ -146,7 +146,7 @@ pub struct Numbering {
     pub extension: Option<String>,
 }
 
-/// The default directory of DESIGN.md: three users of one site, an admin and the far end.
+/// The default directory: three users of one site, an admin and the far end.
 pub fn default_users(password: &str) -> Vec<(String, String)> {
     ["alice", "bob", "carol", "supervisor", "customer"]
         .iter()
@@ -170,7 +170,7 @@ pub struct Pbx {
     /// Call-ID → leg, for every dialog the PBX is in (including replaced ones).
     call_ids: HashMap<String, usize>,
     out: VecDeque<Transmit>,
-    /// The CDR (DESIGN.md): JSON lines of the ended call sessions, oldest first; one per
+    /// The CDR (README "The embedded PBX as a server"): JSON lines of the ended call sessions, oldest first; one per
     /// session unless a quirk splits it (see `cdr.rs`).
     pub cdrs: Vec<String>,
     /// What happened since the operator last looked (`drain_events`): calls answered,
