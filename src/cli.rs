@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md "Command line": a contract scripts depend on). Raw clap
+//! The command line (a contract scripts depend on; README "Commands"). Raw clap
 //! arguments here; turning them into a validated plan happens in `app`.
 
 use std::net::SocketAddr;
@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Shown under every `--help`: scripts and CI branch on these (DESIGN.md "Command line").
+/// Shown under every `--help`: scripts and CI branch on these (README "Exit codes").
 const EXIT_CODES: &str = "Exit codes: 0 every expectation held, 1 at least one expectation failed, \
 2 bad input, unreachable target, internal error, Ctrl-C (one-line reason on stderr), or a \
 harness too overloaded around a flip to measure it.";

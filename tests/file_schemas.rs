@@ -121,3 +121,58 @@ fn every_shipped_target_fits_the_target_schema() {
         "an unknown quirk is flagged"
     );
 }
+
+/// Every key an editor offers, with the JSON pointer of those that have no description.
+fn undescribed(node: &Value, at: &str, out: &mut Vec<String>) {
+    let Value::Object(o) = node else { return };
+    if let Some(Value::Object(props)) = o.get("properties") {
+        // A step such as `talk: 2s` is an object of one key whose description is the
+        // object's own (how serde's externally tagged enums appear in a schema).
+        let single_described = props.len() == 1 && o.contains_key("description");
+        for (key, schema) in props {
+            let here = format!("{at}/properties/{key}");
+            // A `$ref` shows the referenced definition's description.
+            if schema.get("description").is_none()
+                && schema.get("$ref").is_none()
+                && !single_described
+            {
+                out.push(here.clone());
+            }
+            undescribed(schema, &here, out);
+        }
+    }
+    if let Some(Value::Object(defs)) = o.get("$defs") {
+        for (name, schema) in defs {
+            undescribed(schema, &format!("{at}/$defs/{name}"), out);
+        }
+    }
+    for key in ["oneOf", "anyOf", "items", "additionalProperties"] {
+        match o.get(key) {
+            Some(Value::Array(items)) => {
+                for (i, s) in items.iter().enumerate() {
+                    undescribed(s, &format!("{at}/{key}/{i}"), out);
+                }
+            }
+            Some(s @ Value::Object(_)) => undescribed(s, &format!("{at}/{key}"), out),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn every_key_an_editor_offers_is_described() {
+    for (name, schema) in [
+        ("scenario", flipcheck::scenario::scenario_schema()),
+        ("target", flipcheck::scenario::target_schema()),
+    ] {
+        let mut missing = Vec::new();
+        undescribed(&schema, "", &mut missing);
+        // A bound's `min`/`max` explain themselves under the bound's description.
+        missing.retain(|p| !p.starts_with("/$defs/Bound/"));
+        assert_eq!(
+            missing,
+            Vec::<String>::new(),
+            "{name} schema keys without a description"
+        );
+    }
+}

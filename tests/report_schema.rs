@@ -1,4 +1,4 @@
-//! The JSON report is a contract (DESIGN.md "JSON report (contract)"): real output of the
+//! The JSON report is a contract (`reports/schema.json`): real output of the
 //! JSON renderer must validate against the checked-in `reports/schema.json`, and the schema
 //! must reject output that breaks the contract.
 
@@ -188,7 +188,7 @@ fn schema_rejects_contract_breaks() {
     no_summary.as_object_mut().unwrap().remove("summary");
     assert!(!v.is_valid(&no_summary));
 
-    // Fields may be added (DESIGN.md): extra keys stay valid.
+    // Fields may be added, never renamed: extra keys stay valid.
     let mut extended = good;
     extended["scenarios"][0]["flips"][0]["quality"] = serde_json::json!({"mos": 4.3});
     extended["host"] = "ci-runner-3".into();

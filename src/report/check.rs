@@ -1,5 +1,5 @@
 //! Expectation checking. It lives beside the report model, not in any renderer, so the
-//! console, JSON, JUnit and HTML outputs all show the same verdicts (STYLE.md point 7).
+//! console, JSON, JUnit and HTML outputs all show the same verdicts.
 
 use serde_json::{Value, json};
 

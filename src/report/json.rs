@@ -1,5 +1,5 @@
-//! The JSON report (DESIGN.md "JSON report (contract)"): the model serialised as pretty
-//! JSON, described by `reports/schema.json`.
+//! The JSON report, a contract scripts parse: the model serialised as pretty JSON, described
+//! by `reports/schema.json`.
 
 use std::io::{self, Write};
 

@@ -1,5 +1,5 @@
 //! The run report: one serde model ([`Report`]), expectation checking ([`check_flip`]), and
-//! renderers that each write the same model to an `impl Write` (STYLE.md point 7).
+//! renderers that each write the same model to an `impl Write`.
 //!
 //! Renderers live one per file (`json`, `console`, `junit`, `markdown`; `html` joins them with
 //! the same `render(report, out)` signature) and never decide a verdict themselves.

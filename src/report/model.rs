@@ -1,8 +1,9 @@
-//! The one report model every renderer reads (STYLE.md point 7).
+//! The one report model every renderer reads: verdicts are decided once, here and in
+//! `check`, and every output format shows the same ones.
 //!
-//! Field names and meanings follow DESIGN.md "JSON report (contract)": scripts and CI parse
-//! this JSON, so a field may be added but never renamed. `reports/schema.json` describes the
-//! same shape and a test validates real output against it.
+//! Field names and meanings are the JSON report contract: scripts and CI parse this JSON,
+//! so a field may be added but never renamed. `reports/schema.json` describes the same
+//! shape and a test validates real output against it.
 
 use std::collections::BTreeMap;
 
@@ -53,7 +54,7 @@ macro_rules! keyword_enum {
 }
 
 keyword_enum! {
-    /// How a flip ended (DESIGN.md "What a flip measurement contains", `outcome`).
+    /// How a flip ended (`outcome` in `reports/schema.json`).
     Outcome {
         /// The call is now on the new device.
         Moved => "moved",
@@ -117,7 +118,7 @@ keyword_enum! {
 }
 
 keyword_enum! {
-    /// Result of a check. A failed expectation is a verdict, not an error (STYLE.md point 5).
+    /// Result of a check. A failed expectation is a verdict, not an error.
     Verdict {
         Pass => "pass",
         Fail => "fail",
@@ -135,7 +136,7 @@ pub struct Report {
     /// `CARGO_PKG_VERSION` of the binary that produced the report.
     pub flipcheck_version: String,
     pub target: TargetInfo,
-    /// The run's single seed (STYLE.md point 2): rerunning with it repeats a simulated run.
+    /// The run's single seed: rerunning with it repeats a simulated run.
     pub seed: u64,
     /// RFC 3339 timestamp; supplied by the driver (the model never reads a clock).
     pub started_at: String,
@@ -244,7 +245,7 @@ pub struct ExpectationResult {
     pub detail: String,
 }
 
-/// Everything measured about one flip (DESIGN.md "What a flip measurement contains"), from
+/// Everything measured about one flip (README "How a flip is measured"), from
 /// its request until it settled. Every value was observed; one that could not be is `null`
 /// or `not_checked`, with the reason under `not_checked`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -344,7 +345,7 @@ pub struct CodecReport {
 }
 
 impl Report {
-    /// Process exit code (DESIGN.md "Command line"): 2 if any scenario errored, else 1 if any
+    /// Process exit code (README "Exit codes"): 2 if any scenario errored, else 1 if any
     /// failed, else 0. An error outranks a failure because a scenario that could not run
     /// proves nothing either way.
     pub fn exit_code(&self) -> i32 {

@@ -38,21 +38,32 @@ pub struct Customer {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUser {
+    /// Digest username (RFC 3261 §22.4), often an extension number.
     username: Option<Spanned<String>>,
+    /// Name of the environment variable holding the password; the password itself is never written in a file, a log, a report or a pcap.
     password_env: Option<Spanned<String>>,
+    /// Address of record `sip:USER@DOMAIN` (default `sip:USERNAME@DOMAIN`): To and From of the REGISTER, From of the account's calls.
     aor: Option<Spanned<String>>,
+    /// Answer only challenges for this realm (default: any).
     realm: Option<Spanned<String>>,
+    /// What the customer dials to reach this user: a number or a SIP user name (default the AOR's user part, else the username).
     dial: Option<Spanned<String>>,
+    /// Several accounts for this user; `flipcheck run --pool N` takes the Nth (1 = the first).
     pool: Option<Spanned<Vec<Spanned<RawAccount>>>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawAccount {
+    /// Digest username (RFC 3261 §22.4), often an extension number.
     username: Spanned<String>,
+    /// Name of the environment variable holding the password; the password itself is never written in a file, a log, a report or a pcap.
     password_env: Spanned<String>,
+    /// Address of record `sip:USER@DOMAIN` (default `sip:USERNAME@DOMAIN`): To and From of the REGISTER, From of the account's calls.
     aor: Option<Spanned<String>>,
+    /// Answer only challenges for this realm (default: any).
     realm: Option<Spanned<String>>,
+    /// What the customer dials to reach this user: a number or a SIP user name (default the AOR's user part, else the username).
     dial: Option<Spanned<String>>,
 }
 
@@ -60,10 +71,15 @@ struct RawAccount {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "TargetCustomer")]
 pub(super) struct RawCustomer {
+    /// Digest username (RFC 3261 §22.4), often an extension number.
     username: Option<Spanned<String>>,
+    /// Name of the environment variable holding the password; the password itself is never written in a file, a log, a report or a pcap.
     password_env: Option<Spanned<String>>,
+    /// Address of record `sip:USER@DOMAIN` (default `sip:USERNAME@DOMAIN`): To and From of the REGISTER, From of the account's calls.
     aor: Option<Spanned<String>>,
+    /// Answer only challenges for this realm (default: any).
     realm: Option<Spanned<String>>,
+    /// A trunk caller without an account: the caller ID (number or `sip:` URI) the customer's calls present.
     from: Option<Spanned<String>>,
 }
 

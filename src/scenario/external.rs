@@ -149,42 +149,63 @@ pub const DEFAULT_FEATURE_CODE: &str = "*11";
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "ExternalTarget")]
 pub(super) struct RawExternal {
+    /// `external`: a real system reached over the network.
     #[allow(dead_code)] // read by the first pass
     kind: Spanned<String>,
+    /// The system's name in messages and the report's `target.name`.
     name: Spanned<String>,
+    /// `sip:HOST[:PORT][;transport=udp|tcp|tls]` or `sips:HOST[:PORT]`: where accounts register and calls go. HOST is a name, an IPv4 address or `[IPv6]`; without a port 5060, or 5061 for TLS.
     registrar: Spanned<String>,
+    /// Same syntax as `registrar`: every request goes here first (`Route: <PROXY;lr>`).
     outbound_proxy: Option<Spanned<String>>,
+    /// SIP domain of the accounts (default the registrar's host).
     domain: Option<Spanned<String>>,
+    /// `IP:PORT` of the DNS server that locates a registrar named by a host name (default the system's resolver).
     dns: Option<Spanned<String>>,
+    /// IP address the parties send from (default the one the OS routes toward the target; `--bind` overrides).
     local_address: Option<Spanned<String>>,
+    /// IP address written in Contact and SDP, for a harness behind NAT (default the parties' own).
     media_address: Option<Spanned<String>>,
+    /// Certificate checking for `sips:` or `transport=tls`.
     tls: Option<Spanned<RawTls>>,
+    /// REGISTER settings.
     registration: Option<Spanned<RawRegistration>>,
+    /// How long each step may take, as durations (500ms to 300s).
     timeouts: Option<Spanned<RawTimeouts>>,
+    /// Scenario user → its account, or `pool:` of accounts (`--pool N` picks one).
     users: Spanned<RawMap<Spanned<RawUser>>>,
+    /// The far end that calls the user: an account, or `from:` a trunk caller ID.
     customer: Spanned<RawCustomer>,
+    /// The codes the devices dial to flip.
     flip: Option<RawFlipCodes>,
+    /// The system's call-record file, read after each scenario for `analytics`.
     cdr: Option<Spanned<RawCdr>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTls {
+    /// PEM file of the CA that signed the target's certificate, relative to the target file (default the system's roots).
     ca_file: Option<Spanned<String>>,
+    /// Check no certificate at all: a lab switch for self-signed certificates; every run using it prints a warning.
     insecure: Option<bool>,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRegistration {
+    /// Expiry each REGISTER asks for, 60 to 86400 seconds (default 3600); refreshed at half of what is granted.
     expires: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTimeouts {
+    /// How long a REGISTER may take (default `4s`); no answer within it means the target is unreachable.
     register: Option<Spanned<String>>,
+    /// How long the customer's call may take to be answered (default `10s`).
     answer: Option<Spanned<String>>,
+    /// How long a flip may take to be answered when its step sets no `timeout:` (default `20s`).
     flip: Option<Spanned<String>>,
 }
 
@@ -193,6 +214,7 @@ struct RawTimeouts {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFlipCodes {
+    /// What the new device dials to pull the call: digits, `*`, `#`, `+` (default `*11`).
     feature_code: Option<Spanned<String>>,
     // The codes of the other flip methods: known, so that each is refused by name.
     #[schemars(skip)]
@@ -208,16 +230,22 @@ struct RawFlipCodes {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCdr {
+    /// Path of the call-record file, relative to the target file.
     file: Spanned<String>,
+    /// `jsonl` (default) or `csv` with a header row.
     format: Option<Spanned<String>>,
+    /// Which fields or columns hold what.
     fields: Option<RawCdrFields>,
 }
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawCdrFields {
+    /// The field holding a call's SIP Call-ID (default `call_id`).
     call_id: Option<Spanned<String>>,
+    /// The field holding the RFC 7989 Session-ID (default `session_id`).
     session_id: Option<Spanned<String>>,
+    /// The field naming the device that had the call (default none).
     device: Option<Spanned<String>>,
 }
 

@@ -123,9 +123,10 @@ const VALUED: &[Valued] = &[
     },
 ];
 
-/// The names of the quirks written with a value.
-pub(super) fn valued_names() -> impl Iterator<Item = &'static str> {
-    VALUED.iter().map(|v| v.name)
+/// The quirks written with a value: name, unit and the values taken.
+pub(super) fn valued_names()
+-> impl Iterator<Item = (&'static str, &'static str, RangeInclusive<u32>)> {
+    VALUED.iter().map(|v| (v.name, v.unit, v.range.clone()))
 }
 
 /// Quirk names this version knows but does not carry out, each with why and what to do

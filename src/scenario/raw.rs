@@ -24,11 +24,17 @@ pub const STEP_NAMES: &[&str] = &["register", "call", "talk", "flip", "hangup"];
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
+    /// The scenario's name in reports.
     pub name: Spanned<String>,
+    /// The identity under test, whose devices flip the call (default `alice`; on an external target a key of its `users:`).
     pub user: Option<Spanned<String>>,
+    /// The user's devices by name (at most 7), each registering as the user with its own Contact.
     pub devices: Spanned<RawMap<RawDevice>>,
+    /// The far end that calls the user.
     pub customer: Option<RawCustomer>,
+    /// What happens, in order: `register`, `call`, `talk`, `flip`, `hangup`.
     pub steps: Spanned<Vec<Spanned<RawStep>>>,
+    /// Expectations checked on every flip; a flip's own `expect:` overrides them key by key. `flip: moved` unless an outcome is named.
     pub expect: Option<RawExpect>,
 }
 
@@ -36,7 +42,9 @@ pub struct RawScenario {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDevice {
+    /// Codecs offered, in order of preference (default `[PCMU]`).
     pub codecs: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The link to the target (default `lan`).
     pub network: Option<Spanned<String>>,
 }
 
@@ -44,8 +52,11 @@ pub struct RawDevice {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCustomer {
+    /// Codecs offered, in order of preference (default `[PCMU]`).
     pub codecs: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The link to the target (default `lan`).
     pub network: Option<Spanned<String>>,
+    /// How the customer's phone treats an INVITE with `Replaces` (default `accept`): `reject` answers 420 to `Require: replaces`; `ignore` treats it as a new, unrelated call.
     pub replaces: Option<Spanned<String>>,
 }
 
@@ -53,30 +64,35 @@ pub struct RawCustomer {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawStep {
-    /// `register: [desk, mobile]`
+    /// `register: [desk, mobile]`: these devices register as the user.
     Register(Vec<Spanned<String>>),
-    /// `call: { from: customer, answer: desk }`
+    /// `call: { from: customer, answer: desk }`: the customer calls the user; this device answers.
     Call(RawCall),
-    /// `talk: 2s`
+    /// `talk: 2s`: let the call run this long (any duration such as `500ms`, `1m 30s`).
     Talk(Spanned<String>),
-    /// `flip: { to: mobile, method: feature_code, … }`
+    /// `flip: { to: mobile, method: feature_code, … }`: move the live call to another device.
     Flip(Box<RawFlip>), // boxed: by far the largest step
-    /// `hangup: customer`
+    /// `hangup: customer`: this party (the customer or a device) ends the call.
     Hangup(Spanned<String>),
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCall {
+    /// Who places the call: `customer`.
     pub from: Spanned<String>,
+    /// The device that answers it.
     pub answer: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFlip {
+    /// The device expected to hold the call before the flip (default: the one that has it).
     pub from: Option<Spanned<String>>,
+    /// The device the call moves to.
     pub to: Spanned<String>,
+    /// How the flip is asked for: `feature_code`, a pull (the new device dials the target's flip code while the call stays live on the old one).
     pub method: Spanned<String>,
     /// Parsed only to be refused: no flip of this version rings the new device.
     #[schemars(skip)]
@@ -84,10 +100,13 @@ pub struct RawFlip {
     /// Parsed only to be refused, as `answer_after_rings`.
     #[schemars(skip)]
     pub no_answer: Option<Spanned<bool>>,
-    /// `settle: 500ms`: see [`super::StepPlan::Flip`]'s `settle`.
+    /// How long the customer must hear the new device steadily before the flip counts as
+    /// settled: a duration, 100ms to 10s (default `500ms`).
     pub settle: Option<Spanned<String>>,
-    /// `timeout: 20s`: see [`super::StepPlan::Flip`]'s `timeout`.
+    /// How long to wait for the flip to be answered: a duration, 1s to 300s (default the
+    /// target's `timeouts.flip`, 20s).
     pub timeout: Option<Spanned<String>>,
+    /// Expectations for this flip, overriding the scenario's `expect:` key by key.
     pub expect: Option<RawExpect>,
 }
 

@@ -56,7 +56,12 @@ pub fn target_schema() -> Value {
     let mut generator = SchemaGenerator::default();
     let variant = |kind: &str, schema: Schema| {
         let mut v = serde_json::to_value(schema).expect("JSON");
-        v["properties"]["kind"] = json!({ "const": kind });
+        // `const` instead of the string type, keeping the field's description.
+        let k = &mut v["properties"]["kind"];
+        k["const"] = json!(kind);
+        if let Value::Object(o) = k {
+            o.remove("type");
+        }
         v
     };
     let embedded = variant("embedded", generator.root_schema_for::<RawEmbedded>());
@@ -174,6 +179,8 @@ impl JsonSchema for RawExpect {
                 "old_device_released" | "one_way_audio" => json!({ "type": "boolean" }),
                 _ => bound.clone(),
             };
+            let mut schema = schema;
+            schema["description"] = json!(expect_description(field));
             props.insert(field.into(), schema);
         }
         json_schema!({
@@ -185,6 +192,40 @@ impl JsonSchema for RawExpect {
     }
 }
 
+/// What an `expect:` key checks, shown by an editor on hover; docs/scenarios.md says more.
+fn expect_description(field: &str) -> &'static str {
+    match field {
+        "flip" => "How the flip must end (default `moved`).",
+        "customer_gap_ms" => {
+            "Milliseconds the customer heard neither device around the switch (old device's last frame to the new device's first)."
+        }
+        "other_audio_ms" => {
+            "Milliseconds of hold music, announcements or noise the customer heard in the flip's window."
+        }
+        "flip_latency_ms" => {
+            "Milliseconds from the flip request to the customer hearing the new device."
+        }
+        "device_gap_ms" => "Milliseconds from the new device's answer to it hearing the customer.",
+        "max_hole_ms" => {
+            "Longest stretch, in milliseconds, in the flip's window in which the customer heard neither device."
+        }
+        "customer_dialog" => {
+            "Whether the customer's SIP dialog survived (`same_dialog`), was replaced (`new_dialog`) or ended (`lost`)."
+        }
+        "caller_id" => "Whether the identity the customer sees stayed the same.",
+        "session_id" => {
+            "Whether the RFC 7989 Session-ID stayed the same (`absent`: the target sends none)."
+        }
+        "old_device_released" => {
+            "Whether the old device's call ended and no audio reached it 200 ms later."
+        }
+        "one_way_audio" => {
+            "Whether one direction was steady while the other was not, after the new device answered."
+        }
+        _ => unreachable!("every expect key has a description: {field}"),
+    }
+}
+
 impl JsonSchema for RawQuirk {
     fn schema_name() -> Cow<'static, str> {
         "Quirk".into()
@@ -192,7 +233,15 @@ impl JsonSchema for RawQuirk {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let names: Vec<&str> = Quirk::WORDS.iter().map(|q| q.name()).collect();
         let valued: serde_json::Map<String, Value> = valued_names()
-            .map(|n| (n.to_string(), json!({ "type": "integer", "minimum": 1 })))
+            .map(|(name, unit, range)| {
+                let schema = json!({
+                    "type": "integer",
+                    "minimum": range.start(),
+                    "maximum": range.end(),
+                    "description": format!("{unit}, {} to {}", range.start(), range.end()),
+                });
+                (name.to_string(), schema)
+            })
             .collect();
         json_schema!({
             "description": "A deliberate misbehaviour of the embedded PBX: a name, or `{name: N}` for those with a value.",

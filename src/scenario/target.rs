@@ -138,12 +138,14 @@ struct RawKind {
 #[serde(deny_unknown_fields)]
 #[schemars(rename = "EmbeddedTarget")]
 pub(super) struct RawEmbedded {
+    /// `embedded`: the built-in reference PBX, started on loopback.
     #[allow(dead_code)] // read by the first pass
     kind: Spanned<String>,
     /// Parsed, whatever it holds, only to be refused at its key: see [`embedded`].
     #[allow(dead_code)]
     #[schemars(skip)]
     policy: Option<serde::de::IgnoredAny>,
+    /// Deliberate misbehaviours of the PBX, each producing one fault a detector must catch.
     quirks: Option<Vec<Spanned<RawQuirk>>>,
 }
 
