@@ -14,6 +14,7 @@ pub use pbx::pbx;
 pub use probe::probe;
 pub use run::run;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::scenario::{collect_scenarios, load_any};
@@ -59,6 +60,7 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<i32> {
         eprintln!("{errors} error(s) in {} file(s) checked", files.len());
         return Ok(EXIT_ERROR);
     }
-    println!("{} file(s) ok", files.len());
+    let printed = writeln!(std::io::stdout(), "{} file(s) ok", files.len());
+    outputs::quiet_on_closed_pipe(printed)?;
     Ok(EXIT_OK)
 }

@@ -123,20 +123,31 @@ impl Outputs {
     /// there, with the console table on standard error; else the table on standard output.
     pub fn finish(&self, report: &Report) -> anyhow::Result<()> {
         self.write_files(report)?;
-        match self.reports.iter().find(|(_, p)| is_stdout(p)) {
+        let printed = match self.reports.iter().find(|(_, p)| is_stdout(p)) {
             Some((format, _)) => {
                 let mut out = std::io::stdout().lock();
-                format.render(report, &mut out)?;
-                out.flush()?;
-                report::console::render(report, &mut std::io::stderr().lock())?;
+                format
+                    .render(report, &mut out)
+                    .and_then(|()| out.flush())
+                    .and_then(|()| report::console::render(report, &mut std::io::stderr().lock()))
             }
-            None => report::console::render(report, &mut std::io::stdout().lock())?,
-        }
+            None => report::console::render(report, &mut std::io::stdout().lock()),
+        };
+        quiet_on_closed_pipe(printed)?;
         Ok(())
     }
 
     fn files(&self) -> impl Iterator<Item = &(Format, PathBuf)> {
         self.reports.iter().filter(|(_, p)| !is_stdout(p))
+    }
+}
+
+/// A reader that closed the pipe (`flipcheck run | head -1`) has read all it wanted: the
+/// run ends quietly with its verdict's exit code, the report files already written.
+pub(super) fn quiet_on_closed_pipe(printed: std::io::Result<()>) -> std::io::Result<()> {
+    match printed {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 

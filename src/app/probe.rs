@@ -4,6 +4,8 @@
 //! and unregisters, and a table says what worked, in words that name the account and the
 //! variable its password comes from.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -95,22 +97,25 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
         addrs.sockets,
         timeout + Duration::from_secs(2),
     ))?;
-    println!("flipcheck probe | target {} ({})", t.name, t.registrar);
-    println!();
-    println!("registrar: {}", located.how);
+    let mut out = String::new();
+    // Written to a String (infallible), then to stdout at once: a closed pipe ends quietly.
+    let _ = writeln!(out, "flipcheck probe | target {} ({})", t.name, t.registrar);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "registrar: {}", located.how);
     let options = actor
         .probes
         .iter()
         .filter_map(|p| p.ua.as_ref())
         .find_map(|ua| ua.options_answer().cloned());
-    match options {
-        Some(Ok((status, reason))) => println!("OPTIONS to {proxy}: {status} {reason}"),
-        _ => println!(
+    let _ = match options {
+        Some(Ok((status, reason))) => writeln!(out, "OPTIONS to {proxy}: {status} {reason}"),
+        _ => writeln!(
+            out,
             "OPTIONS to {proxy}: no response over {} within {}",
             located.registrar.transport.as_str().to_uppercase(),
             secs(timeout)
         ),
-    }
+    };
     let labels = TargetLabels {
         target: format!("{} ({})", t.name, t.registrar),
         ..TargetLabels::default()
@@ -176,14 +181,15 @@ pub fn probe(target: &Path, bind: Option<std::net::IpAddr>) -> anyhow::Result<i3
     }
     let mut table = b.build();
     table.with(Style::psql());
-    println!("{table}");
-    println!();
+    let _ = writeln!(out, "{table}\n");
     let total = actor.probes.len();
-    println!(
+    let _ = writeln!(
+        out,
         "{} of {total} account{} registered",
         total - failures,
         if total == 1 { "" } else { "s" }
     );
+    super::outputs::quiet_on_closed_pipe(std::io::stdout().write_all(out.as_bytes()))?;
     Ok(if failures == 0 { EXIT_OK } else { EXIT_ERROR })
 }
 

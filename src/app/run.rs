@@ -132,6 +132,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         scenarios: Vec::new(),
     };
     let mut interrupted = false;
+    let mut logged = 0;
     // Progress only where someone watches; logs and pipes get the report alone.
     let progress = std::io::stderr().is_terminal();
     let pcap_names = pcap_names(&plans.iter().map(|p| p.file.as_path()).collect::<Vec<_>>());
@@ -204,6 +205,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
         if progress {
             let verdict = scenario.verdict.as_str();
             eprintln!("      {verdict} in {:.1} s", scenario.duration_ms / 1000.0);
+        } else {
+            // A CI log shows the run going, one plain line per scenario as it ends.
+            eprintln!(
+                "{}",
+                crate::report::console::progress_line(i + 1, plans.len(), &scenario)
+            );
+            logged = i + 1;
         }
         report.scenarios.push(scenario);
         // After every scenario, so a run killed later still leaves what it measured.
@@ -231,6 +239,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<i32> {
                 report.scenarios.push(not_run(plan));
             }
             break;
+        }
+    }
+    if !progress {
+        // Those reported without running (unreachable target, Ctrl-C) get their line too.
+        for (j, s) in report.scenarios.iter().enumerate().skip(logged) {
+            eprintln!(
+                "{}",
+                crate::report::console::progress_line(j + 1, plans.len(), s)
+            );
         }
     }
     report.finished_at = rfc3339_now();

@@ -50,6 +50,35 @@ pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
 }
 
 /// RFC deviations in what the target sent: notes, not verdicts.
+/// The line a log gets as scenario `i` of `n` finishes, so a CI job shows progress:
+/// `[2/7] PASS name (file) 1.2 s: moved, gap 40 ms`; each flip's outcome and gap, or the
+/// error that stopped the scenario. Plain text: no colour, no cursor movement.
+pub fn progress_line(i: usize, n: usize, s: &ScenarioReport) -> String {
+    let mut line = format!(
+        "[{i}/{n}] {} {} ({}) {:.1} s",
+        verdict_word(s.verdict),
+        s.name,
+        s.file,
+        s.duration_ms / 1000.0
+    );
+    let flips: Vec<String> = s
+        .flips
+        .iter()
+        .map(|f| match f.customer_gap_ms {
+            Some(gap) => format!("{}, gap {} ms", f.outcome, ms(gap)),
+            None => f.outcome.to_string(),
+        })
+        .collect();
+    if let Some(why) = &s.error {
+        line.push_str(": ");
+        line.push_str(why);
+    } else if !flips.is_empty() {
+        line.push_str(": ");
+        line.push_str(&flips.join("; "));
+    }
+    line
+}
+
 fn finding_lines(s: &ScenarioReport) -> Vec<String> {
     s.sip_findings
         .iter()
@@ -203,6 +232,19 @@ fn problem_lines(s: &ScenarioReport) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::report::test_fixtures::sample_report;
+
+    #[test]
+    fn a_log_line_per_scenario_gives_verdict_time_and_each_flip() {
+        let report = sample_report();
+        let lines: Vec<String> = report
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(i, s)| progress_line(i + 1, report.scenarios.len(), s))
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
+        assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "no ANSI codes");
+    }
 
     #[test]
     fn console_snapshot() {
