@@ -49,7 +49,6 @@ pub fn render(report: &Report, out: &mut impl Write) -> io::Result<()> {
     )
 }
 
-/// RFC deviations in what the target sent: notes, not verdicts.
 /// The line a log gets as scenario `i` of `n` finishes, so a CI job shows progress:
 /// `[2/7] PASS name (file) 1.2 s: moved, gap 40 ms`; each flip's outcome and gap, or the
 /// error that stopped the scenario. Plain text: no colour, no cursor movement.
@@ -79,6 +78,7 @@ pub fn progress_line(i: usize, n: usize, s: &ScenarioReport) -> String {
     line
 }
 
+/// RFC deviations in what the target sent: notes, not verdicts.
 fn finding_lines(s: &ScenarioReport) -> Vec<String> {
     s.sip_findings
         .iter()

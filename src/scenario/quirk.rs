@@ -124,7 +124,7 @@ const VALUED: &[Valued] = &[
 ];
 
 /// The quirks written with a value: name, unit and the values taken.
-pub(super) fn valued_names()
+pub(super) fn valued_quirks()
 -> impl Iterator<Item = (&'static str, &'static str, RangeInclusive<u32>)> {
     VALUED.iter().map(|v| (v.name, v.unit, v.range.clone()))
 }

@@ -15,7 +15,7 @@ use super::compile::{SUPPORTED_CODECS, SUPPORTED_NETWORKS};
 use super::external::{CdrFormat, RawExternal};
 use super::flip::SUPPORTED_METHODS;
 use super::plan::ReplacesSupport;
-use super::quirk::{Quirk, RawQuirk, valued_names};
+use super::quirk::{Quirk, RawQuirk, valued_quirks};
 use super::raw::{EXPECT_FIELDS, RawBound, RawExpect, RawMap, RawScenario};
 use super::target::RawEmbedded;
 use super::yaml::Spanned;
@@ -171,7 +171,7 @@ impl JsonSchema for RawExpect {
         };
         let mut props = serde_json::Map::new();
         for &field in EXPECT_FIELDS {
-            let schema = match field {
+            let mut schema = match field {
                 "flip" => json!({ "enum": words(Outcome::ALL) }),
                 "customer_dialog" => expected(words(DialogContinuity::ALL)),
                 "caller_id" => expected(words(Continuity::ALL)),
@@ -179,7 +179,6 @@ impl JsonSchema for RawExpect {
                 "old_device_released" | "one_way_audio" => json!({ "type": "boolean" }),
                 _ => bound.clone(),
             };
-            let mut schema = schema;
             schema["description"] = json!(expect_description(field));
             props.insert(field.into(), schema);
         }
@@ -232,7 +231,7 @@ impl JsonSchema for RawQuirk {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         let names: Vec<&str> = Quirk::WORDS.iter().map(|q| q.name()).collect();
-        let valued: serde_json::Map<String, Value> = valued_names()
+        let valued: serde_json::Map<String, Value> = valued_quirks()
             .map(|(name, unit, range)| {
                 let schema = json!({
                     "type": "integer",
